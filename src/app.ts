@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import type { Deps } from './deps.js';
+import { cspNonce, securityHeaders } from './web/security.js';
+import { localeMiddleware } from './web/locale.js';
+import { errorHandler, notFound } from './web/errors.js';
+import { registerHealth } from './web/health.js';
+import { registerWebhooks } from './deliveries/webhooks.js';
+import { registerStatusPage } from './status-page/routes.js';
+import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Builds the web app from deps; listening and signals belong to the entry point. */
+export function createApp(deps: Deps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('view engine', 'ejs');
+  app.set('views', path.join(ROOT, 'views'));
+  if (deps.config.env === 'production') app.enable('view cache');
+
+  app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
+  app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
+  app.use(localeMiddleware(deps.i18n));
+
+  registerHealth(app, deps);
+  registerWebhooks(app, deps);
+  registerStatusPage(app, deps);
+  registerSandboxOutbox(app, deps);
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

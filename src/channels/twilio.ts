@@ -1,0 +1,143 @@
+import twilio from 'twilio';
+import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
+import type { MessageStatus } from '../deliveries/status.js';
+import type { ChannelAdapter, OutgoingMessage, ProviderEvent } from './channel.js';
+
+export interface TwilioSettings {
+  accountSid: string;
+  authToken: string;
+  baseUrl: string;
+  from: string;
+  /** Where Twilio posts status callbacks and fetches TwiML: our public address. */
+  publicBaseUrl: string;
+}
+
+export type TwilioClient = ReturnType<typeof twilio>;
+
+export function createTwilioClient(settings: TwilioSettings): TwilioClient {
+  const client = twilio(settings.accountSid, settings.authToken, { autoRetry: false });
+  // Messages and Calls live on the `api` domain; pointing it elsewhere serves a staging proxy or a test fake.
+  client.api.baseUrl = settings.baseUrl;
+  return client;
+}
+
+export function statusCallbackUrl(publicBaseUrl: string, messageId: number): string {
+  return `${publicBaseUrl}/webhooks/twilio/status?message=${messageId}`;
+}
+
+function senderFields(from: string) {
+  return from.startsWith('MG') ? { messagingServiceSid: from } : { from };
+}
+
+function recipient(message: OutgoingMessage): string {
+  if (!message.to.phone) throw new ValidationError(`message ${message.messageId} has no phone number`);
+  return message.to.phone;
+}
+
+function toProviderError(error: unknown) {
+  const record = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
+  const status = typeof record.status === 'number' ? record.status : undefined;
+  const code = typeof record.code === 'number' || typeof record.code === 'string' ? record.code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return providerErrorFromStatus('twilio', status, `Twilio refused the message: ${message}`, code);
+}
+
+export function createTwilioSms(client: TwilioClient, settings: TwilioSettings): ChannelAdapter {
+  return {
+    channel: 'sms',
+    provider: 'twilio',
+    async send(message) {
+      try {
+        const sent = await client.messages.create({
+          to: recipient(message),
+          ...senderFields(settings.from),
+          body: message.content.text,
+          statusCallback: statusCallbackUrl(settings.publicBaseUrl, message.messageId),
+        });
+        return { provider: 'twilio', providerMessageId: sent.sid };
+      } catch (error) {
+        throw toProviderError(error);
+      }
+    },
+  };
+}
+
+export function createTwilioVoice(client: TwilioClient, settings: TwilioSettings): ChannelAdapter {
+  return {
+    channel: 'voice',
+    provider: 'twilio',
+    async send(message) {
+      try {
+        const call = await client.calls.create({
+          to: recipient(message),
+          from: settings.from,
+          url: `${settings.publicBaseUrl}/webhooks/twilio/voice?message=${message.messageId}`,
+          statusCallback: statusCallbackUrl(settings.publicBaseUrl, message.messageId),
+          statusCallbackEvent: ['completed'],
+          machineDetection: 'Enable',
+        });
+        return { provider: 'twilio', providerMessageId: call.sid };
+      } catch (error) {
+        throw toProviderError(error);
+      }
+    },
+  };
+}
+
+/** X-Twilio-Signature over the full public URL and the posted parameters, checked by Twilio's SDK. */
+export function verifyTwilioSignature(options: {
+  authToken: string;
+  signature: string | undefined;
+  url: string;
+  params: Record<string, string>;
+}): boolean {
+  if (!options.signature) return false;
+  return twilio.validateRequest(options.authToken, options.signature, options.url, options.params);
+}
+
+const SMS_STATUS: Record<string, MessageStatus | null> = {
+  accepted: null,
+  scheduled: null,
+  queued: null,
+  sending: null,
+  sent: 'sent',
+  delivered: 'delivered',
+  undelivered: 'undelivered',
+  failed: 'failed',
+  canceled: 'failed',
+  read: 'delivered',
+};
+
+const CALL_STATUS: Record<string, MessageStatus | null> = {
+  queued: null,
+  initiated: null,
+  ringing: null,
+  'in-progress': null,
+  completed: 'answered',
+  busy: 'busy',
+  'no-answer': 'no_answer',
+  failed: 'failed',
+  canceled: 'failed',
+};
+
+/** Translates a verified status callback (SMS or call). */
+export function parseTwilioStatus(messageId: number | null, params: Record<string, string>): ProviderEvent {
+  const isCall = typeof params.CallSid === 'string';
+  const sid = params.CallSid ?? params.MessageSid ?? params.SmsSid;
+  const event = params.CallStatus ?? params.MessageStatus ?? params.SmsStatus;
+  if (!sid || !event) throw new ValidationError('status callback lacks a sid or a status');
+  const table = isCall ? CALL_STATUS : SMS_STATUS;
+  const reason = params.ErrorCode ? `Twilio error ${params.ErrorCode}` : (params.AnsweredBy ?? null);
+  return {
+    provider: 'twilio',
+    // Twilio callbacks carry no event id; one sid reaches each status once, so sid + status is unique.
+    providerEventId: `${sid}-${event}`,
+    messageId,
+    providerMessageId: sid,
+    event,
+    status: table[event] ?? null,
+    reason,
+    occurredAt: null,
+    raw: params,
+  };
+}

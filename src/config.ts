@@ -1,0 +1,184 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Candor reads, parsed once at start. Factories receive the parsed Config; nothing
+ * deeper in the code reads process.env.
+ */
+
+const base64Key = (name: string) =>
+  z.string().refine((value) => Buffer.from(value, 'base64').length === 32, {
+    message: `${name} must be 32 random bytes, base64-encoded (generate one with: openssl rand -base64 32)`,
+  });
+
+// Local defaults are safe only because they are refused in production (see requiredInProduction).
+const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 1).toString('base64');
+const DEV_LOOKUP_HMAC_KEY = Buffer.alloc(32, 2).toString('base64');
+const DEV_SESSION_SECRET = 'candor-development-session-secret-not-for-production';
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_BASE_URL: z.url().default('http://localhost:3000'),
+  DATABASE_URL: z
+    .string()
+    .startsWith('postgres', 'DATABASE_URL must be a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/postgres'),
+  REDIS_URL: z
+    .string()
+    .startsWith('redis', 'REDIS_URL must be a redis:// URL')
+    .default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_{}-]+$/,
+      'QUEUE_PREFIX may hold letters, digits, _ - { } (use {candor} on Redis Cluster)',
+    )
+    .default('candor'),
+  ENCRYPTION_KEY: base64Key('ENCRYPTION_KEY').default(DEV_ENCRYPTION_KEY),
+  /** Old encryption keys, comma separated, kept only to read values written before a rotation. */
+  ENCRYPTION_KEYS_PREVIOUS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((key) => key.trim())
+        .filter(Boolean),
+    ),
+  LOOKUP_HMAC_KEY: base64Key('LOOKUP_HMAC_KEY').default(DEV_LOOKUP_HMAC_KEY),
+  SESSION_SECRET: z
+    .string()
+    .min(32, 'SESSION_SECRET must be at least 32 characters')
+    .default(DEV_SESSION_SECRET),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  EMAIL_PROVIDER: z.enum(['sandbox', 'sendgrid', 'smtp']).default('sandbox'),
+  SMS_PROVIDER: z.enum(['sandbox', 'twilio']).default('sandbox'),
+  VOICE_PROVIDER: z.enum(['sandbox', 'twilio']).default('sandbox'),
+  EMAIL_FROM: z.string().default('Candor <notices@example.com>'),
+  SENDGRID_API_KEY: z.string().optional(),
+  SENDGRID_API_BASE_URL: z.url().default('https://api.sendgrid.com'),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
+  TWILIO_ACCOUNT_SID: z.string().optional(),
+  TWILIO_AUTH_TOKEN: z.string().optional(),
+  TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
+  TWILIO_FROM: z.string().optional(),
+  SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+});
+
+/**
+ * Rules across variables, checked on the raw values so they are reported alongside any malformed
+ * variable rather than only after every variable parses.
+ */
+function crossFieldProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const need = (key: string, why: string) => {
+    if (!env[key]) problems.push(`${key}: ${key} is required ${why}`);
+  };
+  if (env.EMAIL_PROVIDER === 'sendgrid') {
+    need('SENDGRID_API_KEY', 'when EMAIL_PROVIDER=sendgrid');
+    need('SENDGRID_WEBHOOK_PUBLIC_KEY', 'when EMAIL_PROVIDER=sendgrid (delivery receipts are verified)');
+  }
+  for (const key of ['SMS_PROVIDER', 'VOICE_PROVIDER']) {
+    if (env[key] === 'twilio') {
+      need('TWILIO_ACCOUNT_SID', `when ${key}=twilio`);
+      need('TWILIO_AUTH_TOKEN', `when ${key}=twilio`);
+      need('TWILIO_FROM', `when ${key}=twilio`);
+    }
+  }
+  if (env.NODE_ENV === 'production') {
+    const requiredInProduction: [string, string][] = [
+      ['ENCRYPTION_KEY', DEV_ENCRYPTION_KEY],
+      ['LOOKUP_HMAC_KEY', DEV_LOOKUP_HMAC_KEY],
+      ['SESSION_SECRET', DEV_SESSION_SECRET],
+    ];
+    for (const [key, devDefault] of requiredInProduction) {
+      if (!env[key] || env[key] === devDefault) problems.push(`${key}: ${key} must be set in production`);
+    }
+  }
+  return [...new Set(problems)];
+}
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  publicBaseUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  encryptionKeys: { current: Buffer; previous: Buffer[] };
+  lookupHmacKey: Buffer;
+  sessionSecret: string;
+  logLevel: Env['LOG_LEVEL'];
+  sendConcurrency: number;
+  email: {
+    provider: Env['EMAIL_PROVIDER'];
+    from: string;
+    sendgrid: { apiKey: string; baseUrl: string; webhookPublicKey: string } | null;
+  };
+  sms: { provider: Env['SMS_PROVIDER'] };
+  voice: { provider: Env['VOICE_PROVIDER'] };
+  twilio: { accountSid: string; authToken: string; baseUrl: string; from: string } | null;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Candor cannot start; fix these settings (see .env.example):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment, listing every missing or malformed variable at once. */
+export function parseConfig(source: Record<string, string | undefined>): Config {
+  // An empty variable means "not set", as in most .env tooling.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const result = schema.safeParse(present);
+  const problems = [
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`)),
+    ...crossFieldProblems(present),
+  ];
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  const env = result.data;
+  const key = (value: string) => Buffer.from(value, 'base64');
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    publicBaseUrl: env.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    queuePrefix: env.QUEUE_PREFIX,
+    encryptionKeys: { current: key(env.ENCRYPTION_KEY), previous: env.ENCRYPTION_KEYS_PREVIOUS.map(key) },
+    lookupHmacKey: key(env.LOOKUP_HMAC_KEY),
+    sessionSecret: env.SESSION_SECRET,
+    logLevel: env.LOG_LEVEL,
+    sendConcurrency: env.SEND_CONCURRENCY,
+    email: {
+      provider: env.EMAIL_PROVIDER,
+      from: env.EMAIL_FROM,
+      sendgrid:
+        env.SENDGRID_API_KEY && env.SENDGRID_WEBHOOK_PUBLIC_KEY
+          ? {
+              apiKey: env.SENDGRID_API_KEY,
+              baseUrl: env.SENDGRID_API_BASE_URL,
+              webhookPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY,
+            }
+          : null,
+    },
+    sms: { provider: env.SMS_PROVIDER },
+    voice: { provider: env.VOICE_PROVIDER },
+    twilio:
+      env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN && env.TWILIO_FROM
+        ? {
+            accountSid: env.TWILIO_ACCOUNT_SID,
+            authToken: env.TWILIO_AUTH_TOKEN,
+            baseUrl: env.TWILIO_API_BASE_URL,
+            from: env.TWILIO_FROM,
+          }
+        : null,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Message statuses and how receipts move them. Receipts arrive late, twice and out of order; the
+ * rule is that a status only moves forward, so applying any set of receipts in any order ends at
+ * the same place, and a late `sent` never overwrites `delivered`.
+ */
+export const MESSAGE_STATUSES = [
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'answered',
+  'bounced',
+  'failed',
+  'undelivered',
+  'no_answer',
+  'busy',
+  'cancelled',
+] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export const FAILED_STATUSES = [
+  'bounced',
+  'failed',
+  'undelivered',
+  'no_answer',
+  'busy',
+] as const satisfies readonly MessageStatus[];
+export const REACHED_STATUSES = ['delivered', 'answered'] as const satisfies readonly MessageStatus[];
+export const TERMINAL_STATUSES: readonly MessageStatus[] = [
+  ...REACHED_STATUSES,
+  ...FAILED_STATUSES,
+  'cancelled',
+];
+export const IN_FLIGHT_STATUSES = ['queued', 'sending'] as const satisfies readonly MessageStatus[];
+
+const RANK: Record<MessageStatus, number> = {
+  queued: 0,
+  sending: 1,
+  sent: 2,
+  delivered: 3,
+  answered: 3,
+  bounced: 3,
+  failed: 3,
+  undelivered: 3,
+  no_answer: 3,
+  busy: 3,
+  cancelled: 3,
+};
+
+export function isTerminal(status: MessageStatus): boolean {
+  return RANK[status] === 3;
+}
+
+export function isFailure(status: MessageStatus): boolean {
+  return (FAILED_STATUSES as readonly MessageStatus[]).includes(status);
+}
+
+/** The status after a receipt, or null when the receipt changes nothing (stale, duplicate, after a terminal state). */
+export function statusAfterReceipt(current: MessageStatus, incoming: MessageStatus): MessageStatus | null {
+  return RANK[incoming] > RANK[current] ? incoming : null;
+}
+
+export function isMessageStatus(value: string): value is MessageStatus {
+  return (MESSAGE_STATUSES as readonly string[]).includes(value);
+}

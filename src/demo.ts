@@ -1,0 +1,43 @@
+import { loadEnvironment, configOrExit, servicesOrExit } from './startup.js';
+import { createDeps } from './deps.js';
+import { migrate } from './platform/db.js';
+import { createLogger } from './platform/logger.js';
+import { run } from './server.js';
+import { seedDemo } from './demo/seed.js';
+import { approveCampaign, createCampaign, startCampaign, submitCampaign } from './campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from './campaigns/channel-policy.js';
+
+// `npm run demo`: migrate, seed a demo incident, start web and workers on sandbox providers, send the notice.
+loadEnvironment();
+for (const key of ['EMAIL_PROVIDER', 'SMS_PROVIDER', 'VOICE_PROVIDER']) process.env[key] = 'sandbox';
+process.env.LOG_LEVEL ??= 'warn';
+const config = configOrExit();
+await servicesOrExit(config);
+await migrate(config.databaseUrl, createLogger({ level: 'warn' }));
+const deps = await createDeps(config);
+const seed = await seedDemo(deps);
+await run(deps, 'all');
+if (seed.created) {
+  // Four eyes even in the demo: the editor drafts and submits, a different person approves.
+  const campaign = await createCampaign(deps, {
+    incidentId: seed.incident.id,
+    kind: 'initial_notice',
+    audience: 'affected',
+    channelPolicy: DEFAULT_CHANNEL_POLICY,
+    createdBy: seed.editor.id,
+  });
+  await submitCampaign(deps, { campaignId: campaign.id });
+  await approveCampaign(deps, { campaignId: campaign.id, approverId: seed.approver.id });
+  await startCampaign(deps, { campaignId: campaign.id });
+}
+console.log(`
+Candor demo is running.
+
+  Status page:      ${config.publicBaseUrl}/incidents/${seed.incident.slug}
+  In French:        ${config.publicBaseUrl}/incidents/${seed.incident.slug}?lang=fr
+  Sandbox outbox:   ${config.publicBaseUrl}/sandbox/outbox
+  Health:           ${config.publicBaseUrl}/readyz
+
+${seed.created ? 'The demo notice is being sent to every seeded person through the sandbox provider.' : 'The demo incident already existed; its notice was sent on an earlier run.'}
+Press Ctrl+C to stop.
+`);

@@ -1,0 +1,63 @@
+import { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { createDb } from './platform/db.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { createVault } from './platform/vault.js';
+import { createI18n } from './platform/i18n.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { createQueues } from './queues.js';
+import { createSandbox } from './channels/sandbox.js';
+import { createChannelAdapters } from './channels/index.js';
+import { recordProviderEvent } from './deliveries/store.js';
+import { recordOutboxEntry } from './sandbox-outbox/store.js';
+
+/**
+ * The composition root: every long-lived thing, built once, for web and workers alike. Tests build
+ * the same deps with real PostgreSQL and Redis and configuration pointing at fake providers.
+ */
+export async function createDeps(config: Config, options: { clock?: Clock; logger?: Logger } = {}) {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  const db = createDb(config.databaseUrl, logger);
+  const vault = createVault(config.encryptionKeys, config.lookupHmacKey);
+  const i18n = await createI18n();
+  // The web side fails fast when Redis is away (the request answers 503) instead of queueing commands in memory.
+  const redis = new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+  });
+  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const queues = createQueues(redis, config.queuePrefix);
+
+  const sandbox = createSandbox({
+    recordOutbox: (message) => recordOutboxEntry(db, vault, message),
+    applyEvent: async (event) => {
+      await recordProviderEvent(db, vault, event, clock.now());
+    },
+    onReceiptError: (error, messageId) => logger.error({ err: error, messageId }, 'sandbox receipt failed'),
+  });
+  const channels = createChannelAdapters(config, sandbox);
+
+  return {
+    config,
+    logger,
+    clock,
+    db,
+    vault,
+    i18n,
+    redis,
+    queues,
+    sandbox,
+    channels,
+    /** Closes in dependency order: in-flight receipts, queues and Redis, then PostgreSQL. */
+    async close() {
+      await sandbox.drain();
+      await queues.close();
+      redis.disconnect();
+      await db.end();
+    },
+  };
+}
+
+export type Deps = Awaited<ReturnType<typeof createDeps>>;

@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import i18next, { type i18n, type TFunction } from 'i18next';
+import FsBackend from 'i18next-fs-backend';
+import { LanguageDetector } from 'i18next-http-middleware';
+
+export type { TFunction };
+export type I18n = i18n;
+
+export const LOCALES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../locales');
+
+/** Every locale the product ships complete; tests/locales.test.ts fails when a key is missing from one. */
+export const SUPPORTED_LOCALES = ['en', 'fr'] as const;
+export type SupportedLocale = (typeof SUPPORTED_LOCALES)[number];
+export const RTL_LOCALES: ReadonlySet<string> = new Set(['ar']);
+
+/** One namespace per area of the product. */
+export const NAMESPACES = ['common', 'status', 'notices'] as const;
+
+export async function createI18n(): Promise<I18n> {
+  const instance = i18next.createInstance();
+  await instance
+    .use(FsBackend)
+    .use(LanguageDetector)
+    .init({
+      backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
+      supportedLngs: [...SUPPORTED_LOCALES],
+      preload: [...SUPPORTED_LOCALES],
+      load: 'currentOnly',
+      ns: [...NAMESPACES],
+      defaultNS: 'common',
+      fallbackLng: 'en',
+      // EJS escapes on output and plain-text channels must not see HTML entities.
+      interpolation: { escapeValue: false },
+      returnNull: false,
+      initAsync: false,
+      // A person's own record wins over this (personal pages set it); then ?lang=, the cookie, the browser.
+      detection: {
+        order: ['querystring', 'cookie', 'header'],
+        lookupQuerystring: 'lang',
+        lookupCookie: 'candor_lang',
+        caches: ['cookie'],
+        cookieSameSite: 'lax',
+        cookieSecure: false,
+      },
+    });
+  return instance;
+}
+
+/** The supported locale closest to a BCP 47 tag: exact, then the same language, then English. */
+export function resolveLocale(tag: string | null | undefined): SupportedLocale {
+  if (!tag) return 'en';
+  const supported = SUPPORTED_LOCALES as readonly string[];
+  if (supported.includes(tag)) return tag as SupportedLocale;
+  const language = tag.split('-')[0]?.toLowerCase();
+  const match = SUPPORTED_LOCALES.find((locale) => locale.split('-')[0] === language);
+  return match ?? 'en';
+}
+
+export function textDirection(locale: string): 'rtl' | 'ltr' {
+  return RTL_LOCALES.has(locale.split('-')[0] ?? '') ? 'rtl' : 'ltr';
+}

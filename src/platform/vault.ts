@@ -1,0 +1,60 @@
+import crypto from 'node:crypto';
+
+/**
+ * Encryption at rest for personal data and keyed hashes for finding it.
+ *
+ * A sealed value is `v1.<keyId>.<iv>.<ciphertext+tag>` (base64url). The key id travels with the value so
+ * the key can rotate: new values use the current key, old ones still open with a previous key until
+ * `candor rotate-key` rewrites them.
+ */
+export interface Vault {
+  seal(plaintext: string): string;
+  open(sealed: string): string;
+  /** Keyed hash for lookups and dedupe. `purpose` separates domains: an email hash never matches a phone hash. */
+  hash(purpose: HashPurpose, normalizedValue: string): Buffer;
+  currentKeyId: string;
+}
+
+export type HashPurpose =
+  'email' | 'phone' | 'reference' | 'dedupe' | 'postal_code' | 'birth_year' | 'staff_email' | 'api_key';
+
+const ALGORITHM = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export function keyId(key: Buffer): string {
+  return crypto.createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
+
+export function createVault(keys: { current: Buffer; previous: Buffer[] }, hmacKey: Buffer): Vault {
+  const byId = new Map<string, Buffer>();
+  for (const key of [keys.current, ...keys.previous]) byId.set(keyId(key), key);
+  const currentKeyId = keyId(keys.current);
+
+  return {
+    currentKeyId,
+    seal(plaintext) {
+      const iv = crypto.randomBytes(IV_BYTES);
+      const cipher = crypto.createCipheriv(ALGORITHM, keys.current, iv);
+      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+      return ['v1', currentKeyId, iv.toString('base64url'), body.toString('base64url')].join('.');
+    },
+    open(sealed) {
+      const [version, id, ivText, bodyText] = sealed.split('.');
+      if (version !== 'v1' || !id || !ivText || !bodyText) throw new Error('not a sealed value');
+      const key = byId.get(id);
+      if (!key)
+        throw new Error(`no encryption key with id ${id}; was ENCRYPTION_KEYS_PREVIOUS emptied too early?`);
+      const body = Buffer.from(bodyText, 'base64url');
+      const decipher = crypto.createDecipheriv(ALGORITHM, key, Buffer.from(ivText, 'base64url'));
+      decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+      return Buffer.concat([
+        decipher.update(body.subarray(0, body.length - TAG_BYTES)),
+        decipher.final(),
+      ]).toString('utf8');
+    },
+    hash(purpose, normalizedValue) {
+      return crypto.createHmac('sha256', hmacKey).update(`${purpose}\0${normalizedValue}`).digest();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../platform/logger.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from '../platform/errors.js';
+
+function statusOf(error: unknown): number {
+  if (error instanceof ValidationError) return 400;
+  if (error instanceof ForbiddenError) return 403;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof ConflictError) return 409;
+  if (error instanceof UnavailableError) return 503;
+  // body-parser and friends mark client errors (malformed JSON, too large) with a 4xx status.
+  if (typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number') {
+    if (error.status >= 400 && error.status < 500) return error.status;
+  }
+  // ioredis refuses commands while Redis is away (enableOfflineQueue: false).
+  if (error instanceof Error && /Stream isn't writeable|Connection is closed/.test(error.message)) return 503;
+  return 500;
+}
+
+function wantsJson(path: string): boolean {
+  return path.startsWith('/api/') || path.startsWith('/webhooks/');
+}
+
+export const notFound: RequestHandler = (req, res) => {
+  if (wantsJson(req.path)) {
+    res.status(404).type('application/problem+json').json({ title: 'Not found', status: 404 });
+    return;
+  }
+  res.status(404).render('errors/error', {
+    status: 404,
+    title: res.locals.t('errors.notFoundTitle'),
+    message: res.locals.t('errors.notFoundBody'),
+  });
+};
+
+/** The one error handler: a clear page or problem document, never internals. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const status = statusOf(error);
+    const known = status < 500 || status === 503;
+    if (status >= 500) logger.error({ err: error, path: req.path, method: req.method }, 'request failed');
+    const detail = known && error instanceof Error ? error.message : undefined;
+    if (res.headersSent) return;
+    if (wantsJson(req.path)) {
+      res
+        .status(status)
+        .type('application/problem+json')
+        .json({ title: known ? (detail ?? 'Bad request') : 'Internal error', status });
+      return;
+    }
+    const t = res.locals.t;
+    const title =
+      status === 503
+        ? t('errors.unavailableTitle')
+        : status >= 500
+          ? t('errors.serverTitle')
+          : status === 404
+            ? t('errors.notFoundTitle')
+            : t('errors.badRequestTitle');
+    const message =
+      status === 503 ? t('errors.unavailableBody') : status >= 500 ? t('errors.serverBody') : (detail ?? '');
+    res.status(status).render('errors/error', { status, title, message });
+  };
+}

@@ -1,0 +1,707 @@
+/**
+ * A fake of the two delivery providers Candor talks to, for tests: SendGrid's v3 Mail Send API and Twilio's
+ * REST API (Messages and Calls), served over loopback HTTP so that the OFFICIAL SDKs (@sendgrid/mail,
+ * twilio) work against it unchanged once their base URL points here.
+ *
+ * It records every request it receives, answers as the provider would (or with an error chosen by the test
+ * through setBehaviour) and then posts delivery receipts back, signed exactly as the real providers sign them:
+ *  - SendGrid Signed Event Webhook: ECDSA P-256 / SHA-256 over (timestamp + raw body), base64 DER signature,
+ *    headers X-Twilio-Email-Event-Webhook-Signature / -Timestamp; public key exported as base64 DER SPKI.
+ *  - Twilio status callbacks: X-Twilio-Signature = base64(HMAC-SHA1(authToken, url + sorted name/value pairs)).
+ *
+ * Notes on fidelity (deliberate choices, documented here so tests can rely on them):
+ *  - `behaviour` runs after the request has been appended to `requests` (so it may count earlier attempts).
+ *    Requests the fake rejects itself (bad auth, malformed body) are recorded too but never reach `behaviour`.
+ *  - `providerMessageId` is '' for every request that did not get a 2xx reply (no id was returned).
+ *  - Twilio form bodies are recorded as Record<string, string>; a repeated field (the SDK repeats
+ *    StatusCallbackEvent for each value) is recorded with its values joined by a single space.
+ *  - SendGrid: one event per `to` recipient of each personalization, all events of one request in one POST,
+ *    each with its own sg_message_id (`<X-Message-Id>.filterdrecv-…`). The raw body ends with "\r\n", as real
+ *    SendGrid posts do, so a receiver that verifies a re-serialised body (instead of the raw bytes) fails.
+ *    The webhook URL is read when the receipt is due; if none is set by then, no receipt is posted.
+ *  - Twilio: one callback per request, to its StatusCallback; none if the request had no StatusCallback.
+ *  - A receipt post that fails at the network level is recorded in receiptsPosted with status 0. No retries.
+ *  - close() cancels receipts not yet due and waits for the ones already in flight.
+ */
+import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type FakeProviderKind = 'sendgrid' | 'twilio-sms' | 'twilio-voice';
+
+export interface RecordedRequest {
+  kind: FakeProviderKind;
+  /** Date.now() when received */
+  receivedAt: number;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** parsed JSON (sendgrid) or parsed form object (twilio, Record<string,string>) */
+  body: unknown;
+  /** id the fake returned (SendGrid: X-Message-Id header value; Twilio: sid); '' when the reply was an error */
+  providerMessageId: string;
+}
+
+/** What the fake does with one request. Default: accept, then report success as the provider would ('delivered'; a call 'completed', answered by a human). */
+export type FakeOutcome =
+  | { reply: 'accept'; receipt?: FakeReceipt | null; receiptDelayMs?: number } // 202 (sendgrid) / 201 (twilio); receipt null = none
+  | { reply: 'error'; status: number; message?: string }; // e.g. 400, 429, 500
+
+/** Receipt statuses in the provider's own vocabulary:
+ *  sendgrid: 'processed' | 'delivered' | 'bounce' | 'dropped' | 'deferred'
+ *  twilio-sms: 'sent' | 'delivered' | 'undelivered' | 'failed'
+ *  twilio-voice: 'completed' | 'no-answer' | 'busy' | 'failed'  (for 'completed' include AnsweredBy if given) */
+export interface FakeReceipt {
+  status: string;
+  answeredBy?: string;
+}
+
+export interface FakeProviderOptions {
+  twilioAccountSid: string;
+  twilioAuthToken: string;
+  /** Where SendGrid's Event Webhook posts (in real SendGrid this is account configuration). Optional; may also be set later with setSendgridWebhookUrl. */
+  sendgridWebhookUrl?: string;
+}
+
+export interface FakeProviders {
+  /** e.g. http://127.0.0.1:43123 — used as both SENDGRID_API_BASE_URL and TWILIO_API_BASE_URL */
+  baseUrl: string;
+  /** base64 DER SPKI of the P-256 public key (the format SendGrid shows in its settings) */
+  sendgridWebhookPublicKey: string;
+  requests: RecordedRequest[];
+  setBehaviour(fn: (req: RecordedRequest) => FakeOutcome): void;
+  setSendgridWebhookUrl(url: string): void;
+  /** resolves when predicate(requests) is true; rejects with a clear message after timeoutMs (default 10000) */
+  waitFor(predicate: (requests: RecordedRequest[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** resolves when every scheduled receipt has been posted (and its response received) */
+  settled(): Promise<void>;
+  /** responses Candor gave to each receipt post (status 0 = the post failed at the network level) */
+  receiptsPosted: { url: string; status: number }[];
+  close(): Promise<void>;
+}
+
+const DEFAULT_OUTCOME: FakeOutcome = { reply: 'accept' };
+const DEFAULT_RECEIPT: FakeReceipt = { status: 'delivered' };
+const DEFAULT_CALL_RECEIPT: FakeReceipt = { status: 'completed', answeredBy: 'human' };
+const MAX_BODY_BYTES = 30 * 1024 * 1024; // SendGrid's own limit for a mail/send request
+const RECEIPT_POST_TIMEOUT_MS = 10_000;
+const TWILIO_API_VERSION = '2010-04-01';
+const TWILIO_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/;
+/** Number Twilio would pick from a Messaging Service's sender pool (used when the request had no From). */
+const MESSAGING_SERVICE_SENDER = '+15005550006';
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Params = Record<string, string>;
+
+function hex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Twilio's date format: RFC 2822 with a numeric zone, e.g. "Wed, 18 Aug 2010 20:20:06 +0000". */
+function rfc2822(date: Date): string {
+  return date.toUTCString().replace('GMT', '+0000');
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, 'request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseForm(raw: string): Params {
+  const out: Params = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    const previous = out[key];
+    out[key] = previous === undefined ? value : `${previous} ${value}`;
+  }
+  return out;
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** The X-Twilio-Signature algorithm: HMAC-SHA1 over the full URL followed by each param name+value, names sorted. */
+export function twilioSignature(authToken: string, url: string, params: Params): string {
+  const data = Object.keys(params)
+    .sort()
+    .reduce((acc, key) => acc + key + (params[key] ?? ''), url);
+  return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Provider-style error bodies
+
+const SENDGRID_ERROR_MESSAGES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'The provided authorization grant is invalid, expired, or revoked',
+  403: 'access forbidden',
+  404: 'not found',
+  413: 'Payload Too Large',
+  429: 'too many requests',
+  500: 'internal server error',
+  503: 'service unavailable',
+};
+
+function sendgridError(
+  res: ServerResponse,
+  status: number,
+  message?: string,
+  field: string | null = null,
+): void {
+  const headers: Record<string, string> = {};
+  if (status === 429) {
+    headers['X-RateLimit-Limit'] = '600';
+    headers['X-RateLimit-Remaining'] = '0';
+    headers['X-RateLimit-Reset'] = String(Math.floor(Date.now() / 1000) + 1);
+  }
+  const text = message ?? SENDGRID_ERROR_MESSAGES[status] ?? `HTTP ${status}`;
+  sendJson(res, status, { errors: [{ message: text, field, help: null }] }, headers);
+}
+
+const TWILIO_ERRORS: Record<number, { code: number; message: string }> = {
+  400: { code: 21211, message: "Invalid 'To' Phone Number" },
+  401: { code: 20003, message: 'Authenticate' },
+  403: { code: 20403, message: 'Forbidden' },
+  404: { code: 20404, message: 'The requested resource was not found' },
+  429: { code: 20429, message: 'Too Many Requests' },
+  500: { code: 20500, message: 'Internal Server Error' },
+  503: { code: 20503, message: 'Service Unavailable' },
+};
+
+function twilioError(res: ServerResponse, status: number, message?: string, code?: number): void {
+  const known = TWILIO_ERRORS[status] ?? { code: status >= 500 ? 20500 : 20001, message: `HTTP ${status}` };
+  const errorCode = code ?? known.code;
+  sendJson(
+    res,
+    status,
+    {
+      code: errorCode,
+      message: message ?? known.message,
+      more_info: `https://www.twilio.com/docs/errors/${errorCode}`,
+      status,
+    },
+    { 'Twilio-Request-Id': `RQ${hex(16)}` },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SendGrid events
+
+function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'string') out[k] = v;
+    }
+  }
+  return out;
+}
+
+function sendgridEventDetails(status: string): Record<string, string> {
+  switch (status) {
+    case 'delivered':
+      return { response: '250 2.0.0 OK' };
+    case 'bounce':
+      return {
+        reason: '550 5.1.1 The email account that you tried to reach does not exist.',
+        status: '5.1.1',
+        type: 'bounce',
+        bounce_classification: 'Invalid Address',
+      };
+    case 'dropped':
+      return { reason: 'Bounced Address', status: '5.0.0' };
+    case 'deferred':
+      return { response: '421 4.7.0 Try again later', attempt: '1' };
+    default:
+      return {};
+  }
+}
+
+function buildSendgridEvents(body: unknown, xMessageId: string, status: string): Record<string, unknown>[] {
+  if (!isRecord(body) || !Array.isArray(body.personalizations)) return [];
+  const mailArgs = stringRecord(body.custom_args);
+  const categories = stringList(body.categories);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const events: Record<string, unknown>[] = [];
+  let index = 0;
+  for (const personalization of body.personalizations as unknown[]) {
+    if (!isRecord(personalization)) continue;
+    const args = { ...mailArgs, ...stringRecord(personalization.custom_args) };
+    const recipients = Array.isArray(personalization.to) ? (personalization.to as unknown[]) : [];
+    for (const recipient of recipients) {
+      const email = isRecord(recipient) && typeof recipient.email === 'string' ? recipient.email : undefined;
+      if (email === undefined) continue;
+      events.push({
+        ...args,
+        email,
+        timestamp,
+        'smtp-id': `<${xMessageId}@ismtpd0001p1fake.sendgrid.net>`,
+        event: status,
+        ...(categories.length > 0 ? { category: categories } : {}),
+        ...sendgridEventDetails(status),
+        sg_event_id: randomBytes(24).toString('base64url'),
+        sg_message_id: `${xMessageId}.filterdrecv-fake-${hex(4)}-${index}.0`,
+      });
+      index += 1;
+    }
+  }
+  return events;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export async function startFakeProviders(options: FakeProviderOptions): Promise<FakeProviders> {
+  const { twilioAccountSid, twilioAuthToken } = options;
+  let sendgridWebhookUrl = options.sendgridWebhookUrl;
+  let behaviour: (req: RecordedRequest) => FakeOutcome = () => DEFAULT_OUTCOME;
+
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const sendgridWebhookPublicKey = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+
+  const requests: RecordedRequest[] = [];
+  const receiptsPosted: { url: string; status: number }[] = [];
+  /** request handlers running + receipts scheduled or in flight */
+  const pending = new Set<Promise<void>>();
+  /** receipts not yet due: timer → function that resolves its pending promise without posting */
+  const timers = new Map<NodeJS.Timeout, () => void>();
+  const waiters = new Set<() => void>();
+  let closed = false;
+
+  function track(promise: Promise<void>): void {
+    pending.add(promise);
+    void promise.finally(() => pending.delete(promise));
+  }
+
+  function notifyWaiters(): void {
+    for (const waiter of [...waiters]) waiter();
+  }
+
+  function scheduleReceipt(delayMs: number, post: () => Promise<void>): void {
+    if (closed) return;
+    track(
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          void post().then(
+            () => resolve(),
+            () => resolve(),
+          );
+        }, delayMs);
+        timers.set(timer, resolve);
+      }),
+    );
+  }
+
+  async function postReceipt(url: string, body: string, headers: Record<string, string>): Promise<void> {
+    let status: number;
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(RECEIPT_POST_TIMEOUT_MS),
+      });
+      status = response.status;
+      await response.arrayBuffer();
+    } catch {
+      status = 0;
+    }
+    receiptsPosted.push({ url, status });
+    notifyWaiters();
+  }
+
+  async function postSendgridEvents(events: Record<string, unknown>[], key: KeyObject): Promise<void> {
+    const url = sendgridWebhookUrl;
+    if (url === undefined || events.length === 0) return;
+    const body = `${JSON.stringify(events)}\r\n`;
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = sign('sha256', Buffer.from(timestamp + body, 'utf8'), key).toString('base64');
+    return postReceipt(url, body, {
+      'Content-Type': 'application/json',
+      'User-Agent': 'SendGrid Event API',
+      'X-Twilio-Email-Event-Webhook-Signature': signature,
+      'X-Twilio-Email-Event-Webhook-Timestamp': timestamp,
+    });
+  }
+
+  async function postTwilioCallback(url: string, params: Params): Promise<void> {
+    return postReceipt(url, new URLSearchParams(params).toString(), {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'User-Agent': 'TwilioProxy/1.1',
+      'I-Twilio-Idempotency-Token': randomUUID(),
+      'X-Twilio-Signature': twilioSignature(twilioAuthToken, url, params),
+    });
+  }
+
+  /** Records the request, asks `behaviour` what to do (unless the fake already rejected it). */
+  function decide(record: RecordedRequest, rejected: boolean): FakeOutcome | undefined {
+    requests.push(record);
+    let outcome: FakeOutcome | undefined;
+    try {
+      outcome = rejected ? undefined : behaviour(record);
+    } catch (error) {
+      outcome = { reply: 'error', status: 500, message: `fake provider behaviour threw: ${String(error)}` };
+    }
+    if (outcome?.reply !== 'accept') record.providerMessageId = '';
+    notifyWaiters();
+    return outcome;
+  }
+
+  function handleSendgrid(req: IncomingMessage, res: ServerResponse, path: string, raw: string): void {
+    const xMessageId = randomBytes(16).toString('base64url');
+    let body: unknown = raw;
+    let problem: { status: number; message: string; field: string | null } | undefined;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      problem = { status: 400, message: 'Bad Request: body is not valid JSON', field: null };
+    }
+    const record: RecordedRequest = {
+      kind: 'sendgrid',
+      receivedAt: Date.now(),
+      path,
+      headers: { ...req.headers },
+      body,
+      providerMessageId: xMessageId,
+    };
+    const auth = req.headers.authorization;
+    if (auth === undefined || !/^Bearer \S+/.test(auth)) {
+      problem = { status: 401, message: SENDGRID_ERROR_MESSAGES[401] ?? 'unauthorized', field: null };
+    } else if (problem === undefined) {
+      if (!isRecord(body) || !Array.isArray(body.personalizations) || body.personalizations.length === 0) {
+        problem = {
+          status: 400,
+          message: 'The personalizations field is required and must have at least one personalization.',
+          field: 'personalizations',
+        };
+      } else if (!isRecord(body.from) || typeof body.from.email !== 'string') {
+        problem = {
+          status: 400,
+          message: 'The from object must be provided for every email send.',
+          field: 'from',
+        };
+      }
+    }
+    const outcome = decide(record, problem !== undefined);
+    if (problem !== undefined) return sendgridError(res, problem.status, problem.message, problem.field);
+    if (outcome === undefined || outcome.reply === 'error') {
+      return sendgridError(res, outcome?.status ?? 500, outcome?.message);
+    }
+    res.writeHead(202, { 'X-Message-Id': xMessageId, 'Content-Length': 0 });
+    res.end();
+    const receipt = outcome.receipt === undefined ? DEFAULT_RECEIPT : outcome.receipt;
+    if (receipt === null) return;
+    const events = buildSendgridEvents(body, xMessageId, receipt.status);
+    scheduleReceipt(outcome.receiptDelayMs ?? 0, () => postSendgridEvents(events, privateKey));
+  }
+
+  function checkTwilioAuth(
+    req: IncomingMessage,
+    pathAccountSid: string,
+  ): { status: number; code: number } | undefined {
+    const match = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+    const decoded = match?.[1] === undefined ? '' : Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const user = colon < 0 ? decoded : decoded.slice(0, colon);
+    const password = colon < 0 ? '' : decoded.slice(colon + 1);
+    if (user !== twilioAccountSid || password !== twilioAuthToken) return { status: 401, code: 20003 };
+    if (pathAccountSid !== twilioAccountSid) return { status: 404, code: 20404 };
+    return undefined;
+  }
+
+  function validateTwilio(kind: FakeProviderKind, p: Params): { code: number; message: string } | undefined {
+    if (kind === 'twilio-sms') {
+      if (!p.To) return { code: 21604, message: "A 'To' phone number is required." };
+      if (!p.From && !p.MessagingServiceSid)
+        return { code: 21603, message: "A 'From' phone number is required." };
+      if (!p.Body && !p.MediaUrl && !p.ContentSid)
+        return { code: 21602, message: 'Message body is required.' };
+    } else {
+      if (!p.To) return { code: 21201, message: "No 'To' number is specified" };
+      if (!p.From) return { code: 21213, message: "No 'From' number is specified" };
+      if (!p.Url && !p.Twiml && !p.ApplicationSid)
+        return { code: 21205, message: 'Url parameter is required.' };
+    }
+    return undefined;
+  }
+
+  function handleTwilio(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    raw: string,
+    pathAccountSid: string,
+    resource: 'Messages' | 'Calls',
+  ): void {
+    const kind: FakeProviderKind = resource === 'Messages' ? 'twilio-sms' : 'twilio-voice';
+    const sid = (resource === 'Messages' ? 'SM' : 'CA') + hex(16);
+    const params = parseForm(raw);
+    const record: RecordedRequest = {
+      kind,
+      receivedAt: Date.now(),
+      path,
+      headers: { ...req.headers },
+      body: params,
+      providerMessageId: sid,
+    };
+    const authProblem = checkTwilioAuth(req, pathAccountSid);
+    const invalid = authProblem === undefined ? validateTwilio(kind, params) : undefined;
+    const outcome = decide(record, authProblem !== undefined || invalid !== undefined);
+    if (authProblem !== undefined) return twilioError(res, authProblem.status, undefined, authProblem.code);
+    if (invalid !== undefined) return twilioError(res, 400, invalid.message, invalid.code);
+    if (outcome === undefined || outcome.reply === 'error') {
+      return twilioError(res, outcome?.status ?? 500, outcome?.message);
+    }
+
+    const now = rfc2822(new Date());
+    const uri = `/${TWILIO_API_VERSION}/Accounts/${twilioAccountSid}/${resource}/${sid}`;
+    const to = params.To ?? '';
+    const from = params.From ?? null;
+    const resourceBody =
+      kind === 'twilio-sms'
+        ? {
+            sid,
+            account_sid: twilioAccountSid,
+            api_version: TWILIO_API_VERSION,
+            body: params.Body ?? '',
+            date_created: now,
+            date_updated: now,
+            date_sent: null,
+            direction: 'outbound-api',
+            error_code: null,
+            error_message: null,
+            from,
+            messaging_service_sid: params.MessagingServiceSid ?? null,
+            num_media: '0',
+            num_segments: '1',
+            price: null,
+            price_unit: 'USD',
+            status: 'queued',
+            subresource_uris: { media: `${uri}/Media.json` },
+            to,
+            uri: `${uri}.json`,
+          }
+        : {
+            sid,
+            account_sid: twilioAccountSid,
+            answered_by: null,
+            api_version: TWILIO_API_VERSION,
+            caller_name: null,
+            date_created: now,
+            date_updated: now,
+            direction: 'outbound-api',
+            duration: null,
+            end_time: null,
+            forwarded_from: null,
+            from,
+            from_formatted: from,
+            group_sid: null,
+            parent_call_sid: null,
+            phone_number_sid: `PN${hex(16)}`,
+            price: null,
+            price_unit: 'USD',
+            queue_time: '0',
+            start_time: null,
+            status: 'queued',
+            subresource_uris: {
+              notifications: `${uri}/Notifications.json`,
+              recordings: `${uri}/Recordings.json`,
+            },
+            to,
+            to_formatted: to,
+            trunk_sid: null,
+            uri: `${uri}.json`,
+          };
+    sendJson(res, 201, resourceBody, { 'Twilio-Request-Id': `RQ${hex(16)}` });
+
+    const receipt =
+      outcome.receipt === undefined
+        ? kind === 'twilio-voice'
+          ? DEFAULT_CALL_RECEIPT
+          : DEFAULT_RECEIPT
+        : outcome.receipt;
+    const callbackUrl = params.StatusCallback;
+    if (receipt === null || !callbackUrl) return;
+    const common: Params = {
+      AccountSid: twilioAccountSid,
+      ApiVersion: TWILIO_API_VERSION,
+      To: to,
+      From: from ?? MESSAGING_SERVICE_SENDER,
+    };
+    let callback: Params;
+    if (kind === 'twilio-sms') {
+      callback = {
+        ...common,
+        MessageSid: sid,
+        SmsSid: sid,
+        MessageStatus: receipt.status,
+        SmsStatus: receipt.status,
+      };
+      if (params.MessagingServiceSid) callback.MessagingServiceSid = params.MessagingServiceSid;
+      if (receipt.status === 'undelivered') callback.ErrorCode = '30003';
+      if (receipt.status === 'failed') callback.ErrorCode = '30008';
+    } else {
+      const answered = receipt.status === 'completed';
+      callback = {
+        ...common,
+        CallSid: sid,
+        CallStatus: receipt.status,
+        Called: to,
+        Caller: from ?? '',
+        Direction: 'outbound-api',
+        CallbackSource: 'call-progress-events',
+        SequenceNumber: '0',
+        Timestamp: rfc2822(new Date()),
+        CallDuration: answered ? '7' : '0',
+      };
+      if (answered) callback.Duration = '1';
+      if (receipt.answeredBy !== undefined) callback.AnsweredBy = receipt.answeredBy;
+    }
+    scheduleReceipt(outcome.receiptDelayMs ?? 0, () => postTwilioCallback(callbackUrl, callback));
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://fake.invalid').pathname;
+    const twilioMatch = TWILIO_PATH.exec(path);
+    const isSendgrid = path === '/v3/mail/send';
+    try {
+      const raw = await readBody(req);
+      if (req.method !== 'POST' || (!isSendgrid && !twilioMatch)) {
+        const message = `fake provider: no route for ${req.method ?? '?'} ${path}`;
+        return path.startsWith('/2010-04-01/')
+          ? twilioError(res, 404, message)
+          : sendgridError(res, 404, message);
+      }
+      if (isSendgrid) return handleSendgrid(req, res, path, raw);
+      const [, accountSid = '', resource] = twilioMatch ?? [];
+      handleTwilio(req, res, path, raw, accountSid, resource === 'Calls' ? 'Calls' : 'Messages');
+    } catch (error) {
+      if (res.headersSent) return;
+      const status = error instanceof HttpError ? error.status : 500;
+      const message = `fake provider: ${error instanceof Error ? error.message : String(error)}`;
+      return isSendgrid ? sendgridError(res, status, message) : twilioError(res, status, message);
+    }
+  }
+
+  const server: Server = createServer((req, res) => track(handle(req, res)));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  async function settled(): Promise<void> {
+    while (pending.size > 0) await Promise.all([...pending]);
+  }
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    sendgridWebhookPublicKey,
+    requests,
+    receiptsPosted,
+    setBehaviour(fn) {
+      behaviour = fn;
+    },
+    setSendgridWebhookUrl(url) {
+      sendgridWebhookUrl = url;
+    },
+    waitFor(predicate, timeoutMs = 10_000) {
+      return new Promise<void>((resolve, reject) => {
+        let done = false;
+        const finish = (error?: Error): void => {
+          if (done) return;
+          done = true;
+          waiters.delete(check);
+          clearInterval(poll);
+          clearTimeout(deadline);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        const check = (): void => {
+          try {
+            if (predicate(requests)) finish();
+          } catch (error) {
+            finish(
+              error instanceof Error
+                ? error
+                : new Error('fake providers: waitFor predicate threw a non-Error'),
+            );
+          }
+        };
+        // Re-checked on every recorded request / posted receipt, plus a short poll for predicates that
+        // also look at state outside the fake.
+        const poll = setInterval(check, 20);
+        const deadline = setTimeout(() => {
+          const seen = requests.map((r) => `${r.kind} ${r.path} -> ${r.providerMessageId || 'error'}`);
+          finish(
+            new Error(
+              `fake providers: waitFor condition still false after ${timeoutMs} ms; ` +
+                `${requests.length} request(s) recorded${seen.length > 0 ? `: ${seen.slice(-20).join('; ')}` : ''}; ` +
+                `${receiptsPosted.length} receipt(s) posted. Predicate: ${predicate.toString().slice(0, 300)}`,
+            ),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    settled,
+    async close() {
+      closed = true;
+      for (const [timer, resolve] of timers) {
+        clearTimeout(timer);
+        resolve();
+      }
+      timers.clear();
+      await settled();
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,259 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestContext, type TestContext } from '../support/context.js';
+import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { startProviders, TWILIO_AUTH_TOKEN } from '../support/providers.js';
+import { twilioSignature, type FakeProviders } from '../fakes/provider-server.js';
+import { REDACTED_FIELDS } from '../../src/platform/logger.js';
+import {
+  approveCampaign,
+  createCampaign,
+  startCampaign,
+  submitCampaign,
+} from '../../src/campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import type { Incident } from '../../src/incidents/store.js';
+
+describe('sending through SendGrid and Twilio (official SDKs against fake providers)', () => {
+  let ctx: TestContext;
+  let fake: FakeProviders;
+  let incident: Incident;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    const providers = await startProviders();
+    fake = providers.fake;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = pino({ level: 'debug', redact: { paths: REDACTED_FIELDS, censor: '[redacted]' } }, sink);
+    ctx = await startTestContext({ workers: true, env: providers.env, logger });
+    fake.setSendgridWebhookUrl(`${ctx.baseUrl}/webhooks/sendgrid`);
+    incident = await makeIncident(ctx.deps);
+  });
+  afterAll(async () => {
+    await ctx?.close();
+    await fake?.close();
+  });
+
+  async function sendCampaign() {
+    const editor = await makeStaff(ctx.deps, 'editor');
+    const approver = await makeStaff(ctx.deps, 'approver');
+    const campaign = await createCampaign(ctx.deps, {
+      incidentId: incident.id,
+      kind: 'initial_notice',
+      audience: 'affected',
+      channelPolicy: DEFAULT_CHANNEL_POLICY,
+      createdBy: editor.id,
+    });
+    await submitCampaign(ctx.deps, { campaignId: campaign.id });
+    await approveCampaign(ctx.deps, { campaignId: campaign.id, approverId: approver.id });
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    return campaign;
+  }
+
+  async function statuses(campaignId: number) {
+    const { rows } = await ctx.deps.db.query<{
+      person_id: number;
+      channel: string;
+      status: string;
+      status_reason: string | null;
+      provider_message_id: string | null;
+    }>(
+      'SELECT person_id, channel, status, status_reason, provider_message_id FROM messages WHERE campaign_id = $1 ORDER BY person_id',
+      [campaignId],
+    );
+    return rows;
+  }
+
+  it('delivers email, SMS and a call, each in the person’s language, and applies the signed receipts', async () => {
+    await makePeople(ctx.deps, incident.id, [
+      makePerson({ name: 'Ada Lovelace', email: 'ada@example.com' }),
+      makePerson({ name: 'Léa Dubois', email: 'lea@example.fr', locale: 'fr' }),
+      makePerson({ name: 'Sam Texter', email: null, phone: '+447400123001', preferredChannel: 'sms' }),
+      makePerson({
+        name: 'Vic Listener',
+        email: 'vic@example.com',
+        phone: '+447400123002',
+        accessibilityNeeds: ['visually_impaired'],
+      }),
+    ]);
+    const campaign = await sendCampaign();
+
+    const final = await eventually('receipts for all four messages', async () => {
+      const rows = await statuses(campaign.id);
+      return rows.length === 4 && rows.every((row) => ['delivered', 'answered'].includes(row.status))
+        ? rows
+        : undefined;
+    });
+    expect(final.map((row) => row.channel).sort()).toEqual(['email', 'email', 'sms', 'voice']);
+
+    const emails = fake.requests.filter((r) => r.kind === 'sendgrid');
+    expect(emails).toHaveLength(2);
+    const lea = emails
+      .map(
+        (r) =>
+          r.body as {
+            personalizations: { to: { email: string }[]; custom_args?: Record<string, string> }[];
+            subject: string;
+            content: { type: string; value: string }[];
+            tracking_settings: unknown;
+            custom_args?: Record<string, string>;
+          },
+      )
+      .find((body) => body.personalizations[0]!.to[0]!.email === 'lea@example.fr')!;
+    expect(lea.subject).toContain('incident de sécurité');
+    expect(lea.content.map((c) => c.type)).toEqual(['text/plain', 'text/html']);
+    expect(lea.tracking_settings).toEqual({
+      click_tracking: { enable: false, enable_text: false },
+      open_tracking: { enable: false },
+    });
+    // Custom args carry our message id and nothing else.
+    expect(Object.keys(lea.custom_args ?? lea.personalizations[0]!.custom_args ?? {})).toEqual([
+      'candor_message_id',
+    ]);
+
+    const sms = fake.requests.find((r) => r.kind === 'twilio-sms')!.body as Record<string, string>;
+    expect(sms.To).toBe('+447400123001');
+    expect(sms.Body).toContain(`/incidents/${incident.slug}`);
+    expect(sms.StatusCallback).toMatch(new RegExp(`^${ctx.baseUrl}/webhooks/twilio/status\\?message=\\d+$`));
+
+    const call = fake.requests.find((r) => r.kind === 'twilio-voice')!.body as Record<string, string>;
+    expect(call.To).toBe('+447400123002');
+    expect(call.Url).toMatch(/\/webhooks\/twilio\/voice\?message=\d+$/);
+
+    await fake.settled();
+    expect(fake.receiptsPosted.every((post) => post.status === 204)).toBe(true);
+  });
+
+  it('keeps contacts and names out of the logs', () => {
+    const text = logs.join('');
+    expect(text).toContain('provider accepted message');
+    for (const secret of ['ada@example.com', 'lea@example.fr', '+447400123001', 'Lovelace', 'Dubois'])
+      expect(text).not.toContain(secret);
+  });
+
+  it('refuses a forged SendGrid receipt and changes nothing', async () => {
+    const { rows } = await ctx.deps.db.query<{ id: number }>(
+      "SELECT id FROM messages WHERE channel = 'email' LIMIT 1",
+    );
+    const body = JSON.stringify([
+      { event: 'bounce', sg_event_id: 'forged-1', candor_message_id: String(rows[0]!.id), timestamp: 1 },
+    ]);
+    const response = await fetch(`${ctx.baseUrl}/webhooks/sendgrid`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'X-Twilio-Email-Event-Webhook-Signature': Buffer.from('not a signature').toString('base64'),
+        'X-Twilio-Email-Event-Webhook-Timestamp': '1',
+      },
+      body,
+    });
+    expect(response.status).toBe(403);
+    const { rows: after } = await ctx.deps.db.query<{ status: string }>(
+      'SELECT status FROM messages WHERE id = $1',
+      [rows[0]!.id],
+    );
+    expect(after[0]!.status).toBe('delivered');
+  });
+
+  it('refuses a Twilio callback signed with the wrong token, and takes a replayed genuine one without change', async () => {
+    const { rows } = await ctx.deps.db.query<{ id: number; provider_message_id: string }>(
+      "SELECT id, provider_message_id FROM messages WHERE channel = 'sms' LIMIT 1",
+    );
+    const message = rows[0]!;
+    const url = `${ctx.baseUrl}/webhooks/twilio/status?message=${message.id}`;
+    const params = { MessageSid: message.provider_message_id, MessageStatus: 'failed', ErrorCode: '30008' };
+    const post = (signature: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
+        body: new URLSearchParams(params),
+      });
+
+    expect((await post(twilioSignature('wrong-token', url, params))).status).toBe(403);
+    const { rows: events } = await ctx.deps.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM delivery_events',
+    );
+
+    const delivered = { MessageSid: message.provider_message_id, MessageStatus: 'delivered' };
+    const replay = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'X-Twilio-Signature': twilioSignature(TWILIO_AUTH_TOKEN, url, delivered),
+      },
+      body: new URLSearchParams(delivered),
+    });
+    expect(replay.status).toBe(204);
+    const { rows: eventsAfter } = await ctx.deps.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM delivery_events',
+    );
+    expect(eventsAfter[0]!.n).toBe(events[0]!.n);
+    const { rows: after } = await ctx.deps.db.query<{ status: string }>(
+      'SELECT status FROM messages WHERE id = $1',
+      [message.id],
+    );
+    expect(after[0]!.status).toBe('delivered');
+  });
+
+  it('answers a malformed receipt with 400, not a crash', async () => {
+    const url = `${ctx.baseUrl}/webhooks/twilio/status?message=1`;
+    const params = { Nothing: 'useful' };
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'X-Twilio-Signature': twilioSignature(TWILIO_AUTH_TOKEN, url, params),
+      },
+      body: new URLSearchParams(params),
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('backs off on a provider 429 and sends once it is accepted; fails at once on a 400 with the reason', async () => {
+    const throttled = makePerson({ name: 'Tia Throttled', email: 'tia@example.com' });
+    const refused = makePerson({ name: 'Rex Refused', email: 'rex@example.com' });
+    let tiaAttempts = 0;
+    fake.setBehaviour((req) => {
+      const to = (req.body as { personalizations?: { to: { email: string }[] }[] }).personalizations?.[0]
+        ?.to[0]?.email;
+      if (to === 'tia@example.com' && ++tiaAttempts === 1) return { reply: 'error', status: 429 };
+      if (to === 'rex@example.com') return { reply: 'error', status: 400, message: 'invalid recipient' };
+      return { reply: 'accept', receipt: { status: 'delivered' } };
+    });
+    await ctx.deps.db.query("UPDATE campaigns SET status = 'completed'");
+    const [tia, rex] = await makePeople(ctx.deps, incident.id, [throttled, refused]);
+    const campaign = await createCampaign(ctx.deps, {
+      incidentId: incident.id,
+      kind: 'update',
+      audience: 'not_reached',
+      channelPolicy: DEFAULT_CHANNEL_POLICY,
+      createdBy: (await makeStaff(ctx.deps, 'editor')).id,
+    });
+    await submitCampaign(ctx.deps, { campaignId: campaign.id });
+    await approveCampaign(ctx.deps, {
+      campaignId: campaign.id,
+      approverId: (await makeStaff(ctx.deps, 'approver')).id,
+    });
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+
+    const rows = await eventually('both messages to settle', async () => {
+      const all = await statuses(campaign.id);
+      const mine = all.filter((row) => row.person_id === tia!.id || row.person_id === rex!.id);
+      return mine.length === 2 && mine.every((row) => ['delivered', 'failed'].includes(row.status))
+        ? mine
+        : undefined;
+    });
+    expect(rows.find((row) => row.person_id === tia!.id)!.status).toBe('delivered');
+    expect(tiaAttempts).toBe(2);
+    const failed = rows.find((row) => row.person_id === rex!.id)!;
+    expect(failed.status).toBe('failed');
+    expect(failed.status_reason).toMatch(/SendGrid refused/);
+  });
+});

@@ -1,0 +1,81 @@
+import type { Deps } from '../../src/deps.js';
+import {
+  insertIncident,
+  publishIncident,
+  type Incident,
+  type NewIncident,
+} from '../../src/incidents/store.js';
+import { upsertPeople, type PersonInput } from '../../src/people/store.js';
+import { ensureStaff, type StaffRole } from '../../src/staff/store.js';
+import { uniqueName } from './context.js';
+
+/** Test data with keyword defaults: say only what matters to the test. */
+export function makePerson(overrides: Partial<PersonInput> = {}): PersonInput {
+  return {
+    name: 'Alex Example',
+    email: `${uniqueName('person')}@example.com`,
+    phone: null,
+    postalAddress: null,
+    postalCode: null,
+    birthYear: null,
+    locale: 'en',
+    preferredChannel: null,
+    accessibilityNeeds: [],
+    country: 'GB',
+    region: null,
+    timeZone: 'Europe/London',
+    segment: null,
+    exposedDataTypes: ['names', 'email_addresses'],
+    affected: true,
+    ...overrides,
+  };
+}
+
+export async function makeIncident(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  overrides: Partial<NewIncident> = {},
+): Promise<Incident> {
+  const incident = await insertIncident(deps.db, {
+    slug: uniqueName('incident').replace(/_/g, '-'),
+    organisationName: 'Acme Bikes',
+    dataTypes: ['names', 'email_addresses'],
+    helplines: { en: '+44 800 111 2222' },
+    texts: {
+      en: {
+        title: 'Customer emails exposed',
+        whatHappened: 'An old backup was left readable.',
+        whatData: 'Names and email addresses.',
+        whatWeDid: 'We removed it.',
+        whatYouShouldDo: 'Be wary of emails about your order.',
+        howToGetHelp: 'Call us.',
+      },
+      fr: {
+        title: 'Adresses e-mail de clients exposées',
+        whatHappened: 'Une ancienne sauvegarde était lisible.',
+        whatData: 'Noms et adresses e-mail.',
+        whatWeDid: 'Nous l’avons supprimée.',
+        whatYouShouldDo: 'Méfiez-vous des e-mails au sujet de votre commande.',
+        howToGetHelp: 'Appelez-nous.',
+      },
+    },
+    ...overrides,
+  });
+  await publishIncident(deps.db, incident.id, deps.clock.now());
+  return incident;
+}
+
+export async function makePeople(
+  deps: Pick<Deps, 'db' | 'vault'>,
+  incidentId: number,
+  people: PersonInput[],
+) {
+  return upsertPeople(deps.db, deps.vault, incidentId, people);
+}
+
+export async function makeStaff(deps: Pick<Deps, 'db' | 'vault'>, role: StaffRole) {
+  return ensureStaff(deps.db, deps.vault, {
+    email: `${uniqueName(role)}@staff.example`,
+    displayName: `Test ${role}`,
+    role,
+  });
+}

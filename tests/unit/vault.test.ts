@@ -1,0 +1,42 @@
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createVault, keyId } from '../../src/platform/vault.js';
+
+const key = () => crypto.randomBytes(32);
+
+describe('vault', () => {
+  it('seals a value so the ciphertext does not contain it, and opens it again', () => {
+    const vault = createVault({ current: key(), previous: [] }, key());
+    const sealed = vault.seal('ada@example.com');
+    expect(sealed).not.toContain('ada');
+    expect(vault.open(sealed)).toBe('ada@example.com');
+  });
+
+  it('seals the same value differently each time', () => {
+    const vault = createVault({ current: key(), previous: [] }, key());
+    expect(vault.seal('x')).not.toBe(vault.seal('x'));
+  });
+
+  it('opens values sealed under a previous key after rotation, and seals new ones under the new key', () => {
+    const oldKey = key();
+    const newKey = key();
+    const before = createVault({ current: oldKey, previous: [] }, key());
+    const sealed = before.seal('+447400123456');
+    const after = createVault({ current: newKey, previous: [oldKey] }, key());
+    expect(after.open(sealed)).toBe('+447400123456');
+    expect(after.seal('y').split('.')[1]).toBe(keyId(newKey));
+  });
+
+  it('refuses a tampered value', () => {
+    const vault = createVault({ current: key(), previous: [] }, key());
+    const sealed = vault.seal('secret');
+    const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'BB' : 'AA');
+    expect(() => vault.open(tampered)).toThrow();
+  });
+
+  it('hashes the same value to different keyed hashes for different purposes', () => {
+    const vault = createVault({ current: key(), previous: [] }, key());
+    expect(vault.hash('email', 'a@b.c').equals(vault.hash('email', 'a@b.c'))).toBe(true);
+    expect(vault.hash('email', 'a@b.c').equals(vault.hash('phone', 'a@b.c'))).toBe(false);
+  });
+});
