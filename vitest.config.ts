@@ -6,6 +6,7 @@ export default defineConfig({
     // Integration tests share one PostgreSQL and one Redis; each file isolates itself with its own
     // schema and queue prefix (tests/support), so files may run in parallel.
     pool: 'forks',
+    reporters: ['default', './tests/support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -25,9 +25,11 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
   const redis = new Redis(config.redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    lazyConnect: false,
+    lazyConnect: true,
   });
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  // Connected before the first request: without an offline queue, commands sent while connecting would fail.
+  await redis.connect();
   const queues = createQueues(redis, config.queuePrefix);
 
   const sandbox = createSandbox({

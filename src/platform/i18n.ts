@@ -12,6 +12,7 @@ export const LOCALES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)
 /** Every locale the product ships complete; tests/locales.test.ts fails when a key is missing from one. */
 export const SUPPORTED_LOCALES = ['en', 'fr'] as const;
 export type SupportedLocale = (typeof SUPPORTED_LOCALES)[number];
+export const LANGUAGE_COOKIE = 'candor_lang';
 export const RTL_LOCALES: ReadonlySet<string> = new Set(['ar']);
 
 /** One namespace per area of the product. */
@@ -38,10 +39,10 @@ export async function createI18n(): Promise<I18n> {
       detection: {
         order: ['querystring', 'cookie', 'header'],
         lookupQuerystring: 'lang',
-        lookupCookie: 'candor_lang',
-        caches: ['cookie'],
-        cookieSameSite: 'lax',
-        cookieSecure: false,
+        lookupCookie: LANGUAGE_COOKIE,
+        // The cookie is written only when someone picks a language (src/web/locale.ts), so ordinary
+        // pages carry no Set-Cookie and stay cacheable.
+        caches: false,
       },
     });
   return instance;

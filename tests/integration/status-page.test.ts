@@ -38,11 +38,22 @@ describe('the public status page', () => {
     expect(byLink.text).toContain('<html lang="fr" dir="ltr">');
     expect(byLink.text).toContain('Sauvegarde supprimée');
     expect(byLink.text).toContain('Ce que vous devriez faire');
+    expect(byLink.headers['set-cookie']?.[0]).toMatch(/^candor_lang=fr;/);
+    const remembered = await request(ctx.server)
+      .get(`/incidents/${slug}`)
+      .set('Cookie', 'candor_lang=fr')
+      .expect(200);
+    expect(remembered.text).toContain('<html lang="fr" dir="ltr">');
     const byBrowser = await request(ctx.server)
       .get(`/incidents/${slug}`)
       .set('Accept-Language', 'fr-CA,fr;q=0.9')
       .expect(200);
     expect(byBrowser.text).toContain('Adresses e-mail de clients exposées');
+  });
+
+  it('sets no cookie on an ordinary visit, so the page can be cached', async () => {
+    const response = await request(ctx.server).get(`/incidents/${slug}`).expect(200);
+    expect(response.headers['set-cookie']).toBeUndefined();
   });
 
   it('escapes whatever staff typed', async () => {

@@ -1,0 +1,37 @@
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Deps } from '../deps.js';
+
+export interface RateLimit {
+  /** Counts one attempt for `key`; says whether it is allowed and, if not, when to try again. */
+  consume(key: string): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
+  reset(key: string): Promise<void>;
+}
+
+/** A limit held in Redis, so it holds across every web process. */
+export function createRateLimit(
+  deps: Pick<Deps, 'redis' | 'config'>,
+  options: { name: string; points: number; durationSeconds: number; blockSeconds?: number },
+): RateLimit {
+  const limiter = new RateLimiterRedis({
+    storeClient: deps.redis,
+    keyPrefix: `${deps.config.queuePrefix}:ratelimit:${options.name}`,
+    points: options.points,
+    duration: options.durationSeconds,
+    ...(options.blockSeconds ? { blockDuration: options.blockSeconds } : {}),
+  });
+  return {
+    async consume(key) {
+      try {
+        await limiter.consume(key);
+        return { allowed: true };
+      } catch (rejection) {
+        if (rejection instanceof RateLimiterRes)
+          return { allowed: false, retryAfterSeconds: Math.ceil(rejection.msBeforeNext / 1000) };
+        throw rejection;
+      }
+    },
+    async reset(key) {
+      await limiter.delete(key);
+    },
+  };
+}
