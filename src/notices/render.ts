@@ -79,7 +79,7 @@ export interface RenderedNotice {
   call: CallScript | null;
   sms: SmsCost | null;
   /** Labels the email and letter layouts print beside the facts. */
-  labels: { referenceLabel: string; lookupButton: string; qrCaption: string };
+  labels: { referenceLabel: string; lookupButton: string; qrCaption: string; pageOf: string };
 }
 
 const RTL_LANGUAGES = new Set(['ar', 'he', 'fa', 'ur']);
@@ -176,6 +176,8 @@ export function renderNotice(
     referenceLabel: layout('referenceLabel'),
     lookupButton: layout('lookupButton'),
     qrCaption: layout('qrCaption'),
+    // Filled in per page by the letter printer.
+    pageOf: t('notices:layout.pageOf', { lng: locale, page: '{{page}}', pages: '{{pages}}' }),
   };
   const base = {
     channel,
