@@ -11,6 +11,7 @@ import { registerStatusPage } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerVoiceRoutes } from './voice/routes.js';
 import { registerLetters } from './letters/routes.js';
+import { registerUnsubscribe } from './notices/unsubscribe.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,6 +34,7 @@ export function createApp(deps: Deps): express.Express {
   registerStatusPage(app, deps);
   registerSandboxOutbox(app, deps);
   registerLetters(app, deps);
+  registerUnsubscribe(app, deps);
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));
