@@ -28,6 +28,24 @@ export async function loadCampaignLetters(
   vault: Vault,
   campaignId: number,
 ): Promise<LetterToPrint[]> {
+  return loadLetters(db, vault, 'l.campaign_id = $1', campaignId);
+}
+
+/** One letter, for a preview. */
+export async function loadLetter(
+  db: Queryable,
+  vault: Vault,
+  messageId: number,
+): Promise<LetterToPrint | null> {
+  return (await loadLetters(db, vault, 'l.message_id = $1', messageId))[0] ?? null;
+}
+
+async function loadLetters(
+  db: Queryable,
+  vault: Vault,
+  where: 'l.campaign_id = $1' | 'l.message_id = $1',
+  id: number,
+): Promise<LetterToPrint[]> {
   const { rows } = await db.query<{
     message_id: number;
     large_print: boolean;
@@ -37,8 +55,8 @@ export async function loadCampaignLetters(
   }>(
     `SELECT l.message_id, l.large_print, l.recipient_enc, l.content_enc, i.organisation_name
      FROM letters l JOIN campaigns c ON c.id = l.campaign_id JOIN incidents i ON i.id = c.incident_id
-     WHERE l.campaign_id = $1 ORDER BY l.message_id`,
-    [campaignId],
+     WHERE ${where} ORDER BY l.message_id`,
+    [id],
   );
   return rows.map((row) => {
     const to = JSON.parse(vault.open(row.recipient_enc)) as {
