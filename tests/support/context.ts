@@ -52,7 +52,7 @@ export async function startTestContext(options: TestContextOptions = {}): Promis
   const schema = uniqueName('t');
   const databaseUrl = databaseUrlForSchema(schema);
   const logger = options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  await migrateWhenFree(databaseUrl, logger, schema);
+  await migrate(databaseUrl, logger, schema);
 
   // Listen first: the app's public URL (for provider callbacks) is only known once the port is.
   const server = http.createServer();
@@ -93,25 +93,6 @@ export async function startTestContext(options: TestContextOptions = {}): Promis
       await admin.end();
     },
   };
-}
-
-/**
- * node-pg-migrate takes one advisory lock for the whole database, whatever the schema, and fails
- * rather than waits when another file is migrating its own schema at that moment: try again until
- * the lock is free.
- */
-async function migrateWhenFree(databaseUrl: string, logger: Logger, schema: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await migrate(databaseUrl, logger, schema);
-      return;
-    } catch (error) {
-      const busy = error instanceof Error && error.message.includes('Another migration is already running');
-      if (!busy || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
-    }
-  }
 }
 
 /** Polls until `check` returns a value other than undefined/false, or fails with `what` after the deadline. */
