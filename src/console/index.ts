@@ -1,0 +1,21 @@
+import express, { type Express } from 'express';
+import type { Deps } from '../deps.js';
+import { mountConsoleRoutes, type ConsoleRoute } from './routing.js';
+import { authRoutes } from './auth/routes.js';
+import { incidentRoutes } from './incidents/routes.js';
+
+/** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
+export function consoleRoutes(deps: Deps): ConsoleRoute[] {
+  return [...authRoutes(deps), ...incidentRoutes(deps)];
+}
+
+export function registerConsole(app: Express, deps: Deps): void {
+  const router = express.Router();
+  // Staff pages are private and change with every action: never cached by a browser or a proxy.
+  router.use('/console', (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  mountConsoleRoutes(router, deps, consoleRoutes(deps));
+  app.use(router);
+}
