@@ -3,10 +3,11 @@ import type { Deps } from '../deps.js';
 import { mountConsoleRoutes, type ConsoleRoute } from './routing.js';
 import { authRoutes } from './auth/routes.js';
 import { incidentRoutes } from './incidents/routes.js';
+import { importRoutes } from './imports/routes.js';
 
 /** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
 export function consoleRoutes(deps: Deps): ConsoleRoute[] {
-  return [...authRoutes(deps), ...incidentRoutes(deps)];
+  return [...authRoutes(deps), ...incidentRoutes(deps), ...importRoutes(deps)];
 }
 
 export function registerConsole(app: Express, deps: Deps): void {

@@ -170,6 +170,7 @@ export interface ImportOptions {
 export async function runImport(deps: ImportDeps, options: ImportOptions): Promise<ImportRecord> {
   const incident = await findIncidentById(deps.db, options.incidentId);
   if (!incident) throw new NotFoundError(`There is no incident ${options.incidentId}.`);
+  await discardWaitingImports(deps, options.incidentId);
   const record = await insertImport(deps.db, options);
   const counts = { processed: 0, valid: 0, invalid: 0 };
   let storedErrors = 0;
@@ -327,4 +328,13 @@ export async function discardImport(deps: ImportDeps, importId: number): Promise
     await dropStagedRows(tx, importId);
   });
   return (await findImport(deps.db, importId))!;
+}
+
+/** A new file replaces any earlier one still waiting for a decision (the editor fixed it and uploaded again). */
+async function discardWaitingImports(deps: ImportDeps, incidentId: number): Promise<void> {
+  const { rows } = await deps.db.query<{ id: number }>(
+    `SELECT id FROM imports WHERE incident_id = $1 AND status = 'needs_review'`,
+    [incidentId],
+  );
+  for (const row of rows) await discardImport(deps, row.id).catch(() => undefined);
 }
