@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Deps } from '../deps.js';
-import { mountConsoleRoutes, type ConsoleRoute } from './routing.js';
+import { auditTrail, mountConsoleRoutes, staffOnly, type ConsoleRoute } from './routing.js';
+import { lettersRouter } from '../letters/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { incidentRoutes } from './incidents/routes.js';
 import { importRoutes } from './imports/routes.js';
@@ -19,5 +20,12 @@ export function registerConsole(app: Express, deps: Deps): void {
     next();
   });
   mountConsoleRoutes(router, deps, consoleRoutes(deps));
+  // Campaign letters (src/letters): print-ready PDFs and "posted", for the staff who prepare sends.
+  router.use(
+    '/console',
+    ...staffOnly(deps, 'campaigns:write'),
+    auditTrail(deps, 'letters.batch', (res) => ({ staffId: res.locals.staff?.id ?? null, apiKeyId: null })),
+    lettersRouter(deps),
+  );
   app.use(router);
 }

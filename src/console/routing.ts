@@ -89,6 +89,7 @@ export function auditTrail(
   actorOf: (res: Response) => { staffId: number | null; apiKeyId: number | null },
 ): RequestHandler {
   return (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
     res.on('finish', () => {
       const outcome = res.statusCode < 400 ? 'ok' : res.statusCode === 403 ? 'refused' : null;
       if (!outcome) return;
