@@ -9,6 +9,10 @@ import { registerHealth } from './web/health.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerStatusPage } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
+import { registerLookup } from './lookup/routes.js';
+import { registerPersonalPage } from './personal-page/routes.js';
+import { registerSupport } from './support/routes.js';
+import { registerSubscriptions } from './subscriptions/routes.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,6 +32,10 @@ export function createApp(deps: Deps): express.Express {
   registerHealth(app, deps);
   registerWebhooks(app, deps);
   registerStatusPage(app, deps);
+  registerLookup(app, deps);
+  registerPersonalPage(app, deps);
+  registerSupport(app, deps);
+  registerSubscriptions(app, deps);
   registerSandboxOutbox(app, deps);
 
   app.use(notFound);

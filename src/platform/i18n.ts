@@ -10,13 +10,22 @@ export type I18n = i18n;
 export const LOCALES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../locales');
 
 /** Every locale the product ships complete; tests/locales.test.ts fails when a key is missing from one. */
-export const SUPPORTED_LOCALES = ['en', 'fr'] as const;
+export const SUPPORTED_LOCALES = ['en', 'fr', 'es', 'de', 'pt', 'zh-Hans', 'ar', 'hi'] as const;
 export type SupportedLocale = (typeof SUPPORTED_LOCALES)[number];
 export const LANGUAGE_COOKIE = 'candor_lang';
 export const RTL_LOCALES: ReadonlySet<string> = new Set(['ar']);
 
 /** One namespace per area of the product. */
-export const NAMESPACES = ['common', 'status', 'notices'] as const;
+export const NAMESPACES = [
+  'common',
+  'status',
+  'notices',
+  'lookup',
+  'personal',
+  'guidance',
+  'support',
+  'subscribe',
+] as const;
 
 export async function createI18n(): Promise<I18n> {
   const instance = i18next.createInstance();

@@ -14,6 +14,8 @@ declare global {
       supportedLocales: readonly string[];
       /** Set on pages with forms (src/web/session.ts). */
       csrfToken?: string;
+      /** Set on portal pages when a member of the public has proved who they are (src/web/portal.ts). */
+      person?: { id: number; incidentId: number; locale: string };
     }
   }
 }
@@ -22,6 +24,10 @@ declare module 'express-session' {
   interface SessionData {
     /** Set once a member of the public has proved who they are (reference code + verifier, or a one-time code). */
     portal?: { personId: number; verifiedAt: number };
+    /** The language a signed-in person picked on the page; wins over their record for this visit. */
+    portalLang?: string;
+    /** The "send me a code" request this browser made, so the code form needs no id in the page. */
+    pendingAccess?: { publicId: string; incidentId: number };
     /** Set once a staff member has signed in (and passed TOTP where their role needs it). */
     staff?: { id: number; role: string; secondFactorDone: boolean };
   }
