@@ -71,8 +71,9 @@ export function registerPersonalPage(app: Express, deps: PersonalPageDeps): void
       return;
     }
     await updatePreferences(deps.db, profile.id, { ...form.data, at: deps.clock.now() });
-    // The language they saved is the one they want to read now, too.
-    req.session.portalLang = form.data.locale;
+    // A newly chosen language is the one they want to read now, too; saving other choices while
+    // reading in another language leaves the page in that language.
+    if (form.data.locale !== profile.locale) req.session.portalLang = form.data.locale;
     res.redirect(303, `/incidents/${incident.slug}/me?done=preferences#preferences`);
   });
 

@@ -252,13 +252,17 @@ describe('the public portal', () => {
         .expect(303);
       const me = `/incidents/${incident.slug}/me`;
       await person.submit(me, `${me}/subscription`, { subscribe: 'yes' }).expect(303);
-      const subscribed = await ctx.deps.db.query('SELECT subscribed_at FROM people WHERE id = $1', [card.id]);
-      expect(subscribed.rows[0].subscribed_at).not.toBeNull();
+      const subscribed = await ctx.deps.db.query<{ subscribed_at: Date | null }>(
+        'SELECT subscribed_at FROM people WHERE id = $1',
+        [card.id],
+      );
+      expect(subscribed.rows[0]!.subscribed_at).not.toBeNull();
       await person.submit(me, `${me}/subscription`, { subscribe: 'no' }).expect(303);
-      const unsubscribed = await ctx.deps.db.query('SELECT subscribed_at FROM people WHERE id = $1', [
-        card.id,
-      ]);
-      expect(unsubscribed.rows[0].subscribed_at).toBeNull();
+      const unsubscribed = await ctx.deps.db.query<{ subscribed_at: Date | null }>(
+        'SELECT subscribed_at FROM people WHERE id = $1',
+        [card.id],
+      );
+      expect(unsubscribed.rows[0]!.subscribed_at).toBeNull();
     });
 
     it('signs out, after which the page is closed', async () => {
@@ -288,7 +292,14 @@ describe('the public portal', () => {
       });
       expect(response.status).toBe(303);
       expect(response.headers.location).toBe(`${support()}/sent?kind=callback`);
-      const { rows } = await ctx.deps.db.query(
+      const { rows } = await ctx.deps.db.query<{
+        person_id: number;
+        kind: string;
+        phone_enc: string;
+        preferred_time: string;
+        locale: string;
+        status: string;
+      }>(
         `SELECT person_id, kind, phone_enc, preferred_time, locale, status FROM support_requests WHERE kind = 'callback'`,
       );
       expect(rows).toHaveLength(1);
@@ -298,8 +309,8 @@ describe('the public portal', () => {
         locale: 'hi',
         status: 'open',
       });
-      expect(rows[0].phone_enc).not.toContain('654321');
-      expect(ctx.deps.vault.open(rows[0].phone_enc)).toBe('+447400654321');
+      expect(rows[0]!.phone_enc).not.toContain('654321');
+      expect(ctx.deps.vault.open(rows[0]!.phone_enc)).toBe('+447400654321');
     });
 
     it('asks anyone not signed in for a reply address, then files their message', async () => {
@@ -316,12 +327,14 @@ describe('the public portal', () => {
           replyEmail: 'sam@example.org',
         })
         .expect(303);
-      const { rows } = await ctx.deps.db.query(
-        `SELECT person_id, message_enc, reply_email_enc FROM support_requests WHERE kind = 'message'`,
-      );
-      expect(rows[0].person_id).toBeNull();
-      expect(ctx.deps.vault.open(rows[0].message_enc)).toBe('When will I know more?');
-      expect(ctx.deps.vault.open(rows[0].reply_email_enc)).toBe('sam@example.org');
+      const { rows } = await ctx.deps.db.query<{
+        person_id: number | null;
+        message_enc: string;
+        reply_email_enc: string;
+      }>(`SELECT person_id, message_enc, reply_email_enc FROM support_requests WHERE kind = 'message'`);
+      expect(rows[0]!.person_id).toBeNull();
+      expect(ctx.deps.vault.open(rows[0]!.message_enc)).toBe('When will I know more?');
+      expect(ctx.deps.vault.open(rows[0]!.reply_email_enc)).toBe('sam@example.org');
     });
   });
 
@@ -346,13 +359,13 @@ describe('the public portal', () => {
       const token = new URL(link, 'http://x').searchParams.get('token')!;
       const owner = browser(ctx.server);
       await owner.submit(link, `${subscribe()}/confirm`, { token }).expect(200);
-      const { rows } = await ctx.deps.db.query(
+      const { rows } = await ctx.deps.db.query<{ affected: boolean; subscribed_at: Date | null }>(
         'SELECT affected, subscribed_at FROM people WHERE incident_id = $1 AND email_hash = $2',
         [incident.id, ctx.deps.vault.hash('email', address)],
       );
       expect(rows).toHaveLength(1);
-      expect(rows[0].affected).toBe(false);
-      expect(rows[0].subscribed_at).not.toBeNull();
+      expect(rows[0]!.affected).toBe(false);
+      expect(rows[0]!.subscribed_at).not.toBeNull();
 
       await owner.submit(link, `${subscribe()}/confirm`, { token }).expect(400);
     });
@@ -370,13 +383,14 @@ describe('the public portal', () => {
           token: new URL(link, 'http://x').searchParams.get('token')!,
         })
         .expect(200);
-      const { rows } = await ctx.deps.db.query(
-        'SELECT subscribed_at, name_enc, birth_year_hash FROM people WHERE id = $1',
-        [plain.id],
-      );
-      expect(rows[0].subscribed_at).not.toBeNull();
-      expect(rows[0].name_enc).not.toBeNull();
-      expect(rows[0].birth_year_hash).not.toBeNull();
+      const { rows } = await ctx.deps.db.query<{
+        subscribed_at: Date | null;
+        name_enc: string | null;
+        birth_year_hash: Buffer | null;
+      }>('SELECT subscribed_at, name_enc, birth_year_hash FROM people WHERE id = $1', [plain.id]);
+      expect(rows[0]!.subscribed_at).not.toBeNull();
+      expect(rows[0]!.name_enc).not.toBeNull();
+      expect(rows[0]!.birth_year_hash).not.toBeNull();
     });
   });
 
