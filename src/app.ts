@@ -7,7 +7,7 @@ import { localeMiddleware } from './web/locale.js';
 import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
-import { registerStatusPage } from './status-page/routes.js';
+import { registerStatusPage, statusPageFastPath } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerLookup } from './lookup/routes.js';
 import { registerPersonalPage } from './personal-page/routes.js';
@@ -25,6 +25,8 @@ export function createApp(deps: Deps): express.Express {
   app.set('views', path.join(ROOT, 'views'));
   if (deps.config.env === 'production') app.enable('view cache');
 
+  // Before any per-request middleware: see statusPageFastPath.
+  app.get('/incidents/:slug', statusPageFastPath(deps));
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
   app.use(localeMiddleware(deps.i18n));

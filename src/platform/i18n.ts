@@ -2,7 +2,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import i18next, { type i18n, type TFunction } from 'i18next';
 import FsBackend from 'i18next-fs-backend';
-import { LanguageDetector } from 'i18next-http-middleware';
 
 export type { TFunction };
 export type I18n = i18n;
@@ -29,31 +28,19 @@ export const NAMESPACES = [
 
 export async function createI18n(): Promise<I18n> {
   const instance = i18next.createInstance();
-  await instance
-    .use(FsBackend)
-    .use(LanguageDetector)
-    .init({
-      backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
-      supportedLngs: [...SUPPORTED_LOCALES],
-      preload: [...SUPPORTED_LOCALES],
-      load: 'currentOnly',
-      ns: [...NAMESPACES],
-      defaultNS: 'common',
-      fallbackLng: 'en',
-      // EJS escapes on output and plain-text channels must not see HTML entities.
-      interpolation: { escapeValue: false },
-      returnNull: false,
-      initAsync: false,
-      // A person's own record wins over this (personal pages set it); then ?lang=, the cookie, the browser.
-      detection: {
-        order: ['querystring', 'cookie', 'header'],
-        lookupQuerystring: 'lang',
-        lookupCookie: LANGUAGE_COOKIE,
-        // The cookie is written only when someone picks a language (src/web/locale.ts), so ordinary
-        // pages carry no Set-Cookie and stay cacheable.
-        caches: false,
-      },
-    });
+  await instance.use(FsBackend).init({
+    backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
+    supportedLngs: [...SUPPORTED_LOCALES],
+    preload: [...SUPPORTED_LOCALES],
+    load: 'currentOnly',
+    ns: [...NAMESPACES],
+    defaultNS: 'common',
+    fallbackLng: 'en',
+    // EJS escapes on output and plain-text channels must not see HTML entities.
+    interpolation: { escapeValue: false },
+    returnNull: false,
+    initAsync: false,
+  });
   return instance;
 }
 

@@ -1,4 +1,4 @@
-import type { Express, Request, Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Deps } from '../deps.js';
 import {
   findPublishedIncident,
@@ -9,9 +9,36 @@ import {
 } from '../incidents/store.js';
 import { NotFoundError } from '../platform/errors.js';
 import { buildAtomFeed, tagUri } from './feed.js';
-import { cached, statusPageCacheKey } from './cache.js';
+import { cached, peekMemory, statusPageCacheKey } from './cache.js';
+import { detectLocale } from '../web/locale.js';
+import { staticSecurityHeaders } from '../web/security.js';
 
 type StatusPageDeps = Pick<Deps, 'db' | 'redis' | 'config' | 'i18n'>;
+
+// The page's language follows the cookie and the browser's languages, so shared caches must keep them apart.
+const VARY = 'Accept-Language, Cookie';
+
+/**
+ * The hot path when everyone arrives at once: a plain request for a status page this process rendered
+ * or read in the last second is answered from memory, with security headers worked out once, before
+ * any per-request middleware. Anything else (a query, a cold cache) goes the ordinary way, which
+ * renders, fills the caches and answers.
+ */
+export function statusPageFastPath(deps: Pick<Deps, 'config'>): RequestHandler {
+  const headers = {
+    ...staticSecurityHeaders({ production: deps.config.env === 'production' }),
+    'Content-Type': 'text/html; charset=utf-8',
+    Vary: VARY,
+    'X-Candor-Cache': 'hit',
+  };
+  return (req, res, next) => {
+    const slug = req.params.slug;
+    if (typeof slug !== 'string' || req.url.includes('?')) return next();
+    const page = peekMemory(statusPageCacheKey(deps.config.queuePrefix, slug, 'page', detectLocale(req)));
+    if (!page) return next();
+    res.set(headers).set('ETag', page.etag).send(page.bytes);
+  };
+}
 
 function renderToString(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -95,7 +122,7 @@ export function registerStatusPage(app: Express, deps: StatusPageDeps): void {
       statusPageCacheKey(deps.config.queuePrefix, slug, 'page', lang),
       async () => renderIncidentPage(res, await publishedOr404(deps, slug)),
     );
-    res.set('X-Candor-Cache', page.hit ? 'hit' : 'miss');
+    res.set({ 'X-Candor-Cache': page.hit ? 'hit' : 'miss', ETag: page.etag, Vary: VARY });
     res.type('html').send(page.body);
   });
 
@@ -133,6 +160,7 @@ export function registerStatusPage(app: Express, deps: StatusPageDeps): void {
         });
       },
     );
+    res.set('ETag', feed.etag);
     res.type('application/atom+xml; charset=utf-8').send(feed.body);
   });
 }

@@ -427,6 +427,24 @@ describe('the public portal', () => {
       expect(feed.text).toContain('<published>2026-11-21T12:00:00.000Z</published>');
     });
 
+    it('answers a surge from memory with the same security headers, and a 304 to a browser that has it', async () => {
+      const path = `/incidents/${incident.slug}`;
+      const first = await request(ctx.server).get(path).set('Accept-Language', 'ar').expect(200);
+      const second = await request(ctx.server).get(path).set('Accept-Language', 'ar').expect(200);
+      expect(second.text).toBe(first.text);
+      expect(second.text).toContain('<html lang="ar" dir="rtl">');
+      expect(second.headers['x-candor-cache']).toBe('hit');
+      expect(second.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(second.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(second.headers['x-content-type-options']).toBe('nosniff');
+      expect(second.headers.vary).toBe('Accept-Language, Cookie');
+      await request(ctx.server)
+        .get(path)
+        .set('Accept-Language', 'ar')
+        .set('If-None-Match', second.headers.etag!)
+        .expect(304);
+    });
+
     it('says nothing exists for an unpublished or unknown incident', async () => {
       await request(ctx.server).get('/incidents/no-such-incident').expect(404);
       await request(ctx.server).get('/incidents/no-such-incident/check').expect(404);

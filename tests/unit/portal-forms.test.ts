@@ -71,3 +71,15 @@ describe('the Atom feed', () => {
     expect(xml).toContain('<updated>2026-11-21T09:00:00.000Z</updated>');
   });
 });
+
+describe('choosing the page language from the browser', () => {
+  it('takes the first supported language in the browser’s order of preference', async () => {
+    const { fromAcceptLanguage } = await import('../../src/web/locale.js');
+    expect(fromAcceptLanguage('fr-CA,fr;q=0.9,en;q=0.8')).toBe('fr');
+    expect(fromAcceptLanguage('ja;q=0.9,ar-EG;q=0.8')).toBe('ar');
+    expect(fromAcceptLanguage('en;q=0.5,zh-CN')).toBe('zh-Hans');
+    expect(fromAcceptLanguage('pt-BR')).toBe('pt');
+    expect(fromAcceptLanguage('ja, ko')).toBeNull();
+    expect(fromAcceptLanguage(undefined)).toBeNull();
+  });
+});
