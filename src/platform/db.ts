@@ -45,6 +45,9 @@ export async function migrate(databaseUrl: string, logger: Logger, schema?: stri
     migrationsTable: 'schema_migrations',
     ...(schema ? { schema, createSchema: true } : {}),
     checkOrder: true,
+    // Wait for another process's migration rather than fail: parallel test files and web replicas
+    // starting together all migrate (node-pg-migrate's default is to throw).
+    advisoryLockMode: 'wait',
     log: (message: string) => logger.debug({ migration: message }, 'migrate'),
     verbose: false,
   });

@@ -60,7 +60,7 @@ try {
     await page.screenshot({ path: path.join(OUT, `status-page-${lang}.png`), fullPage: false });
   }
   await context.close();
-  console.log(`screenshots written to ${OUT}`);
+  process.stdout.write(`screenshots written to ${OUT}\n`);
 } finally {
   await browser.close();
   await ctx.close();
