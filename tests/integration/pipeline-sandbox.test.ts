@@ -19,7 +19,13 @@ describe('the walking skeleton on the sandbox provider', () => {
   afterAll(async () => ctx?.close());
 
   it('has a worker for every queue it names', () => {
-    const named = [QUEUE_NAMES.fanout, ...Object.values(QUEUE_NAMES.send)].sort();
+    const named = [QUEUE_NAMES.fanout, QUEUE_NAMES.maintenance, ...Object.values(QUEUE_NAMES.send)].sort();
+    expect(
+      ctx.deps.queues
+        .all()
+        .map((queue) => queue.name)
+        .sort(),
+    ).toEqual(named);
     expect(ctx.workers!.workers.map((worker) => worker.name).sort()).toEqual(named);
   });
 
