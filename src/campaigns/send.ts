@@ -29,10 +29,7 @@ export const PROVIDER_THROTTLE_MS = 1_000;
 
 interface GateRow {
   status: MessageStatus;
-  channel: Channel | null;
   sending_at: Date | null;
-  send_after: Date | null;
-  time_zone: string | null;
   campaign_status: CampaignStatus;
 }
 
@@ -43,13 +40,14 @@ interface ClaimedMessage {
   channel: Channel;
   kind: MessageKind;
   update_id: number | null;
+  send_after: Date | null;
+  time_zone: string | null;
 }
 
 async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
   const { rows } = await db.query<GateRow>(
-    `SELECT m.status, m.channel, m.sending_at, m.send_after, p.time_zone, c.status AS campaign_status
-     FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN people p ON p.id = m.person_id
-     WHERE m.id = $1`,
+    `SELECT m.status, m.sending_at, c.status AS campaign_status
+     FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE m.id = $1`,
     [messageId],
   );
   return rows[0] ?? null;
@@ -63,10 +61,10 @@ async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
 async function claimMessage(db: Db, messageId: number, at: Date, staleBefore: Date) {
   const { rows } = await db.query<ClaimedMessage>(
     `UPDATE messages m SET status = 'sending', sending_at = $2, tries = tries + 1, updated_at = $2
-     FROM campaigns c
-     WHERE m.id = $1 AND c.id = m.campaign_id AND c.status = 'sending' AND m.channel IS NOT NULL
+     FROM campaigns c, people p
+     WHERE m.id = $1 AND c.id = m.campaign_id AND p.id = m.person_id AND c.status = 'sending' AND m.channel IS NOT NULL
        AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < $3))
-     RETURNING m.id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id`,
+     RETURNING m.id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after, p.time_zone`,
     [messageId, at, staleBefore],
   );
   return rows[0] ?? null;
@@ -115,8 +113,8 @@ function isPermanent(error: unknown): boolean {
 export type SendOutcome = 'sent' | 'skipped' | 'failed';
 
 /**
- * Sends one message, in the order a person would check it: is it still to be sent, is it calling
- * hours where they live, claim it, render it, hand it to the provider, record the provider's id.
+ * Sends one message, in the order a person would check it: claim it if it is still to be sent, make
+ * sure it is calling hours where they live, render it, hand it to the provider, record its id.
  * No transaction is open across the provider call: a slow provider must not hold a connection.
  */
 export function makeSendProcessor(deps: SendDeps) {
@@ -130,33 +128,34 @@ export function makeSendProcessor(deps: SendDeps) {
     }
 
     const now = deps.clock.now();
-    const gate = await readGate(deps.db, messageId);
-    if (!gate?.channel || gate.campaign_status !== 'sending') return 'skipped';
     const staleBefore = new Date(now.getTime() - deps.config.sending.staleSendingMs);
-    if (gate.status === 'sending' && gate.sending_at && gate.sending_at >= staleBefore) {
-      // Another worker holds it, or held it when it died: look again once that hold has gone stale.
-      return deferJob(
-        job,
-        token,
-        new Date(gate.sending_at.getTime() + deps.config.sending.staleSendingMs + 1),
-        now,
-      );
+    const claimed = await claimMessage(deps.db, messageId, now, staleBefore);
+    if (!claimed) {
+      // Rarely here: the message is gone, done, or its campaign not sending (skip), or another
+      // worker holds it, or held it when it died (look again once that hold has gone stale).
+      const gate = await readGate(deps.db, messageId);
+      if (gate?.status === 'sending' && gate.sending_at && gate.campaign_status === 'sending') {
+        return deferJob(
+          job,
+          token,
+          new Date(gate.sending_at.getTime() + deps.config.sending.staleSendingMs + 1),
+          now,
+        );
+      }
+      return 'skipped';
     }
-    if (gate.status !== 'queued' && gate.status !== 'sending') return 'skipped';
 
-    const zone = zoneOrDefault(gate.time_zone, deps.config.sending.defaultTimeZone);
-    const notBefore = gate.send_after && gate.send_after > now ? gate.send_after : now;
-    const earliest = earliestSendTime(notBefore, gate.channel, zone, deps.config.sending.callingHours);
+    const zone = zoneOrDefault(claimed.time_zone, deps.config.sending.defaultTimeZone);
+    const notBefore = claimed.send_after && claimed.send_after > now ? claimed.send_after : now;
+    const earliest = earliestSendTime(notBefore, claimed.channel, zone, deps.config.sending.callingHours);
     if (earliest > now) {
-      await deps.db.query(`UPDATE messages SET send_after = $2 WHERE id = $1 AND status = 'queued'`, [
-        messageId,
-        earliest,
-      ]);
+      // Not calling hours where they live (or a retry not yet due): hand it back until then.
+      await deps.db.query(
+        `UPDATE messages SET status = 'queued', send_after = $2, tries = tries - 1 WHERE id = $1 AND status = 'sending'`,
+        [messageId, earliest],
+      );
       return deferJob(job, token, earliest, now);
     }
-
-    const claimed = await claimMessage(deps.db, messageId, now, staleBefore);
-    if (!claimed) return 'skipped';
 
     const adapter = deps.channels[claimed.channel];
     const started = performance.now();
