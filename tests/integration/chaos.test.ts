@@ -40,6 +40,7 @@ describe('nothing lost when things break mid-campaign', () => {
   let deps: Deps;
   let workerEnv: Record<string, string>;
   const workers: WorkerProcess[] = [];
+  let connectionsPerProcess = 0;
 
   beforeAll(async () => {
     [redis, postgres] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
@@ -63,13 +64,25 @@ describe('nothing lost when things break mid-campaign', () => {
       SEND_TIMEOUT_SECONDS: '5',
     };
     deps = await createDeps(parseConfig({ NODE_ENV: 'test', ...workerEnv }), { logger });
-    workers.push(startWorkerProcess(workerEnv), startWorkerProcess(workerEnv));
+    workers.push(startWorkerProcess(workerEnv));
     await eventually(
-      'two worker processes',
-      async () => (await deps.queues.send.email.getWorkers()).length >= 2,
+      'one worker process',
+      async () => (connectionsPerProcess = (await deps.queues.send.email.getWorkers()).length) > 0,
       30_000,
     );
+    workers.push(startWorkerProcess(workerEnv));
+    await allWorkersListening();
   }, 120_000);
+
+  /** Waits until every worker process in `workers` has connected to the email queue. */
+  async function allWorkersListening() {
+    await eventually(
+      `${workers.length} worker processes to listen`,
+      async () =>
+        (await deps.queues.send.email.getWorkers()).length >= connectionsPerProcess * workers.length,
+      30_000,
+    );
+  }
 
   afterAll(async () => {
     for (const worker of workers) await worker.stop();
@@ -146,11 +159,33 @@ describe('nothing lost when things break mid-campaign', () => {
     );
     const inFlightAtKill = rows[0]!.n;
     workers.push(startWorkerProcess(workerEnv));
+    await allWorkersListening();
 
     await finished(run.campaign.id);
     const { reached, duplicates } = tally(run.received());
     expect(reached).toBe(PEOPLE);
     expect(duplicates).toBeLessThanOrEqual(Math.min(inFlightAtKill, SEND_CONCURRENCY));
+  }, 120_000);
+
+  it('finishes or hands back every send when the workers get SIGTERM mid-campaign, leaving nothing half-sent', async () => {
+    const run = await startBigCampaign('term');
+    await run.reach(PEOPLE * 0.3);
+    const stopping = workers.splice(0);
+    const codes = await Promise.all(stopping.map((worker) => worker.stop()));
+    expect(codes).toEqual([0, 0]);
+    const { rows } = await deps.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1 AND status = 'sending'`,
+      [run.campaign.id],
+    );
+    expect(rows[0]!.n).toBe(0);
+    expect(run.received().length).toBeLessThan(PEOPLE);
+
+    workers.push(startWorkerProcess(workerEnv), startWorkerProcess(workerEnv));
+    await allWorkersListening();
+    await finished(run.campaign.id);
+    const { reached, duplicates } = tally(run.received());
+    expect(reached).toBe(PEOPLE);
+    expect(duplicates).toBe(0);
   }, 120_000);
 
   it('reaches everyone exactly once after Redis is flushed mid-campaign', async () => {

@@ -36,9 +36,13 @@ export interface WorkerProcess {
   output(): string;
 }
 
-/** `npm run worker`, as a separate process, with the given environment. */
+/**
+ * `npm run worker`, as a separate process, with the given environment: the same command the
+ * script execs, so signals reach Candor's own handlers (the tsx CLI wrapper would SIGKILL its child
+ * when it cannot confirm the child got a signal).
+ */
 export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
