@@ -45,6 +45,8 @@ export async function migrate(databaseUrl: string, logger: Logger, schema?: stri
     migrationsTable: 'schema_migrations',
     ...(schema ? { schema, createSchema: true } : {}),
     checkOrder: true,
+    // The lock is per database, not per schema: a second process (or test file) waits its turn.
+    advisoryLockMode: 'wait',
     log: (message: string) => logger.debug({ migration: message }, 'migrate'),
     verbose: false,
   });
