@@ -81,13 +81,17 @@ async function ensureJob(queue: Queue, jobId: string, add: () => Promise<unknown
   return true;
 }
 
+/**
+ * Failures recorded but never followed up (the process died in between). Only in campaigns still
+ * running: a completed campaign is reopened by a live receipt, never by a sweep over old history.
+ */
 async function followUpOrphanedFailures(deps: ReconcileDeps): Promise<number> {
   // A moment's grace: the process that recorded the failure is normally following it up right now.
   const before = new Date(deps.clock.now().getTime() - 5_000);
   const { rows } = await deps.db.query<{ id: number }>(
     `SELECT m.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
      WHERE m.fallback IS NULL AND m.status = ANY($1::text[]) AND m.channel IS NOT NULL
-       AND c.status IN ('sending', 'paused', 'completed') AND m.updated_at < $2
+       AND c.status IN ('sending', 'paused') AND m.updated_at < $2
      ORDER BY m.id LIMIT $3`,
     [FAILED_STATUSES, before, PAGE],
   );

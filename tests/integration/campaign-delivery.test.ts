@@ -153,7 +153,7 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
 
     const progress = await eventually('the campaign to complete', async () => {
       const p = await campaignProgress(ctx.deps, { campaignId: campaign.id });
-      return p.status === 'completed' ? p : undefined;
+      return p.status === 'completed' && p.reached === 1 ? p : undefined;
     });
     expect(progress.people).toBe(3);
     expect(progress.exhausted).toBe(2);
@@ -184,9 +184,9 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
     );
     const campaign = await approvedCampaign();
     await startCampaign(ctx.deps, { campaignId: campaign.id });
-    await eventually('the campaign to complete', async () => {
+    await eventually('the campaign to complete and every receipt to arrive', async () => {
       const p = await campaignProgress(ctx.deps, { campaignId: campaign.id });
-      return p.status === 'completed';
+      return p.status === 'completed' && p.reached === 40;
     });
     const progress = await campaignProgress(ctx.deps, { campaignId: campaign.id });
     const { rows } = await ctx.deps.db.query<{ channel: string; status: string; n: number }>(
@@ -229,6 +229,49 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
       return rows[0]?.status === 'delivered' ? rows : undefined;
     });
     expect(sent!.person_id).toBe(person!.id);
+  });
+
+  it('reopens a completed campaign when a late receipt says an SMS never arrived, and calls instead', async () => {
+    await makePeople(ctx.deps, incident.id, [makePerson({ email: null, phone: '+447400559001' })]);
+    fake.setBehaviour((request) =>
+      request.kind === 'twilio-sms' ? { reply: 'accept', receipt: null } : { reply: 'accept' },
+    );
+    const campaign = await approvedCampaign();
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    await eventually('the campaign to complete with the SMS sent', async () => {
+      const p = await campaignProgress(ctx.deps, { campaignId: campaign.id });
+      return p.status === 'completed' && p.byChannel.sms?.sent === 1;
+    });
+    const [sms] = await messages(campaign.id);
+    const { rows } = await ctx.deps.db.query<{ provider_message_id: string }>(
+      'SELECT provider_message_id FROM messages WHERE id = $1',
+      [sms!.id],
+    );
+    const url = `${ctx.config.publicBaseUrl}/webhooks/twilio/status?message=${sms!.id}`;
+    const params = {
+      MessageSid: rows[0]!.provider_message_id,
+      MessageStatus: 'undelivered',
+      ErrorCode: '30005',
+    };
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'X-Twilio-Signature': twilioSignature(TWILIO_AUTH_TOKEN, url, params),
+      },
+      body: new URLSearchParams(params),
+    });
+    expect(response.status).toBe(204);
+
+    const steps = await eventually('the call to be answered and the campaign to complete again', async () => {
+      const p = await campaignProgress(ctx.deps, { campaignId: campaign.id });
+      const rows = await messages(campaign.id);
+      return p.status === 'completed' && rows.some((row) => row.status === 'answered') ? rows : undefined;
+    });
+    expect(steps.map((row) => [row.channel, row.status])).toEqual([
+      ['sms', 'undelivered'],
+      ['voice', 'answered'],
+    ]);
   });
 
   it('ends duplicated, reordered and replayed receipts where one in-order delivery ends', async () => {
