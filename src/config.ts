@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Channel } from './campaigns/channel-policy.js';
 
 /**
  * Every setting Candor reads, parsed once at start. Factories receive the parsed Config; nothing
@@ -9,6 +10,24 @@ const base64Key = (name: string) =>
   z.string().refine((value) => Buffer.from(value, 'base64').length === 32, {
     message: `${name} must be 32 random bytes, base64-encoded (generate one with: openssl rand -base64 32)`,
   });
+
+/** Sends per second a provider account allows; fractions allowed (0.5 = one every two seconds). */
+const ratePerSecond = (name: string) =>
+  z.coerce.number().min(0.01, `${name} must be at least 0.01 (sends per second)`).max(10_000);
+
+function minutesOfDay(hhmm: string): number {
+  const [hours = '0', minutes = '0'] = hhmm.split(':');
+  return Number(hours) * 60 + Number(minutes);
+}
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 // Local defaults are safe only because they are refused in production (see requiredInProduction).
 const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 1).toString('base64');
@@ -88,6 +107,29 @@ const schema = z.object({
       'REGULATOR_DEADLINE_HOURS must look like US=720,AU=720 (country code = hours)',
     )
     .default(''),
+  EMAIL_RATE_PER_SECOND: ratePerSecond('EMAIL_RATE_PER_SECOND').default(100),
+  SMS_RATE_PER_SECOND: ratePerSecond('SMS_RATE_PER_SECOND').default(10),
+  VOICE_RATE_PER_SECOND: ratePerSecond('VOICE_RATE_PER_SECOND').default(1),
+  LETTER_RATE_PER_SECOND: ratePerSecond('LETTER_RATE_PER_SECOND').default(50),
+  CALLING_HOURS: z
+    .string()
+    .regex(
+      /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/,
+      'CALLING_HOURS must look like 08:00-21:00 (local time of each person)',
+    )
+    .refine((value) => {
+      const [start = '', end = ''] = value.split('-');
+      return minutesOfDay(start) < minutesOfDay(end);
+    }, 'CALLING_HOURS must start before it ends, within one day')
+    .default('08:00-21:00'),
+  DEFAULT_TIME_ZONE: z
+    .string()
+    .refine(isTimeZone, 'DEFAULT_TIME_ZONE must be an IANA time zone such as Europe/London')
+    .default('UTC'),
+  VOICE_NO_ANSWER_TRIES: z.coerce.number().int().min(1).max(10).default(2),
+  RECONCILE_EVERY_SECONDS: z.coerce.number().min(0.2).max(3600).default(60),
+  SEND_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(120),
+  WORKER_LOCK_SECONDS: z.coerce.number().min(1).max(600).default(30),
 });
 
 /**
@@ -142,6 +184,7 @@ export interface Config {
   apiRequestsPerMinute: number;
   /** Hours from discovery to notify each country's regulator, beyond the built-in GDPR and UK ones. */
   regulatorDeadlineHours: Record<string, number>;
+  sending: SendingConfig;
   email: {
     provider: Env['EMAIL_PROVIDER'];
     from: string;
@@ -153,6 +196,23 @@ export interface Config {
   sms: { provider: Env['SMS_PROVIDER'] };
   voice: { provider: Env['VOICE_PROVIDER'] };
   twilio: { accountSid: string; authToken: string; baseUrl: string; from: string } | null;
+}
+
+/** How campaigns pace and order their sends. */
+export interface SendingConfig {
+  /** Each provider account's limit, held across every worker process. */
+  ratePerSecond: Record<Channel, number>;
+  /** SMS and calls only inside this local window, in minutes after local midnight: [start, end). */
+  callingHours: { startMinute: number; endMinute: number };
+  /** For people imported without a time zone. */
+  defaultTimeZone: string;
+  /** Calls that ring out (no answer, busy) are tried this many times before the next channel. */
+  noAnswerTries: number;
+  reconcileEveryMs: number;
+  /** A message left `sending` this long belongs to a worker that died; it may be sent again. */
+  staleSendingMs: number;
+  /** How long a worker's hold on a job lasts without renewal: a killed worker's jobs return after it. */
+  workerLockMs: number;
 }
 
 export class ConfigError extends Error {
@@ -202,6 +262,23 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
         .filter((pair): pair is [string, string] => pair.length === 2 && pair[0] !== '')
         .map(([country, hours]) => [country, Number(hours)]),
     ),
+    sending: {
+      ratePerSecond: {
+        email: env.EMAIL_RATE_PER_SECOND,
+        sms: env.SMS_RATE_PER_SECOND,
+        voice: env.VOICE_RATE_PER_SECOND,
+        letter: env.LETTER_RATE_PER_SECOND,
+      },
+      callingHours: {
+        startMinute: minutesOfDay(env.CALLING_HOURS.split('-')[0] ?? ''),
+        endMinute: minutesOfDay(env.CALLING_HOURS.split('-')[1] ?? ''),
+      },
+      defaultTimeZone: env.DEFAULT_TIME_ZONE,
+      noAnswerTries: env.VOICE_NO_ANSWER_TRIES,
+      reconcileEveryMs: Math.round(env.RECONCILE_EVERY_SECONDS * 1000),
+      staleSendingMs: Math.round(env.SEND_TIMEOUT_SECONDS * 1000),
+      workerLockMs: Math.round(env.WORKER_LOCK_SECONDS * 1000),
+    },
     email: {
       provider: env.EMAIL_PROVIDER,
       from: env.EMAIL_FROM,

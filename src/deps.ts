@@ -9,7 +9,7 @@ import { createQueues } from './queues.js';
 import { createPortalQueue } from './portal-messages/queue.js';
 import { createSandbox } from './channels/sandbox.js';
 import { createChannelAdapters } from './channels/index.js';
-import { recordProviderEvent } from './deliveries/store.js';
+import { applyProviderEvent } from './deliveries/receipts.js';
 import { recordOutboxEntry } from './sandbox-outbox/store.js';
 
 /**
@@ -37,7 +37,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
   const sandbox = createSandbox({
     recordOutbox: (message) => recordOutboxEntry(db, vault, message),
     applyEvent: async (event) => {
-      await recordProviderEvent(db, vault, event, clock.now());
+      await applyProviderEvent({ db, vault, queues, clock, logger, config }, event);
     },
     onReceiptError: (error, messageId) => logger.error({ err: error, messageId }, 'sandbox receipt failed'),
   });

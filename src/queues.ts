@@ -10,6 +10,7 @@ import { CHANNELS, type Channel } from './campaigns/channel-policy.js';
  */
 export const QUEUE_NAMES = {
   fanout: 'campaign-fanout',
+  maintenance: 'maintenance',
   send: { email: 'send-email', sms: 'send-sms', voice: 'send-voice', letter: 'send-letter' } satisfies Record<
     Channel,
     string
@@ -26,7 +27,20 @@ export interface FanoutJob {
 export interface SendJob {
   v: 1;
   messageId: number;
+  /**
+   * Set only when the provider accepted the message but PostgreSQL could not record it (restarting):
+   * the retry records this instead of sending again. Ids only, like the rest of the payload.
+   */
+  accepted?: { provider: string; providerMessageId: string };
 }
+
+/** The reconciler: re-enqueues what Redis lost, restarts fan-outs, plans fallbacks, completes campaigns. */
+export interface MaintenanceJob {
+  v: 1;
+}
+
+export const JOB_NAMES = { fanout: 'fanout', send: 'send', reconcile: 'reconcile' } as const;
+export const RECONCILE_SCHEDULER_ID = 'reconcile';
 
 /** Deterministic ids (no ':' — BullMQ reserves it): adding the same work twice is a no-op while the first is known. */
 export const jobIds = {
@@ -34,23 +48,30 @@ export const jobIds = {
   send: (messageId: number) => `send-${messageId}`,
 };
 
+/**
+ * Finished send and fan-out jobs are removed at once: their outcome lives in PostgreSQL, and a job
+ * id that lingered would make re-adding the same work (resume, reconcile) a silent no-op. Failed
+ * jobs stay, bounded, so exhausted retries are visible on the queue dashboard.
+ */
+
 export const SEND_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
   // 2s, 4s, 8s ... with jitter so a provider outage does not end in a thundering herd.
   backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-  removeOnComplete: { count: 1_000 },
+  removeOnComplete: true,
   removeOnFail: { count: 10_000 },
 };
 
 export const FANOUT_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
   backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
-  removeOnComplete: { count: 100 },
+  removeOnComplete: true,
   removeOnFail: { count: 1_000 },
 };
 
 export interface Queues {
   fanout: Queue<FanoutJob>;
+  maintenance: Queue<MaintenanceJob>;
   send: Record<Channel, Queue<SendJob>>;
   all(): Queue[];
   close(): Promise<void>;
@@ -58,15 +79,17 @@ export interface Queues {
 
 export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
   const fanout = new Queue<FanoutJob>(QUEUE_NAMES.fanout, { connection, prefix });
+  const maintenance = new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, { connection, prefix });
   const send = Object.fromEntries(
     CHANNELS.map((channel) => [
       channel,
       new Queue<SendJob>(QUEUE_NAMES.send[channel], { connection, prefix }),
     ]),
   ) as Record<Channel, Queue<SendJob>>;
-  const all = () => [fanout, ...Object.values(send)] as Queue[];
+  const all = () => [fanout, maintenance, ...Object.values(send)] as Queue[];
   return {
     fanout,
+    maintenance,
     send,
     all,
     async close() {

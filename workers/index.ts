@@ -1,12 +1,14 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Deps } from '../src/deps.js';
-import { QUEUE_NAMES } from '../src/queues.js';
+import { JOB_NAMES, QUEUE_NAMES, RECONCILE_SCHEDULER_ID } from '../src/queues.js';
 import { CHANNELS } from '../src/campaigns/channel-policy.js';
 import { makeFanoutProcessor } from '../src/campaigns/fanout.js';
 import { makeSendProcessor } from '../src/campaigns/send.js';
 import { PORTAL_QUEUE_NAME } from '../src/portal-messages/queue.js';
 import { makePortalMessageProcessor } from '../src/portal-messages/processor.js';
+import { makeReconcileProcessor } from '../src/campaigns/reconcile.js';
+import { limiterFor } from '../src/campaigns/rate-limit.js';
 
 export interface Workers {
   workers: Worker[];
@@ -22,16 +24,37 @@ export function createWorkers(deps: Deps): Workers {
     deps.logger.warn({ err: error.message }, 'worker redis connection error'),
   );
   const prefix = deps.config.queuePrefix;
+  const { sending } = deps.config;
   const sendDeps = { ...deps, publicBaseUrl: deps.config.publicBaseUrl };
+  // A killed worker's jobs go back to the queue once its lock lapses; checked as often as it lapses.
+  const locks = {
+    lockDuration: sending.workerLockMs,
+    stalledInterval: sending.workerLockMs,
+    maxStalledCount: 5,
+  };
 
   const workers: Worker[] = [
-    new Worker(QUEUE_NAMES.fanout, makeFanoutProcessor(deps), { connection, prefix, concurrency: 2 }),
+    new Worker(QUEUE_NAMES.fanout, makeFanoutProcessor(deps), {
+      connection,
+      prefix,
+      concurrency: 2,
+      ...locks,
+    }),
+    new Worker(QUEUE_NAMES.maintenance, makeReconcileProcessor(deps), {
+      connection,
+      prefix,
+      concurrency: 1,
+      ...locks,
+    }),
     ...CHANNELS.map(
       (channel) =>
         new Worker(QUEUE_NAMES.send[channel], makeSendProcessor(sendDeps), {
           connection,
           prefix,
           concurrency: deps.config.sendConcurrency,
+          // Held in Redis, so the provider's limit holds across every worker process.
+          limiter: limiterFor(sending.ratePerSecond[channel]),
+          ...locks,
         }),
     ),
     new Worker(PORTAL_QUEUE_NAME, makePortalMessageProcessor(deps), { connection, prefix, concurrency: 10 }),
@@ -47,9 +70,33 @@ export function createWorkers(deps: Deps): Workers {
       ),
     );
   }
+
+  // The reconciler runs as a BullMQ job scheduler, one run per interval across all processes. A
+  // flushed Redis loses the scheduler too, so every worker process checks it is still there.
+  const ensureReconciler = async () => {
+    try {
+      if (await deps.queues.maintenance.getJobScheduler(RECONCILE_SCHEDULER_ID)) return;
+      await deps.queues.maintenance.upsertJobScheduler(
+        RECONCILE_SCHEDULER_ID,
+        { every: sending.reconcileEveryMs },
+        {
+          name: JOB_NAMES.reconcile,
+          data: { v: 1 },
+          opts: { removeOnComplete: true, removeOnFail: { count: 100 } },
+        },
+      );
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'could not schedule the reconciler yet');
+    }
+  };
+  void ensureReconciler();
+  const watchdog = setInterval(() => void ensureReconciler(), Math.max(1_000, sending.reconcileEveryMs));
+  watchdog.unref();
+
   return {
     workers,
     async close() {
+      clearInterval(watchdog);
       await Promise.all(workers.map((worker) => worker.close()));
       connection.disconnect();
     },

@@ -16,11 +16,18 @@ export const CAMPAIGN_STATUSES = [
 ] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
-export const AUDIENCES = ['affected', 'everyone', 'subscribers', 'not_reached', 'failed'] as const;
+export const AUDIENCES = [
+  'affected',
+  'everyone',
+  'subscribers',
+  'subscribers_and_affected',
+  'not_reached',
+  'failed',
+] as const;
 export type Audience = (typeof AUDIENCES)[number];
 
 export type CampaignAction =
-  'submit' | 'approve' | 'reject' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete';
+  'submit' | 'approve' | 'reject' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete' | 'reopen';
 
 const TRANSITIONS: Record<CampaignAction, { from: readonly CampaignStatus[]; to: CampaignStatus }> = {
   submit: { from: ['draft', 'rejected'], to: 'awaiting_approval' },
@@ -34,14 +41,26 @@ const TRANSITIONS: Record<CampaignAction, { from: readonly CampaignStatus[]; to:
     to: 'cancelled',
   },
   complete: { from: ['sending'], to: 'completed' },
+  // A bounce that arrives after the campaign completed sends it back to work on the next channel.
+  reopen: { from: ['completed'], to: 'sending' },
+};
+
+const PAST: Record<CampaignAction, string> = {
+  submit: 'submitted',
+  approve: 'approved',
+  reject: 'rejected',
+  start: 'started',
+  pause: 'paused',
+  resume: 'resumed',
+  cancel: 'cancelled',
+  complete: 'completed',
+  reopen: 'reopened',
 };
 
 export function nextCampaignStatus(current: CampaignStatus, action: CampaignAction): CampaignStatus {
   const rule = TRANSITIONS[action];
   if (!rule.from.includes(current)) {
-    throw new ConflictError(
-      `A campaign that is ${current.replace('_', ' ')} cannot be ${action === 'submit' ? 'submitted' : `${action}d`}.`,
-    );
+    throw new ConflictError(`A campaign that is ${current.replace('_', ' ')} cannot be ${PAST[action]}.`);
   }
   return rule.to;
 }

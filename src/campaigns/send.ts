@@ -1,20 +1,36 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Db } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
+import type { SendingConfig } from '../config.js';
 import { ProviderError, ValidationError } from '../platform/errors.js';
 import type { ChannelAdapters } from '../channels/channel.js';
 import { advanceMessageStatus } from '../deliveries/store.js';
-import type { SendJob } from '../queues.js';
+import type { MessageStatus } from '../deliveries/status.js';
+import type { Queues, SendJob } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
 import type { Channel } from './channel-policy.js';
+import type { CampaignStatus } from './lifecycle.js';
+import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
 import { composeMessage, loadMessageRecipient, type ComposeDeps } from './compose.js';
+import { followUpFailure } from './next-attempt.js';
 
 export interface SendDeps extends ComposeDeps {
   db: Db;
   logger: Logger;
   clock: Clock;
   channels: ChannelAdapters;
+  queues: Queues;
+  config: { sending: SendingConfig; lookupHmacKey: Buffer };
+}
+
+/** How long a channel's queue rests after its provider answers 429, when it does not say. */
+export const PROVIDER_THROTTLE_MS = 1_000;
+
+interface GateRow {
+  status: MessageStatus;
+  sending_at: Date | null;
+  campaign_status: CampaignStatus;
 }
 
 interface ClaimedMessage {
@@ -24,22 +40,42 @@ interface ClaimedMessage {
   channel: Channel;
   kind: MessageKind;
   update_id: number | null;
+  send_after: Date | null;
+  time_zone: string | null;
+}
+
+async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
+  const { rows } = await db.query<GateRow>(
+    `SELECT m.status, m.sending_at, c.status AS campaign_status
+     FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE m.id = $1`,
+    [messageId],
+  );
+  return rows[0] ?? null;
 }
 
 /**
- * The status gate. Only a message still queued (or left sending by a crash or a retry) in a campaign
- * that is sending may go out; a replayed or duplicate job finds it sent and does nothing.
+ * The status gate. Only a queued message in a campaign that is sending may go out — or one left
+ * `sending` for longer than any provider call takes, whose worker died mid-send. A replayed or
+ * duplicate job finds the message claimed or sent and does nothing.
  */
-async function claimMessage(db: Db, messageId: number, at: Date): Promise<ClaimedMessage | null> {
+async function claimMessage(db: Db, messageId: number, at: Date, staleBefore: Date) {
   const { rows } = await db.query<ClaimedMessage>(
     `UPDATE messages m SET status = 'sending', sending_at = $2, tries = tries + 1, updated_at = $2
-     FROM campaigns c
-     WHERE m.id = $1 AND c.id = m.campaign_id AND m.status IN ('queued', 'sending') AND c.status = 'sending'
-       AND m.channel IS NOT NULL
-     RETURNING m.id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id`,
-    [messageId, at],
+     FROM campaigns c, people p
+     WHERE m.id = $1 AND c.id = m.campaign_id AND p.id = m.person_id AND c.status = 'sending' AND m.channel IS NOT NULL
+       AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < $3))
+     RETURNING m.id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after, p.time_zone`,
+    [messageId, at, staleBefore],
   );
   return rows[0] ?? null;
+}
+
+/** Hands a claimed message back (a transient failure): the job's retry claims it again. */
+async function releaseClaim(db: Db, messageId: number, at: Date): Promise<void> {
+  await db.query(
+    `UPDATE messages SET status = 'queued', updated_at = $2 WHERE id = $1 AND status = 'sending'`,
+    [messageId, at],
+  );
 }
 
 async function recordAccepted(
@@ -52,73 +88,153 @@ async function recordAccepted(
   // A receipt may have overtaken us ('delivered' before we got here): never move it back to 'sent'.
   await db.query(
     `UPDATE messages SET provider = $2, provider_message_id = $3, sent_at = COALESCE(sent_at, $4), updated_at = $4,
-       status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END
+       status = CASE WHEN status IN ('queued', 'sending') THEN 'sent' ELSE status END
      WHERE id = $1`,
     [messageId, provider, providerMessageId, at],
   );
 }
 
+/** Puts the job back to sleep until `until` (by the injected clock) without spending an attempt. */
+async function deferJob(
+  job: Job<SendJob>,
+  token: string | undefined,
+  until: Date,
+  now: Date,
+): Promise<never> {
+  await job.moveToDelayed(Date.now() + Math.max(0, until.getTime() - now.getTime()), token);
+  throw new DelayedError();
+}
+
+/** Failures about this message that trying again will not fix; anything else (PostgreSQL away, a 5xx) may pass. */
+function isPermanent(error: unknown): boolean {
+  return (error instanceof ProviderError && !error.retryable) || error instanceof ValidationError;
+}
+
 export type SendOutcome = 'sent' | 'skipped' | 'failed';
 
-/** Sends one message. No transaction is open across the provider call: a slow provider must not hold a connection. */
+/**
+ * Sends one message, in the order a person would check it: claim it if it is still to be sent, make
+ * sure it is calling hours where they live, render it, hand it to the provider, record its id.
+ * No transaction is open across the provider call: a slow provider must not hold a connection.
+ */
 export function makeSendProcessor(deps: SendDeps) {
-  return async function processSend(job: Job<SendJob>): Promise<SendOutcome> {
+  return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
     const { messageId } = job.data;
-    const claimed = await claimMessage(deps.db, messageId, deps.clock.now());
-    if (!claimed) return 'skipped';
+    if (job.data.accepted) {
+      // The provider has it already; only PostgreSQL missed it. Sending again would duplicate it.
+      const { provider, providerMessageId } = job.data.accepted;
+      await recordAccepted(deps.db, messageId, provider, providerMessageId, deps.clock.now());
+      return 'sent';
+    }
 
-    const recipient = await loadMessageRecipient(deps, claimed.person_id);
-    const outgoing = await composeMessage(deps, {
-      messageId,
-      campaignId: claimed.campaign_id,
-      kind: claimed.kind,
-      channel: claimed.channel,
-      recipient,
-      updateId: claimed.update_id,
-    });
+    const now = deps.clock.now();
+    const staleBefore = new Date(now.getTime() - deps.config.sending.staleSendingMs);
+    const claimed = await claimMessage(deps.db, messageId, now, staleBefore);
+    if (!claimed) {
+      // Rarely here: the message is gone, done, or its campaign not sending (skip), or another
+      // worker holds it, or held it when it died (look again once that hold has gone stale).
+      const gate = await readGate(deps.db, messageId);
+      if (gate?.status === 'sending' && gate.sending_at && gate.campaign_status === 'sending') {
+        return deferJob(
+          job,
+          token,
+          new Date(gate.sending_at.getTime() + deps.config.sending.staleSendingMs + 1),
+          now,
+        );
+      }
+      return 'skipped';
+    }
+
+    const zone = zoneOrDefault(claimed.time_zone, deps.config.sending.defaultTimeZone);
+    const notBefore = claimed.send_after && claimed.send_after > now ? claimed.send_after : now;
+    const earliest = earliestSendTime(notBefore, claimed.channel, zone, deps.config.sending.callingHours);
+    if (earliest > now) {
+      // Not calling hours where they live (or a retry not yet due): hand it back until then.
+      await deps.db.query(
+        `UPDATE messages SET status = 'queued', send_after = $2, tries = tries - 1 WHERE id = $1 AND status = 'sending'`,
+        [messageId, earliest],
+      );
+      return deferJob(job, token, earliest, now);
+    }
+
     const adapter = deps.channels[claimed.channel];
     const started = performance.now();
+    let result;
     try {
-      const result = await adapter.send(outgoing);
-      deps.logger.info(
-        {
-          messageId,
-          channel: claimed.channel,
-          provider: result.provider,
-          ms: Math.round(performance.now() - started),
-        },
-        'provider accepted message',
-      );
-      await recordAccepted(deps.db, messageId, result.provider, result.providerMessageId, deps.clock.now());
-      return 'sent';
-    } catch (error) {
-      const ms = Math.round(performance.now() - started);
-      const reason = error instanceof Error ? error.message : String(error);
-      const retryable = error instanceof ProviderError && error.retryable;
-      const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
-      deps.logger.warn(
-        {
-          messageId,
-          channel: claimed.channel,
-          provider: adapter.provider,
-          ms,
-          retryable,
-          attemptsLeft,
-          reason,
-        },
-        'send failed',
-      );
-      if (retryable && attemptsLeft > 0) throw error;
-      await advanceMessageStatus(
-        deps.db,
+      const recipient = await loadMessageRecipient(deps, claimed.person_id);
+      const outgoing = await composeMessage(deps, {
         messageId,
-        'failed',
-        retryable ? `retries exhausted: ${reason}` : reason,
-        deps.clock.now(),
+        campaignId: claimed.campaign_id,
+        kind: claimed.kind,
+        channel: claimed.channel,
+        recipient,
+        updateId: claimed.update_id,
+      });
+      result = await adapter.send(outgoing);
+    } catch (error) {
+      return handleSendFailure(
+        deps,
+        job,
+        claimed,
+        adapter.provider,
+        error,
+        Math.round(performance.now() - started),
       );
-      if (error instanceof ProviderError || error instanceof ValidationError)
-        throw new UnrecoverableError(reason);
+    }
+    deps.logger.info(
+      {
+        messageId,
+        channel: claimed.channel,
+        provider: result.provider,
+        ms: Math.round(performance.now() - started),
+      },
+      'provider accepted message',
+    );
+    try {
+      await recordAccepted(deps.db, messageId, result.provider, result.providerMessageId, deps.clock.now());
+    } catch (error) {
+      await job.updateData({ ...job.data, accepted: result });
       throw error;
     }
+    return 'sent';
   };
+}
+
+async function handleSendFailure(
+  deps: SendDeps,
+  job: Job<SendJob>,
+  claimed: ClaimedMessage,
+  provider: string,
+  error: unknown,
+  ms: number,
+): Promise<never> {
+  const messageId = claimed.id;
+  const reason = error instanceof Error ? error.message : String(error);
+  const throttled = error instanceof ProviderError && error.details.status === 429;
+  const permanent = isPermanent(error);
+  const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
+  deps.logger.warn(
+    { messageId, channel: claimed.channel, provider, ms, throttled, permanent, attemptsLeft, reason },
+    'send failed',
+  );
+  if (throttled) {
+    // The provider says slow down: rest the whole channel queue, across every worker, and put this
+    // message back without spending one of its attempts.
+    await releaseClaim(deps.db, messageId, deps.clock.now());
+    await deps.queues.send[claimed.channel].rateLimit(PROVIDER_THROTTLE_MS);
+    throw Worker.RateLimitError();
+  }
+  if (!permanent && attemptsLeft > 0) {
+    await releaseClaim(deps.db, messageId, deps.clock.now()).catch(() => undefined);
+    throw error;
+  }
+  await advanceMessageStatus(
+    deps.db,
+    messageId,
+    'failed',
+    permanent ? reason : `retries exhausted: ${reason}`,
+    deps.clock.now(),
+  );
+  await followUpFailure(deps, messageId);
+  throw new UnrecoverableError(reason);
 }

@@ -1,10 +1,22 @@
 import type { Db } from '../platform/db.js';
 import type { Clock } from '../platform/clock.js';
-import { ConflictError, NotFoundError } from '../platform/errors.js';
-import { FANOUT_JOB_OPTIONS, jobIds, type Queues } from '../queues.js';
+import type { SendingConfig } from '../config.js';
+import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
+import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type Queues } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
-import { findIncidentById } from '../incidents/store.js';
-import type { ChannelPolicy } from './channel-policy.js';
+import { findIncidentById, insertIncidentUpdate, type IncidentUpdate } from '../incidents/store.js';
+import { AUDIENCE_COLUMNS, toAudienceMember, type AudienceRow } from '../people/store.js';
+import {
+  channelForAttempt,
+  DEFAULT_CHANNEL_POLICY,
+  type Channel,
+  type ChannelPolicy,
+} from './channel-policy.js';
+import { AUDIENCE_FILTER } from './audience.js';
+import { zoneOrDefault } from './calling-hours.js';
+import { estimateCompletion, type ChannelEstimate } from './estimate.js';
+import { enqueueSends } from './fanout.js';
+import { readCampaignProgress, readFailureReasons } from './progress.js';
 import { assertCanApprove, nextCampaignStatus, type Audience, type CampaignAction } from './lifecycle.js';
 import { findCampaign, insertCampaign, transitionCampaign, type Campaign } from './store.js';
 
@@ -71,9 +83,149 @@ export function rejectCampaign(deps: CampaignDeps, input: { campaignId: number; 
 export async function startCampaign(deps: CampaignDeps, input: { campaignId: number }): Promise<Campaign> {
   const campaign = await act(deps, input.campaignId, 'start');
   await deps.queues.fanout.add(
-    'fanout',
+    JOB_NAMES.fanout,
     { v: 1, campaignId: campaign.id },
     { ...FANOUT_JOB_OPTIONS, jobId: jobIds.fanout(campaign.id) },
   );
   return campaign;
+}
+
+/**
+ * Pausing stops new sends at once: the send gate lets nothing out of a campaign that is not sending,
+ * and the fan-out stops at its next page. Messages already with a provider finish.
+ */
+export function pauseCampaign(deps: CampaignDeps, input: { campaignId: number }) {
+  return act(deps, input.campaignId, 'pause');
+}
+
+/** Resuming marks the campaign sending, then queues again the fan-out (if unfinished) and every queued message. */
+export async function resumeCampaign(deps: CampaignDeps, input: { campaignId: number }): Promise<Campaign> {
+  const campaign = await act(deps, input.campaignId, 'resume');
+  if (!campaign.fanoutCompletedAt) {
+    await deps.queues.fanout.add(
+      JOB_NAMES.fanout,
+      { v: 1, campaignId: campaign.id },
+      { ...FANOUT_JOB_OPTIONS, jobId: jobIds.fanout(campaign.id) },
+    );
+  }
+  let cursor = 0;
+  for (;;) {
+    const { rows } = await deps.db.query<{ id: number; channel: Channel; send_after: Date | null }>(
+      `SELECT id, channel, send_after FROM messages
+       WHERE campaign_id = $1 AND status = 'queued' AND channel IS NOT NULL AND id > $2 ORDER BY id LIMIT 1000`,
+      [campaign.id, cursor],
+    );
+    if (rows.length === 0) break;
+    await enqueueSends(deps.queues, rows, deps.clock.now());
+    cursor = rows[rows.length - 1]!.id;
+  }
+  return campaign;
+}
+
+/**
+ * Cancelling stops the campaign for good: it is marked cancelled first (so no send starts), then its
+ * queued messages are marked cancelled, a page at a time. Messages already with a provider finish.
+ */
+export async function cancelCampaign(deps: CampaignDeps, input: { campaignId: number }): Promise<Campaign> {
+  const campaign = await act(deps, input.campaignId, 'cancel');
+  for (;;) {
+    const { rowCount } = await deps.db.query(
+      `UPDATE messages SET status = 'cancelled', status_reason = 'campaign cancelled', updated_at = $2
+       WHERE id IN (SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' LIMIT 5000)`,
+      [campaign.id, deps.clock.now()],
+    );
+    if (!rowCount) break;
+  }
+  return campaign;
+}
+
+export async function campaignProgress(deps: Pick<CampaignDeps, 'db'>, input: { campaignId: number }) {
+  const progress = await readCampaignProgress(deps.db, input.campaignId);
+  if (!progress) throw new NotFoundError(`There is no campaign ${input.campaignId}.`);
+  return { ...progress, failures: await readFailureReasons(deps.db, input.campaignId) };
+}
+
+/**
+ * When each channel should finish, for staff before and during the send. Before it starts, the
+ * audience is walked (without decrypting anyone) to see which channel each person gets; once it
+ * runs, what is still in flight is grouped by channel and time zone.
+ */
+export async function estimateCampaign(
+  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
+  input: { campaignId: number },
+): Promise<ChannelEstimate[]> {
+  const campaign = await findCampaign(deps.db, input.campaignId);
+  if (!campaign) throw new NotFoundError(`There is no campaign ${input.campaignId}.`);
+  const { sending } = deps.config;
+  const workloads = new Map<Channel, Record<string, number>>();
+  const add = (channel: Channel, zone: string | null, n: number) => {
+    const byZone = workloads.get(channel) ?? {};
+    const key = zoneOrDefault(zone, sending.defaultTimeZone);
+    byZone[key] = (byZone[key] ?? 0) + n;
+    workloads.set(channel, byZone);
+  };
+  if (['draft', 'awaiting_approval', 'approved', 'rejected'].includes(campaign.status)) {
+    let cursor = 0;
+    for (;;) {
+      const { rows } = await deps.db.query<AudienceRow>(
+        `SELECT ${AUDIENCE_COLUMNS} FROM people p WHERE p.incident_id = $1 AND p.id > $2
+           AND ${AUDIENCE_FILTER[campaign.audience]} ORDER BY p.id LIMIT 5000`,
+        [campaign.incidentId, cursor],
+      );
+      if (rows.length === 0) break;
+      for (const member of rows.map(toAudienceMember)) {
+        const channel = channelForAttempt(member, campaign.channelPolicy, 1);
+        if (channel) add(channel, member.timeZone, 1);
+      }
+      cursor = rows[rows.length - 1]!.id;
+    }
+  } else {
+    const { rows } = await deps.db.query<{ channel: Channel; time_zone: string | null; n: number }>(
+      `SELECT m.channel, p.time_zone, count(*)::int AS n FROM messages m JOIN people p ON p.id = m.person_id
+       WHERE m.campaign_id = $1 AND m.status IN ('queued', 'sending') AND m.channel IS NOT NULL GROUP BY 1, 2`,
+      [campaign.id],
+    );
+    for (const row of rows) add(row.channel, row.time_zone, row.n);
+  }
+  return estimateCompletion({
+    now: deps.clock.now(),
+    workloads: [...workloads].map(([channel, byTimeZone]) => ({ channel, byTimeZone })),
+    ratePerSecond: sending.ratePerSecond,
+    callingHours: sending.callingHours,
+  });
+}
+
+/**
+ * Publishing an update to an incident, and optionally telling people about it through the same
+ * pipeline: an `update` campaign for subscribers (or subscribers and everyone affected) is created
+ * and submitted, so a second person approves it like any other mass send.
+ */
+export async function publishIncidentUpdate(
+  deps: CampaignDeps,
+  input: {
+    incidentId: number;
+    texts: Record<string, { title: string; body: string }>;
+    notify: 'nobody' | 'subscribers' | 'subscribers_and_affected';
+    createdBy: number | null;
+    channelPolicy?: ChannelPolicy;
+  },
+): Promise<{ update: IncidentUpdate; campaign: Campaign | null }> {
+  const incident = await findIncidentById(deps.db, input.incidentId);
+  if (!incident) throw new NotFoundError(`There is no incident ${input.incidentId}.`);
+  if (Object.keys(input.texts).length === 0) throw new ValidationError('An update needs a title and text.');
+  const update = await insertIncidentUpdate(deps.db, {
+    incidentId: incident.id,
+    texts: input.texts,
+    publishedAt: deps.clock.now(),
+  });
+  if (input.notify === 'nobody') return { update, campaign: null };
+  const campaign = await createCampaign(deps, {
+    incidentId: incident.id,
+    kind: 'update',
+    audience: input.notify,
+    channelPolicy: input.channelPolicy ?? DEFAULT_CHANNEL_POLICY,
+    createdBy: input.createdBy,
+    updateId: update.id,
+  });
+  return { update, campaign: await submitCampaign(deps, { campaignId: campaign.id }) };
 }

@@ -15,6 +15,8 @@ export interface Campaign {
   approvedBy: number | null;
   fanoutCursor: number;
   fanoutCompletedAt: Date | null;
+  audienceSize: number;
+  exhaustedCount: number;
   createdAt: Date;
 }
 
@@ -30,6 +32,8 @@ interface CampaignRow {
   approved_by: number | null;
   fanout_cursor: number;
   fanout_completed_at: Date | null;
+  audience_size: number;
+  exhausted_count: number;
   created_at: Date;
 }
 
@@ -46,6 +50,8 @@ function toCampaign(row: CampaignRow): Campaign {
     approvedBy: row.approved_by,
     fanoutCursor: row.fanout_cursor,
     fanoutCompletedAt: row.fanout_completed_at,
+    audienceSize: row.audience_size,
+    exhaustedCount: row.exhausted_count,
     createdAt: row.created_at,
   };
 }
@@ -86,6 +92,8 @@ const STATUS_TIMESTAMP: Partial<Record<CampaignStatus, string>> = {
   approved: 'approved_at',
   sending: 'started_at',
   completed: 'completed_at',
+  paused: 'paused_at',
+  cancelled: 'cancelled_at',
 };
 
 /**

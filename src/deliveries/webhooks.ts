@@ -3,9 +3,9 @@ import type { Deps } from '../deps.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { parseSendgridEvents, verifySendgridSignature } from '../channels/sendgrid.js';
 import { parseTwilioStatus, verifyTwilioSignature } from '../channels/twilio.js';
-import { recordProviderEvent } from './store.js';
+import { applyProviderEvent } from './receipts.js';
 
-type WebhookDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'clock' | 'logger'>;
+type WebhookDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'clock' | 'logger' | 'queues'>;
 
 function messageIdFrom(query: unknown): number | null {
   const value =
@@ -36,7 +36,7 @@ export function registerWebhooks(app: Express, deps: WebhookDeps): void {
       throw new ValidationError('body is not JSON');
     }
     const events = parseSendgridEvents(body);
-    for (const event of events) await recordProviderEvent(deps.db, deps.vault, event, deps.clock.now());
+    for (const event of events) await applyProviderEvent(deps, event);
     res.status(204).end();
   });
 
@@ -55,7 +55,7 @@ export function registerWebhooks(app: Express, deps: WebhookDeps): void {
       });
       if (!verified) throw new ForbiddenError('signature does not verify');
       const event = parseTwilioStatus(messageIdFrom(req.query), params);
-      await recordProviderEvent(deps.db, deps.vault, event, deps.clock.now());
+      await applyProviderEvent(deps, event);
       res.status(204).end();
     },
   );

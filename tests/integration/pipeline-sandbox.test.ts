@@ -20,8 +20,16 @@ describe('the walking skeleton on the sandbox provider', () => {
   afterAll(async () => ctx?.close());
 
   it('has a worker for every queue it names', () => {
-    const named = [QUEUE_NAMES.fanout, ...Object.values(QUEUE_NAMES.send), QUEUE_NAMES.portal].sort();
-    expect(ctx.workers!.workers.map((worker) => worker.name).sort()).toEqual(named);
+    const named = [QUEUE_NAMES.fanout, QUEUE_NAMES.maintenance, ...Object.values(QUEUE_NAMES.send)].sort();
+    expect(
+      ctx.deps.queues
+        .all()
+        .map((queue) => queue.name)
+        .sort(),
+    ).toEqual(named);
+    expect(ctx.workers!.workers.map((worker) => worker.name).sort()).toEqual(
+      [...named, QUEUE_NAMES.portal].sort(),
+    );
   });
 
   it('sends the demo notice to every seeded person, each in their language over a channel they can use', async () => {

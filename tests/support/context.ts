@@ -66,6 +66,12 @@ export async function startTestContext(options: TestContextOptions = {}): Promis
     QUEUE_PREFIX: uniqueName('q'),
     PUBLIC_BASE_URL: baseUrl,
     SEND_CONCURRENCY: '10',
+    // Fast enough not to slow tests down; the rate-limit test sets its own.
+    EMAIL_RATE_PER_SECOND: '1000',
+    SMS_RATE_PER_SECOND: '1000',
+    VOICE_RATE_PER_SECOND: '1000',
+    LETTER_RATE_PER_SECOND: '1000',
+    RECONCILE_EVERY_SECONDS: '1',
     ...options.env,
   });
   const deps = await createDeps(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });

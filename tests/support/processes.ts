@@ -1,9 +1,144 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.js';
+import { eventually } from './context.js';
 
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'web-process.ts');
+/**
+ * Real processes for tests that kill, flush or restart things: worker processes started the way
+ * operators start them, and private Redis and PostgreSQL servers, so a test may flush or restart
+ * them without touching the shared ones other test files use.
+ */
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Sends SIGKILL: no shutdown, no hand-back, exactly like a crashed machine. */
+  kill(): void;
+  /** Sends SIGTERM and resolves with the exit code once it has shut down. */
+  stop(): Promise<number | null>;
+  output(): string;
+}
+
+/**
+ * `npm run worker`, as a separate process, with the given environment: the same command the
+ * script execs, so signals reach Candor's own handlers (the tsx CLI wrapper would SIGKILL its child
+ * when it cannot confirm the child got a signal).
+ */
+export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    kill: () => child.kill('SIGKILL'),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      return exited;
+    },
+    output: () => output,
+  };
+}
+
+export interface PrivateRedis {
+  url: string;
+  flushAll(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A throwaway redis-server on a free port, without persistence (a flush or restart loses everything). */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+  admin.on('error', () => undefined);
+  await eventually('private redis to answer', async () => (await admin.ping()) === 'PONG', 10_000);
+  return {
+    url,
+    async flushAll() {
+      await admin.flushall();
+    },
+    async stop() {
+      admin.disconnect();
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+export interface PrivatePostgres {
+  url: string;
+  /** Stops the server (fast: open connections are cut) and starts it again. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function postgresBin(name: string): string {
+  const versions = fs.readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+  return path.join('/usr/lib/postgresql', versions[0] ?? '', 'bin', name);
+}
+
+/**
+ * A throwaway PostgreSQL cluster in a temporary directory, on a free port. initdb refuses to run as
+ * root, so when the tests run as root the cluster belongs to the `postgres` OS user.
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'candor-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await run('chown', ['postgres:postgres', dir]);
+  const as = (command: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', command, ...args]) : run(command, args);
+  const data = path.join(dir, 'data');
+  await as(postgresBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off`;
+  const pgCtl = (...args: string[]) =>
+    as(postgresBin('pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-o', options, ...args]);
+  await pgCtl('start', '-w');
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async restart() {
+      await pgCtl('restart', '-m', 'fast', '-w');
+    },
+    async stop() {
+      await pgCtl('stop', '-m', 'immediate', '-w').catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const WEB_PROCESS_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'web-process.ts');
 
 export interface WebProcess {
   baseUrl: string;
@@ -13,7 +148,7 @@ export interface WebProcess {
 
 /** Starts another web process on the same PostgreSQL schema, Redis and queue prefix as `config`. */
 export async function startWebProcess(config: Config, env: Record<string, string> = {}): Promise<WebProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
+  const child = spawn(process.execPath, ['--import', 'tsx', WEB_PROCESS_SCRIPT], {
     env: {
       ...process.env,
       NODE_ENV: 'test',

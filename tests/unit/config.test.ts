@@ -38,3 +38,40 @@ describe('configuration', () => {
     expect(parseConfig({ SENDGRID_API_KEY: '', PORT: '' }).port).toBe(3000);
   });
 });
+
+describe('sending settings', () => {
+  it('reads rate limits per channel, calling hours and the reconciler interval', () => {
+    const { sending } = parseConfig({
+      SMS_RATE_PER_SECOND: '3',
+      VOICE_RATE_PER_SECOND: '0.5',
+      CALLING_HOURS: '09:30-20:00',
+      DEFAULT_TIME_ZONE: 'Europe/Paris',
+      RECONCILE_EVERY_SECONDS: '30',
+    });
+    expect(sending.ratePerSecond).toMatchObject({ sms: 3, voice: 0.5 });
+    expect(sending.callingHours).toEqual({ startMinute: 570, endMinute: 1200 });
+    expect(sending.defaultTimeZone).toBe('Europe/Paris');
+    expect(sending.reconcileEveryMs).toBe(30_000);
+  });
+
+  it('defaults to 08:00–21:00 calling hours', () => {
+    expect(parseConfig({}).sending.callingHours).toEqual({ startMinute: 480, endMinute: 1260 });
+  });
+
+  it('explains malformed calling hours, zones and rates', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        CALLING_HOURS: '21:00-08:00',
+        DEFAULT_TIME_ZONE: 'Atlantis/Capital',
+        SMS_RATE_PER_SECOND: '0',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/CALLING_HOURS must start before it ends/);
+    expect(problems).toMatch(/DEFAULT_TIME_ZONE must be an IANA time zone/);
+    expect(problems).toMatch(/SMS_RATE_PER_SECOND must be at least 0.01/);
+  });
+});

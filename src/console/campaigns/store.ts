@@ -1,3 +1,4 @@
+import { AUDIENCE_FILTER } from '../../campaigns/audience.js';
 import type { Queryable } from '../../platform/db.js';
 import type { CampaignStatus, Audience } from '../../campaigns/lifecycle.js';
 import type { MessageKind } from '../../notices/render.js';
@@ -61,19 +62,8 @@ export async function listCampaignSummaries(db: Queryable, incidentId: number): 
 
 /** How many people an audience holds today: an estimate before fan-out, which reads the same rule. */
 export async function countAudience(db: Queryable, incidentId: number, audience: Audience): Promise<number> {
-  const reached = `EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-      WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('sent', 'delivered', 'answered'))`;
-  const failed = `EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-      WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('bounced', 'failed', 'undelivered', 'no_answer', 'busy'))`;
-  const filter: Record<Audience, string> = {
-    affected: 'p.affected',
-    everyone: 'true',
-    subscribers: 'p.subscribed_at IS NOT NULL',
-    not_reached: `NOT ${reached}`,
-    failed: `${failed} AND NOT ${reached}`,
-  };
   const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM people p WHERE p.incident_id = $1 AND ${filter[audience]}`,
+    `SELECT count(*)::int AS n FROM people p WHERE p.incident_id = $1 AND ${AUDIENCE_FILTER[audience]}`,
     [incidentId],
   );
   return rows[0]?.n ?? 0;

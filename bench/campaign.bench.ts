@@ -1,0 +1,225 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { parseConfig } from '../src/config.js';
+import { createDeps } from '../src/deps.js';
+import { migrate } from '../src/platform/db.js';
+import { createLogger } from '../src/platform/logger.js';
+import { createWorkers } from '../workers/index.js';
+import {
+  approveCampaign,
+  campaignProgress,
+  createCampaign,
+  startCampaign,
+  submitCampaign,
+} from '../src/campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from '../src/campaigns/channel-policy.js';
+import { makeIncident, makePeople, makePerson, makeStaff } from '../tests/support/factories.js';
+import { TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from '../tests/support/providers.js';
+
+/**
+ * Campaign throughput, end to end: fan-out → send worker → official SendGrid SDK → fake provider
+ * (accepted) → status recorded in PostgreSQL, at several audience sizes, beside bare BullMQ no-op
+ * jobs/s measured in the same run on the same Redis with the same concurrency. Each size runs in a
+ * fresh process so its peak RSS is its own. Everything lives under its own queue prefix and
+ * database schema, removed afterwards.
+ *
+ *   npm run bench campaign                 (BENCH_SIZES=10000,100000 by default)
+ *   BENCH_SIZES=2000 npm run bench campaign
+ */
+const DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
+const NOOP_JOBS = Number(process.env.BENCH_NOOP_JOBS ?? 50_000);
+
+const self = fileURLToPath(import.meta.url);
+const tsx = path.join(path.dirname(self), '../node_modules/.bin/tsx');
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+const suffix = () => crypto.randomBytes(4).toString('hex');
+
+interface CampaignResult {
+  people: number;
+  seconds: number;
+  perSecond: number;
+  rssBeforeMb: number;
+  peakRssMb: number;
+}
+
+/** Bare BullMQ: add jobs in bulk, a worker completes each doing nothing. Jobs/s from first add to last completion. */
+async function measureNoop(jobs: number): Promise<number> {
+  const prefix = `bench_noop_${suffix()}`;
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue('noop', { connection, prefix });
+  let done = 0;
+  let resolveDone = () => {};
+  const allDone = new Promise<void>((resolve) => (resolveDone = resolve));
+  const worker = new Worker('noop', () => Promise.resolve(undefined), {
+    connection,
+    prefix,
+    concurrency: CONCURRENCY,
+  });
+  worker.on('completed', () => {
+    if (++done === jobs) resolveDone();
+  });
+  await worker.waitUntilReady();
+  const started = performance.now();
+  for (let i = 0; i < jobs; i += 1_000) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(1_000, jobs - i) }, (_, j) => ({
+        name: 'noop',
+        data: { v: 1, id: i + j },
+        opts: { jobId: `noop-${i + j}`, removeOnComplete: true },
+      })),
+    );
+  }
+  await allDone;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  return jobs / seconds;
+}
+
+async function startFake(): Promise<{ child: ChildProcess; baseUrl: string; publicKey: string }> {
+  const child = spawn(tsx, [path.join(path.dirname(self), 'support/fake-providers.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve) =>
+    readline.createInterface({ input: child.stdout }).once('line', resolve),
+  );
+  const { baseUrl, sendgridWebhookPublicKey } = JSON.parse(line) as {
+    baseUrl: string;
+    sendgridWebhookPublicKey: string;
+  };
+  return { child, baseUrl, publicKey: sendgridWebhookPublicKey };
+}
+
+/** One size, in this process: set up, then time the campaign from start to every message recorded sent. */
+async function measureCampaign(people: number): Promise<CampaignResult> {
+  const schema = `bench_${suffix()}`;
+  const url = new URL(DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const logger = createLogger({ level: 'silent' });
+  await migrate(url.toString(), logger, schema);
+  const fake = await startFake();
+  const config = parseConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: url.toString(),
+    REDIS_URL,
+    QUEUE_PREFIX: schema,
+    SEND_CONCURRENCY: String(CONCURRENCY),
+    EMAIL_RATE_PER_SECOND: '10000',
+    RECONCILE_EVERY_SECONDS: '10',
+    EMAIL_PROVIDER: 'sendgrid',
+    SENDGRID_API_KEY: 'SG.bench',
+    SENDGRID_API_BASE_URL: fake.baseUrl,
+    SENDGRID_WEBHOOK_PUBLIC_KEY: fake.publicKey,
+    SMS_PROVIDER: 'twilio',
+    VOICE_PROVIDER: 'twilio',
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+    TWILIO_API_BASE_URL: fake.baseUrl,
+    TWILIO_FROM: '+15005550006',
+  });
+  const deps = await createDeps(config, { logger });
+  try {
+    const incident = await makeIncident(deps);
+    for (let i = 0; i < people; i += 1_000) {
+      await makePeople(
+        deps,
+        incident.id,
+        Array.from({ length: Math.min(1_000, people - i) }, (_, j) =>
+          makePerson({ email: `p${i + j}@bench.example` }),
+        ),
+      );
+    }
+    const campaign = await createCampaign(deps, {
+      incidentId: incident.id,
+      kind: 'initial_notice',
+      audience: 'affected',
+      channelPolicy: DEFAULT_CHANNEL_POLICY,
+      createdBy: (await makeStaff(deps, 'editor')).id,
+    });
+    await submitCampaign(deps, { campaignId: campaign.id });
+    await approveCampaign(deps, {
+      campaignId: campaign.id,
+      approverId: (await makeStaff(deps, 'approver')).id,
+    });
+    const workers = createWorkers(deps);
+    await Promise.all(workers.workers.map((worker) => worker.waitUntilReady()));
+    global.gc?.();
+
+    const rssBefore = process.memoryUsage.rss();
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+    const started = performance.now();
+    await startCampaign(deps, { campaignId: campaign.id });
+    for (;;) {
+      const progress = await campaignProgress(deps, { campaignId: campaign.id });
+      if (progress.totals.sent + progress.reached >= people) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    await workers.close();
+    return { people, seconds, perSecond: people / seconds, rssBeforeMb: mb(rssBefore), peakRssMb: mb(peak) };
+  } finally {
+    await Promise.all(
+      deps.queues.all().map((queue) => queue.obliterate({ force: true }).catch(() => undefined)),
+    );
+    await deps.close();
+    fake.child.kill('SIGTERM');
+    const admin = new pg.Client({ connectionString: DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  }
+}
+
+async function runSize(people: number): Promise<CampaignResult> {
+  const child = spawn(tsx, [self, '--size', String(people)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let result: CampaignResult | null = null;
+  for await (const line of readline.createInterface({ input: child.stdout })) {
+    if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7)) as CampaignResult;
+    else console.log(line);
+  }
+  if (!result) throw new Error(`the ${people}-person run printed no result`);
+  return result;
+}
+
+if (process.argv[2] === '--size') {
+  const result = await measureCampaign(Number(process.argv[3]));
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  process.exit(0);
+}
+
+console.log(
+  `Redis ${REDIS_URL}, PostgreSQL ${new URL(DATABASE_URL).host}, concurrency ${CONCURRENCY}, one worker process`,
+);
+const noop = await measureNoop(NOOP_JOBS);
+console.log(`bare BullMQ no-op: ${Math.round(noop)} jobs/s (${NOOP_JOBS} jobs)`);
+const rows = [];
+for (const size of SIZES) {
+  const result = await runSize(size);
+  rows.push({
+    people: result.people,
+    seconds: Number(result.seconds.toFixed(1)),
+    'messages/s': Math.round(result.perSecond),
+    'ratio to no-op': Number((result.perSecond / noop).toFixed(2)),
+    'RSS before (MB)': result.rssBeforeMb,
+    'peak RSS (MB)': result.peakRssMb,
+  });
+  console.log(
+    `campaign of ${size}: ${Math.round(result.perSecond)} messages/s, peak RSS ${result.peakRssMb} MB`,
+  );
+}
+console.table(rows);
+console.log('goal: messages/s ≥ 0.5 × no-op jobs/s; RSS flat as the audience grows');

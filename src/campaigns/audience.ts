@@ -1,0 +1,15 @@
+import type { Audience } from './lifecycle.js';
+
+/** Which people a campaign reaches, as SQL over `people p` (the incident is always $1). */
+export const AUDIENCE_FILTER: Record<Audience, string> = {
+  affected: 'p.affected',
+  everyone: 'true',
+  subscribers: 'p.subscribed_at IS NOT NULL',
+  subscribers_and_affected: '(p.affected OR p.subscribed_at IS NOT NULL)',
+  not_reached: `NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('sent', 'delivered', 'answered'))`,
+  failed: `EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('bounced', 'failed', 'undelivered', 'no_answer', 'busy'))
+           AND NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('delivered', 'answered'))`,
+};

@@ -1,0 +1,147 @@
+import type { Job, Queue } from 'bullmq';
+import type { Db } from '../platform/db.js';
+import type { Logger } from '../platform/logger.js';
+import type { Clock } from '../platform/clock.js';
+import type { SendingConfig } from '../config.js';
+import { FAILED_STATUSES } from '../deliveries/status.js';
+import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type MaintenanceJob, type Queues } from '../queues.js';
+import { CHANNELS, type Channel } from './channel-policy.js';
+import { enqueueSends } from './fanout.js';
+import { followUpFailure } from './next-attempt.js';
+
+export interface ReconcileDeps {
+  db: Db;
+  queues: Queues;
+  clock: Clock;
+  logger: Logger;
+  config: { sending: SendingConfig };
+}
+
+export interface ReconcileReport {
+  fanoutsRestarted: number;
+  requeued: number;
+  followedUp: number;
+  completed: number;
+}
+
+const PAGE = 1_000;
+/** Job states in which a job will still run by itself. */
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * PostgreSQL says what should be in flight; Redis may have lost it (flushed, restarted without
+ * persistence, a job failed for good while PostgreSQL was away). This puts back what is missing,
+ * finishes follow-ups of failures whose process died, and marks campaigns with nothing left
+ * completed. Every step is idempotent, so two reconcilers at once do no harm.
+ */
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const report: ReconcileReport = { fanoutsRestarted: 0, requeued: 0, followedUp: 0, completed: 0 };
+  const { rows: campaigns } = await deps.db.query<{ id: number; fanout_completed_at: Date | null }>(
+    `SELECT id, fanout_completed_at FROM campaigns WHERE status = 'sending' ORDER BY id`,
+  );
+
+  for (const campaign of campaigns.filter((c) => !c.fanout_completed_at)) {
+    if (
+      await ensureJob(deps.queues.fanout, jobIds.fanout(campaign.id), () =>
+        deps.queues.fanout.add(
+          JOB_NAMES.fanout,
+          { v: 1, campaignId: campaign.id },
+          {
+            ...FANOUT_JOB_OPTIONS,
+            jobId: jobIds.fanout(campaign.id),
+          },
+        ),
+      )
+    )
+      report.fanoutsRestarted += 1;
+  }
+
+  report.followedUp = await followUpOrphanedFailures(deps);
+  for (const channel of CHANNELS) report.requeued += await requeueLostSends(deps, channel);
+
+  const { rowCount } = await deps.db.query(
+    `UPDATE campaigns c SET status = 'completed', completed_at = $1
+     WHERE c.status = 'sending' AND c.fanout_completed_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id
+         AND (m.status IN ('queued', 'sending') OR (m.fallback IS NULL AND m.status = ANY($2::text[]))))`,
+    [deps.clock.now(), FAILED_STATUSES],
+  );
+  report.completed = rowCount ?? 0;
+  if (report.fanoutsRestarted + report.requeued + report.followedUp + report.completed > 0)
+    deps.logger.info(report, 'reconciled');
+  return report;
+}
+
+/** Adds the job unless one with its id will still run; a failed or finished leftover is replaced. */
+async function ensureJob(queue: Queue, jobId: string, add: () => Promise<unknown>): Promise<boolean> {
+  const state = await queue.getJobState(jobId);
+  if (LIVE_STATES.has(state)) return false;
+  if (state !== 'unknown') await queue.remove(jobId);
+  await add();
+  return true;
+}
+
+/**
+ * Failures recorded but never followed up (the process died in between). Only in campaigns still
+ * running: a completed campaign is reopened by a live receipt, never by a sweep over old history.
+ */
+async function followUpOrphanedFailures(deps: ReconcileDeps): Promise<number> {
+  // A moment's grace: the process that recorded the failure is normally following it up right now.
+  const before = new Date(deps.clock.now().getTime() - 5_000);
+  const { rows } = await deps.db.query<{ id: number }>(
+    `SELECT m.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+     WHERE m.fallback IS NULL AND m.status = ANY($1::text[]) AND m.channel IS NOT NULL
+       AND c.status IN ('sending', 'paused') AND m.updated_at < $2
+     ORDER BY m.id LIMIT $3`,
+    [FAILED_STATUSES, before, PAGE],
+  );
+  let followed = 0;
+  for (const row of rows) if ((await followUpFailure(deps, row.id)).kind !== 'none') followed += 1;
+  return followed;
+}
+
+/**
+ * Cheap check first: a channel's queue holding at least as many live jobs as PostgreSQL has messages
+ * in flight for it has lost nothing worth a sweep. Otherwise page through the in-flight messages and
+ * add a job for each that has none.
+ */
+async function requeueLostSends(deps: ReconcileDeps, channel: Channel): Promise<number> {
+  const queue = deps.queues.send[channel];
+  const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+  const live = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  const { rows } = await deps.db.query<{ n: number }>(
+    `SELECT COALESCE(sum(k.n), 0)::int AS n FROM campaign_message_counts k JOIN campaigns c ON c.id = k.campaign_id
+     WHERE c.status = 'sending' AND k.channel = $1 AND k.status IN ('queued', 'sending')`,
+    [channel],
+  );
+  if (live >= (rows[0]?.n ?? 0)) return 0;
+
+  let requeued = 0;
+  let cursor = 0;
+  for (;;) {
+    const { rows: page } = await deps.db.query<{ id: number; channel: Channel; send_after: Date | null }>(
+      `SELECT m.id, m.channel, m.send_after FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+       WHERE m.status IN ('queued', 'sending') AND m.channel = $1 AND c.status = 'sending' AND m.id > $2
+       ORDER BY m.id LIMIT $3`,
+      [channel, cursor, PAGE],
+    );
+    if (page.length === 0) break;
+    cursor = page[page.length - 1]!.id;
+    const states = await Promise.all(page.map((m) => queue.getJobState(jobIds.send(m.id))));
+    const missing = page.filter((_, i) => !LIVE_STATES.has(states[i] ?? 'unknown'));
+    // A failed leftover keeps its id and would make the add a no-op: it goes first.
+    const leftovers = page.filter(
+      (_, i) => !LIVE_STATES.has(states[i] ?? 'unknown') && states[i] !== 'unknown',
+    );
+    await Promise.all(leftovers.map((m) => queue.remove(jobIds.send(m.id))));
+    await enqueueSends(deps.queues, missing, deps.clock.now());
+    requeued += missing.length;
+  }
+  return requeued;
+}
+
+export function makeReconcileProcessor(deps: ReconcileDeps) {
+  return async function processMaintenance(_job: Job<MaintenanceJob>): Promise<ReconcileReport> {
+    return reconcile(deps);
+  };
+}

@@ -1,0 +1,214 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, uniqueName } from '../support/context.js';
+import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { startProviders } from '../support/providers.js';
+import {
+  startPrivatePostgres,
+  startPrivateRedis,
+  startWorkerProcess,
+  type PrivatePostgres,
+  type PrivateRedis,
+  type WorkerProcess,
+} from '../support/processes.js';
+import type { FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
+import { parseConfig } from '../../src/config.js';
+import { createDeps, type Deps } from '../../src/deps.js';
+import { migrate } from '../../src/platform/db.js';
+import { createLogger } from '../../src/platform/logger.js';
+import {
+  approveCampaign,
+  campaignProgress,
+  createCampaign,
+  startCampaign,
+  submitCampaign,
+} from '../../src/campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+
+const PEOPLE = 2_000;
+const SEND_CONCURRENCY = 10;
+
+/**
+ * Crash a worker, flush Redis, restart PostgreSQL — each in the middle of a campaign of a few
+ * thousand people — and check the fake provider's own record: everyone reached, and duplicates no
+ * more than the sends in flight at a killed worker (none at all for the flush and the restart).
+ * Private Redis and PostgreSQL servers, so nothing shared with other test files is touched.
+ */
+describe('nothing lost when things break mid-campaign', () => {
+  let redis: PrivateRedis;
+  let postgres: PrivatePostgres;
+  let fake: FakeProviders;
+  let deps: Deps;
+  let workerEnv: Record<string, string>;
+  const workers: WorkerProcess[] = [];
+  let connectionsPerProcess = 0;
+
+  beforeAll(async () => {
+    [redis, postgres] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
+    const providers = await startProviders();
+    fake = providers.fake;
+    // No receipts: the provider accepting a message is what this test counts.
+    fake.setBehaviour(() => ({ reply: 'accept', receipt: null }));
+    const logger = createLogger({ level: 'silent' });
+    await migrate(postgres.url, logger);
+    workerEnv = {
+      ...providers.env,
+      DATABASE_URL: postgres.url,
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: uniqueName('chaos'),
+      PUBLIC_BASE_URL: 'http://127.0.0.1:9',
+      SEND_CONCURRENCY: String(SEND_CONCURRENCY),
+      EMAIL_RATE_PER_SECOND: '10000',
+      RECONCILE_EVERY_SECONDS: '1',
+      // A killed worker's jobs come back after 3 s, and its half-done sends may go again after 5 s.
+      WORKER_LOCK_SECONDS: '3',
+      SEND_TIMEOUT_SECONDS: '5',
+    };
+    deps = await createDeps(parseConfig({ NODE_ENV: 'test', ...workerEnv }), { logger });
+    workers.push(startWorkerProcess(workerEnv));
+    await eventually(
+      'one worker process',
+      async () => (connectionsPerProcess = (await deps.queues.send.email.getWorkers()).length) > 0,
+      30_000,
+    );
+    workers.push(startWorkerProcess(workerEnv));
+    await allWorkersListening();
+  }, 120_000);
+
+  /** Waits until every worker process in `workers` has connected to the email queue. */
+  async function allWorkersListening() {
+    await eventually(
+      `${workers.length} worker processes to listen`,
+      async () =>
+        (await deps.queues.send.email.getWorkers()).length >= connectionsPerProcess * workers.length,
+      30_000,
+    );
+  }
+
+  afterAll(async () => {
+    for (const worker of workers) await worker.stop();
+    await deps?.close();
+    await fake?.close();
+    await redis?.stop();
+    await postgres?.stop();
+  }, 60_000);
+
+  async function startBigCampaign(label: string) {
+    const incident = await makeIncident(deps);
+    await makePeople(
+      deps,
+      incident.id,
+      Array.from({ length: PEOPLE }, (_, i) => makePerson({ email: `${label}${i}@example.com` })),
+    );
+    const campaign = await createCampaign(deps, {
+      incidentId: incident.id,
+      kind: 'initial_notice',
+      audience: 'affected',
+      channelPolicy: DEFAULT_CHANNEL_POLICY,
+      createdBy: (await makeStaff(deps, 'editor')).id,
+    });
+    await submitCampaign(deps, { campaignId: campaign.id });
+    await approveCampaign(deps, {
+      campaignId: campaign.id,
+      approverId: (await makeStaff(deps, 'approver')).id,
+    });
+    const mine = (r: RecordedRequest) =>
+      r.kind === 'sendgrid' &&
+      (
+        (r.body as { personalizations: { to: { email: string }[] }[] }).personalizations[0]?.to[0]?.email ??
+        ''
+      ).startsWith(label);
+    await startCampaign(deps, { campaignId: campaign.id });
+    return {
+      campaign,
+      received: () => fake.requests.filter((r) => r.providerMessageId && mine(r)),
+      /** Waits until the provider has accepted this many of the campaign's messages. */
+      reach: (n: number) => fake.waitFor((requests) => requests.filter(mine).length >= n, 60_000),
+    };
+  }
+
+  async function finished(campaignId: number) {
+    return eventually(
+      'the campaign to complete with everyone sent',
+      async () => {
+        const progress = await campaignProgress(deps, { campaignId });
+        return progress.status === 'completed' && progress.totals.sent === PEOPLE ? progress : undefined;
+      },
+      90_000,
+    );
+  }
+
+  function tally(requests: RecordedRequest[]) {
+    const to = requests.map(
+      (r) =>
+        (r.body as { personalizations: { to: { email: string }[] }[] }).personalizations[0]!.to[0]!.email,
+    );
+    const unique = new Set(to);
+    return { reached: unique.size, duplicates: to.length - unique.size };
+  }
+
+  it('reaches everyone after a worker process is killed with SIGKILL mid-send, duplicating at most what it had in flight', async () => {
+    const run = await startBigCampaign('kill');
+    await run.reach(PEOPLE * 0.3);
+    const victim = workers.shift()!;
+    victim.kill();
+    expect(run.received().length).toBeLessThan(PEOPLE);
+    // Everything `sending` now is at most what the two workers had in flight when one died.
+    const { rows } = await deps.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1 AND status = 'sending'`,
+      [run.campaign.id],
+    );
+    const inFlightAtKill = rows[0]!.n;
+    workers.push(startWorkerProcess(workerEnv));
+    await allWorkersListening();
+
+    await finished(run.campaign.id);
+    const { reached, duplicates } = tally(run.received());
+    expect(reached).toBe(PEOPLE);
+    expect(duplicates).toBeLessThanOrEqual(Math.min(inFlightAtKill, SEND_CONCURRENCY));
+  }, 120_000);
+
+  it('finishes or hands back every send when the workers get SIGTERM mid-campaign, leaving nothing half-sent', async () => {
+    const run = await startBigCampaign('term');
+    await run.reach(PEOPLE * 0.3);
+    const stopping = workers.splice(0);
+    const codes = await Promise.all(stopping.map((worker) => worker.stop()));
+    expect(codes).toEqual([0, 0]);
+    const { rows } = await deps.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1 AND status = 'sending'`,
+      [run.campaign.id],
+    );
+    expect(rows[0]!.n).toBe(0);
+    expect(run.received().length).toBeLessThan(PEOPLE);
+
+    workers.push(startWorkerProcess(workerEnv), startWorkerProcess(workerEnv));
+    await allWorkersListening();
+    await finished(run.campaign.id);
+    const { reached, duplicates } = tally(run.received());
+    expect(reached).toBe(PEOPLE);
+    expect(duplicates).toBe(0);
+  }, 120_000);
+
+  it('reaches everyone exactly once after Redis is flushed mid-campaign', async () => {
+    const run = await startBigCampaign('flush');
+    await run.reach(PEOPLE * 0.3);
+    await redis.flushAll();
+    expect(run.received().length).toBeLessThan(PEOPLE);
+
+    await finished(run.campaign.id);
+    const { reached, duplicates } = tally(run.received());
+    expect(reached).toBe(PEOPLE);
+    expect(duplicates).toBe(0);
+  }, 120_000);
+
+  it('reaches everyone exactly once after PostgreSQL restarts mid-campaign', async () => {
+    const run = await startBigCampaign('restart');
+    await run.reach(PEOPLE * 0.3);
+    await postgres.restart();
+    expect(run.received().length).toBeLessThan(PEOPLE);
+
+    await finished(run.campaign.id);
+    const { reached, duplicates } = tally(run.received());
+    expect(reached).toBe(PEOPLE);
+    expect(duplicates).toBe(0);
+  }, 120_000);
+});
