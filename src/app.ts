@@ -9,6 +9,7 @@ import { registerHealth } from './web/health.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerStatusPage } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
+import { registerCodes } from './codes/routes.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -29,6 +30,7 @@ export function createApp(deps: Deps): express.Express {
   registerWebhooks(app, deps);
   registerStatusPage(app, deps);
   registerSandboxOutbox(app, deps);
+  registerCodes(app, deps);
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -7,6 +7,7 @@ import { jobIds, SEND_JOB_OPTIONS, type FanoutJob, type Queues } from '../queues
 import { channelForAttempt, CHANNELS, type Channel } from './channel-policy.js';
 import type { Audience } from './lifecycle.js';
 import { findCampaign } from './store.js';
+import { codeCampaignAudienceSql } from '../codes/audience.js';
 
 export interface FanoutDeps {
   db: Db;
@@ -43,7 +44,7 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
     for (;;) {
       const { rows } = await deps.db.query<AudienceRow>(
         `SELECT ${AUDIENCE_COLUMNS} FROM people p
-         WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]}
+         WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${codeCampaignAudienceSql(campaign.id)}
          ORDER BY p.id LIMIT $3`,
         [campaign.incidentId, cursor, FANOUT_PAGE_SIZE],
       );
