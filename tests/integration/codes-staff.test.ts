@@ -1,0 +1,323 @@
+import express, { type RequestHandler } from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestContext, type TestContext } from '../support/context.js';
+import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { codeList, makePool, stockPool } from '../support/codes.js';
+import { csrfFrom, signedInStaff } from '../support/sessions.js';
+import { codesApiRouter } from '../../src/codes/api-routes.js';
+import { revealCode } from '../../src/codes/service.js';
+import { poolStock, type Pool } from '../../src/codes/store.js';
+import { errorHandler, notFound } from '../../src/web/errors.js';
+import type { Incident } from '../../src/incidents/store.js';
+
+describe('codes in the staff console', () => {
+  let ctx: TestContext;
+  let incident: Incident;
+  let editorCookie: string;
+  let editorId: number;
+
+  beforeAll(async () => {
+    ctx = await startTestContext();
+    incident = await makeIncident(ctx.deps, { dataTypes: ['names', 'national_ids'] });
+    const editor = await makeStaff(ctx.deps, 'editor');
+    editorId = editor.id;
+    editorCookie = await signedInStaff(ctx.deps, { id: editor.id, role: 'editor' });
+  });
+  afterAll(async () => ctx?.close());
+
+  async function poolPage(poolId: number, cookie = editorCookie) {
+    const page = await request(ctx.server).get(`/console/codes/${poolId}`).set('Cookie', cookie).expect(200);
+    return { html: page.text, csrf: csrfFrom(page.text) };
+  }
+
+  it('keeps the code pages from anyone not signed in, and uploads from a viewer', async () => {
+    const pool = await makePool(ctx.deps, incident.id);
+    await request(ctx.server).get('/console/codes').expect(403);
+    const viewer = await makeStaff(ctx.deps, 'viewer');
+    const viewerCookie = await signedInStaff(ctx.deps, { id: viewer.id, role: 'viewer' });
+    const { csrf } = await poolPage(pool.id, viewerCookie);
+    await request(ctx.server)
+      .post(`/console/codes/${pool.id}/upload`)
+      .set('Cookie', viewerCookie)
+      .type('form')
+      .send({ _csrf: csrf, codes: 'code\nV-1' })
+      .expect(403);
+    expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(0);
+  });
+
+  it('creates a pool from the form, and shows each problem beside its field when the form is wrong', async () => {
+    const form = await request(ctx.server)
+      .get(`/console/codes/new?incident=${incident.id}`)
+      .set('Cookie', editorCookie)
+      .expect(200);
+    const csrf = csrfFrom(form.text);
+    const refused = await request(ctx.server)
+      .post('/console/codes')
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({
+        _csrf: csrf,
+        incidentId: String(incident.id),
+        kind: 'credit_monitoring',
+        name: '',
+        vendorName: 'Watchful',
+        eligibility: 'data_types',
+        enrollmentUrlTemplate: 'javascript:alert(1)',
+      })
+      .expect(400);
+    expect(refused.text).toContain('There is a problem');
+    expect(refused.text).toContain('<a href="#name">Enter the name people will see</a>');
+    expect(refused.text).toContain(
+      '<a href="#enrollmentUrlTemplate">Enter a web address that starts with https://</a>',
+    );
+    expect(refused.text).toContain(
+      '<a href="#eligibleDataTypes">Choose at least one kind of exposed data</a>',
+    );
+
+    const created = await request(ctx.server)
+      .post('/console/codes')
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({
+        _csrf: csrf,
+        incidentId: String(incident.id),
+        kind: 'identity_protection',
+        name: 'Identity protection, 12 months',
+        vendorName: 'Shield',
+        enrollmentUrlTemplate: 'https://shield.example/start?c={code}',
+        enrollBy: '2031-01-31',
+        eligibility: 'data_types',
+        dataType_national_ids: 'on',
+        offerMode: 'code_in_message',
+        lowStockThreshold: '3',
+        instructions_en: 'Use the code within a year.',
+      })
+      .expect(303);
+    const poolId = Number(/\/console\/codes\/(\d+)$/.exec(created.headers.location!)?.[1]);
+    const { rows } = await ctx.deps.db.query<{
+      eligible_data_types: string[];
+      created_by: number;
+      offer_mode: string;
+    }>('SELECT eligible_data_types, created_by, offer_mode FROM code_pools WHERE id = $1', [poolId]);
+    expect(rows[0]).toEqual({
+      eligible_data_types: ['national_ids'],
+      created_by: editorId,
+      offer_mode: 'code_in_message',
+    });
+  });
+
+  it('refuses a code file with bad rows, naming each line, and adds nothing from it', async () => {
+    const pool = await makePool(ctx.deps, incident.id);
+    const { csrf } = await poolPage(pool.id);
+    const refused = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/upload`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, codes: 'serial,code\n1,GOOD-1\n2,good 1\n3,\n4,GOOD-2\n' })
+      .expect(400);
+    expect(refused.text).toContain('Nothing was added');
+    expect(refused.text).toContain('Line 3: the same code as line 2');
+    expect(refused.text).toContain('Line 4: the code is empty');
+    expect(refused.text).not.toContain('GOOD-2');
+    expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(0);
+
+    const noColumn = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/upload`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, codes: 'voucher\nA1\n' })
+      .expect(400);
+    expect(noColumn.text).toContain('The first line must name a column called code.');
+  });
+
+  it('adds a good file, then refuses one that repeats codes already in the pool, by line', async () => {
+    const pool = await makePool(ctx.deps, incident.id);
+    const { csrf } = await poolPage(pool.id);
+    const added = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/upload`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, codes: 'code\nK-1\nK-2\nK-3\n' })
+      .expect(303);
+    const page = await request(ctx.server)
+      .get(added.headers.location!)
+      .set('Cookie', editorCookie)
+      .expect(200);
+    expect(page.text).toContain('3 codes added.');
+    expect(page.text).toContain('<dd data-stock="available">3</dd>');
+
+    const refused = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/upload`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, codes: 'code\nK-4\nk 2\n' })
+      .expect(400);
+    expect(refused.text).toContain('Line 3: this code is already in the pool');
+    expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(3);
+  });
+
+  it('lets staff confirm that a given-out code was used, once', async () => {
+    const pool = await makePool(ctx.deps, incident.id);
+    await stockPool(ctx.deps, pool.id, codeList('RED', 2));
+    const [person] = await makePeople(ctx.deps, incident.id, [makePerson()]);
+    const revealed = await revealCode(ctx.deps, { personId: person!.id, poolId: pool.id });
+    if (revealed.outcome !== 'revealed') throw new Error('expected a code');
+
+    const { csrf } = await poolPage(pool.id);
+    const unknown = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/redemptions`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, code: 'NOT-A-CODE' })
+      .expect(400);
+    expect(unknown.text).toContain('That code is not in this pool');
+
+    const confirmed = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/redemptions`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, code: revealed.code.toLowerCase() })
+      .expect(303);
+    expect(confirmed.headers.location).toBe(`/console/codes/${pool.id}?notice=redeemed`);
+    const { rows } = await ctx.deps.db.query<{ redeemed_via: string; redeemed_by: number }>(
+      'SELECT redeemed_via, redeemed_by FROM codes WHERE pool_id = $1 AND person_id = $2',
+      [pool.id, person!.id],
+    );
+    expect(rows[0]).toEqual({ redeemed_via: 'staff', redeemed_by: editorId });
+    const again = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/redemptions`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, code: revealed.code })
+      .expect(303);
+    expect(again.headers.location).toBe(`/console/codes/${pool.id}?notice=already_redeemed`);
+  });
+});
+
+/** A JSON response's body, for reading fields without an \`any\`. */
+const bodyOf = (response: { body: unknown }) => response.body as Record<string, unknown>;
+
+describe('codes in the JSON API', () => {
+  let ctx: TestContext;
+  let api: express.Express;
+  let incident: Incident;
+  let pool: Pool;
+  const KEY = 'Bearer test-api-key';
+
+  beforeAll(async () => {
+    ctx = await startTestContext();
+    incident = await makeIncident(ctx.deps);
+    pool = await makePool(ctx.deps, incident.id, {
+      kind: 'discount',
+      name: '20% off',
+      enrollmentUrlTemplate: null,
+    });
+    // Stands in for the API's key check (the console's API keys): this router's own contract is "runs after it".
+    const authenticate: RequestHandler = (req, res, next) => {
+      if (req.get('authorization') === KEY) return next();
+      res.status(401).type('application/problem+json').json({ title: 'API key required', status: 401 });
+    };
+    api = express();
+    api.use(codesApiRouter(ctx.deps, { authenticate }));
+    api.use(notFound);
+    api.use(errorHandler(ctx.deps.logger));
+  });
+  afterAll(async () => ctx?.close());
+
+  it('refuses every call without the API key', async () => {
+    await request(api).get(`/api/v1/code-pools/${pool.id}`).expect(401);
+    await request(api).post(`/api/v1/code-pools/${pool.id}/redemptions`).send({ code: 'X' }).expect(401);
+  });
+
+  it('creates a pool from JSON, and names every bad field', async () => {
+    const bad = await request(api)
+      .post(`/api/v1/incidents/${incident.id}/code-pools`)
+      .set('Authorization', KEY)
+      .send({ kind: 'voucher', name: 'x', vendorName: 'y', eligibility: 'affected' })
+      .expect(400);
+    expect(bodyOf(bad).errors).toEqual([{ field: 'kind', message: 'codes:errors.kindMissing' }]);
+    const created = await request(api)
+      .post(`/api/v1/incidents/${incident.id}/code-pools`)
+      .set('Authorization', KEY)
+      .send({
+        kind: 'gift_certificate',
+        name: '£10 gift card',
+        vendorName: 'Acme Bikes',
+        eligibility: 'everyone',
+      })
+      .expect(201);
+    expect(bodyOf(created).pool).toMatchObject({
+      kind: 'gift_certificate',
+      eligibility: 'everyone',
+      offerMode: 'reveal_link',
+    });
+  });
+
+  it('takes codes as a CSV body, all or nothing, with problems by line', async () => {
+    const refused = await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/codes`)
+      .set('Authorization', KEY)
+      .type('text/csv')
+      .send('code\nSAVE-1\nSAVE-1\n')
+      .expect(400);
+    expect(bodyOf(refused).problems).toEqual([{ line: 3, problem: 'duplicate_in_file', firstLine: 2 }]);
+    await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/codes`)
+      .set('Authorization', KEY)
+      .type('text/csv')
+      .send(['code', ...codeList('SAVE', 50)].join('\r\n'))
+      .expect(201, { added: 50, available: 50 });
+    await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/codes`)
+      .set('Authorization', KEY)
+      .type('json')
+      .send({ code: 'X' })
+      .expect(415);
+    const read = await request(api)
+      .get(`/api/v1/code-pools/${pool.id}`)
+      .set('Authorization', KEY)
+      .expect(200);
+    expect(bodyOf(read).stock).toEqual({
+      total: 50,
+      available: 50,
+      assigned: 0,
+      enrollmentStarted: 0,
+      redeemed: 0,
+    });
+  });
+
+  it('lets a shop mark a given-out discount code redeemed, however it was typed, once', async () => {
+    const [person] = await makePeople(ctx.deps, incident.id, [makePerson()]);
+    await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
+      .set('Authorization', KEY)
+      .send({ code: 'SAVE-00002' })
+      .expect(409);
+    const revealed = await revealCode(ctx.deps, { personId: person!.id, poolId: pool.id });
+    if (revealed.outcome !== 'revealed') throw new Error('expected a code');
+    const typed = ` ${revealed.code.toLowerCase().replace('-', ' ')} `;
+    const first = await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
+      .set('Authorization', KEY)
+      .send({ code: typed })
+      .expect(200);
+    expect(bodyOf(first).outcome).toBe('redeemed');
+    const second = await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
+      .set('Authorization', KEY)
+      .send({ code: revealed.code })
+      .expect(200);
+    expect(bodyOf(second).outcome).toBe('already_redeemed');
+    await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
+      .set('Authorization', KEY)
+      .send({ code: 'NOPE' })
+      .expect(404);
+    const { rows } = await ctx.deps.db.query<{ redeemed_via: string }>(
+      'SELECT redeemed_via FROM codes WHERE pool_id = $1 AND person_id = $2',
+      [pool.id, person!.id],
+    );
+    expect(rows[0]!.redeemed_via).toBe('api');
+  });
+});
