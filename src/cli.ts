@@ -4,12 +4,15 @@ import { createDeps } from './deps.js';
 import { migrate } from './platform/db.js';
 import { createLogger } from './platform/logger.js';
 import { seedDemo } from './demo/seed.js';
+import { uploadCodesFromFile } from './codes/cli.js';
 
 const USAGE = `Usage: npx candor <command>
 
 Commands:
   migrate      apply pending database migrations
   seed-demo    create the demo incident, people and staff (idempotent)
+  upload-codes <pool id> <file.csv>
+               add a vendor's codes to a code pool (a header line naming a code column; all or nothing)
 `;
 
 loadEnvironment();
@@ -40,6 +43,17 @@ switch (command) {
         : `Demo incident ${seed.incident.slug} already exists.`,
     );
     await deps.close();
+    break;
+  }
+  case 'upload-codes': {
+    const deps = await createDeps(config);
+    const outcome = await uploadCodesFromFile(deps, positionals[1], positionals[2]);
+    await deps.close();
+    if (!outcome.ok) {
+      console.error(outcome.message);
+      process.exit(1);
+    }
+    console.log(outcome.message);
     break;
   }
   default:

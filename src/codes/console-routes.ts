@@ -1,7 +1,7 @@
 import express, { type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
-import { ForbiddenError, NotFoundError } from '../platform/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { SUPPORTED_LOCALES } from '../platform/i18n.js';
 import { findIncidentById, listPublishedIncidents } from '../incidents/store.js';
 import { formProtection } from '../web/session.js';
@@ -188,13 +188,24 @@ export function consoleCodesRouter(deps: ConsoleDeps): express.Router {
     const poolId = poolIdParam(req.params.poolId);
     const form = parseForm(campaignFormSchema, req.body);
     if (!form.ok) return renderPool(res, poolId, 400, { campaignErrors: form.errors });
-    const campaign = await createCodeCampaign(deps, {
-      poolId,
-      purpose: form.data.purpose,
-      ...(form.data.daysBefore === undefined ? {} : { daysBefore: form.data.daysBefore }),
-      createdBy: req.session.staff!.id,
-    });
-    res.redirect(303, `/console/codes/${poolId}?notice=campaign-${campaign.id}`);
+    try {
+      const campaign = await createCodeCampaign(deps, {
+        poolId,
+        purpose: form.data.purpose,
+        ...(form.data.daysBefore === undefined ? {} : { daysBefore: form.data.daysBefore }),
+        createdBy: req.session.staff!.id,
+      });
+      res.redirect(303, `/console/codes/${poolId}?notice=campaign-${campaign.id}`);
+    } catch (error) {
+      // No enroll-by date, or it has passed, or no number of days: said beside the form, not as an error page.
+      if (!(error instanceof ConflictError || error instanceof ValidationError)) throw error;
+      const field = error instanceof ValidationError ? 'daysBefore' : 'purpose';
+      const messageKey =
+        error instanceof ValidationError
+          ? 'codes:errors.daysBeforeInvalid'
+          : 'codes:errors.reminderNotPossible';
+      await renderPool(res, poolId, 400, { campaignErrors: [{ field, messageKey }] });
+    }
   });
 
   return router;

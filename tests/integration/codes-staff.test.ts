@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +9,7 @@ import { makeIncident, makePeople, makePerson, makeStaff } from '../support/fact
 import { codeList, makePool, stockPool } from '../support/codes.js';
 import { csrfFrom, signedInStaff } from '../support/sessions.js';
 import { codesApiRouter } from '../../src/codes/api-routes.js';
+import { uploadCodesFromFile } from '../../src/codes/cli.js';
 import { revealCode } from '../../src/codes/service.js';
 import { poolStock, type Pool } from '../../src/codes/store.js';
 import { errorHandler, notFound } from '../../src/web/errors.js';
@@ -193,6 +197,30 @@ describe('codes in the staff console', () => {
       .expect(303);
     expect(again.headers.location).toBe(`/console/codes/${pool.id}?notice=already_redeemed`);
   });
+
+  it('creates an offer campaign for approval, and explains beside the form why a reminder cannot be made', async () => {
+    const pool = await makePool(ctx.deps, incident.id, { enrollBy: null });
+    const { csrf } = await poolPage(pool.id);
+    const offer = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/campaigns`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, purpose: 'offer' })
+      .expect(303);
+    const campaignId = Number(/campaign-(\d+)$/.exec(offer.headers.location!)?.[1]);
+    const { rows } = await ctx.deps.db.query<{ kind: string; status: string; created_by: number }>(
+      'SELECT kind, status, created_by FROM campaigns WHERE id = $1',
+      [campaignId],
+    );
+    expect(rows[0]).toEqual({ kind: 'code_offer', status: 'draft', created_by: editorId });
+    const reminder = await request(ctx.server)
+      .post(`/console/codes/${pool.id}/campaigns`)
+      .set('Cookie', editorCookie)
+      .type('form')
+      .send({ _csrf: csrf, purpose: 'reminder', daysBefore: '7' })
+      .expect(400);
+    expect(reminder.text).toContain('A reminder needs a last day to use the code that has not passed yet');
+  });
 });
 
 /** A JSON response's body, for reading fields without an \`any\`. */
@@ -319,5 +347,38 @@ describe('codes in the JSON API', () => {
       [pool.id, person!.id],
     );
     expect(rows[0]!.redeemed_via).toBe('api');
+  });
+});
+
+describe('codes from the command line', () => {
+  let ctx: TestContext;
+  let dir: string;
+  beforeAll(async () => {
+    ctx = await startTestContext();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'candor-codes-'));
+  });
+  afterAll(async () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await ctx?.close();
+  });
+
+  it('streams a vendor file into a pool, and lists bad lines without adding anything', async () => {
+    const incident = await makeIncident(ctx.deps);
+    const pool = await makePool(ctx.deps, incident.id);
+    const good = path.join(dir, 'good.csv');
+    fs.writeFileSync(good, ['id,code', ...codeList('CLI', 1000).map((code, i) => `${i},${code}`)].join('\n'));
+    expect(await uploadCodesFromFile(ctx.deps, String(pool.id), good)).toEqual({
+      ok: true,
+      message: `Added 1000 codes to pool ${pool.id}; 1000 are free.`,
+    });
+    const bad = path.join(dir, 'bad.csv');
+    fs.writeFileSync(bad, 'code\nNEW-1\nCLI-00007\n');
+    const refused = await uploadCodesFromFile(ctx.deps, String(pool.id), bad);
+    expect(refused.ok).toBe(false);
+    expect(refused.message).toContain('line 3: this code is already in the pool');
+    expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(1000);
+    expect((await uploadCodesFromFile(ctx.deps, '999999', good)).message).toBe(
+      'There is no code pool 999999.',
+    );
   });
 });
