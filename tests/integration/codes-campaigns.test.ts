@@ -151,6 +151,27 @@ describe('code offers and reminders through the campaign pipeline', () => {
     expect(reached.size).toBe(5);
   });
 
+  it('offers a data-type pool only to affected people whose exposed data includes one of its types', async () => {
+    const [withId, withoutId, unaffectedWithId] = await makePeople(ctx.deps, incident.id, [
+      makePerson({ exposedDataTypes: ['names', 'national_ids'] }),
+      makePerson({ exposedDataTypes: ['names'] }),
+      makePerson({ affected: false, exposedDataTypes: ['national_ids'] }),
+    ]);
+    const idPool = await makePool(ctx.deps, incident.id, {
+      name: 'Identity protection',
+      eligibility: 'data_types',
+      eligibleDataTypes: ['national_ids', 'passwords'],
+    });
+    const offer = await createCodeCampaign(ctx.deps, {
+      poolId: idPool.id,
+      purpose: 'offer',
+      createdBy: editor.id,
+    });
+    const reached = await send(offer.id);
+    expect(reached).toEqual(new Set([withId!.id]));
+    expect(reached.has(withoutId!.id) || reached.has(unaffectedWithId!.id)).toBe(false);
+  });
+
   it('gives the send worker the code itself for pools that put it in the message, the same on a resend', async () => {
     const inMessage = await makePool(ctx.deps, incident.id, {
       name: 'In the message',

@@ -10,8 +10,9 @@ import { codeList, makePool, stockPool } from '../support/codes.js';
 import { csrfFrom, signedInStaff } from '../support/sessions.js';
 import { codesApiRouter } from '../../src/codes/api-routes.js';
 import { uploadCodesFromFile } from '../../src/codes/cli.js';
+import { seedDemoCodes } from '../../src/codes/demo.js';
 import { revealCode } from '../../src/codes/service.js';
-import { poolStock, type Pool } from '../../src/codes/store.js';
+import { listPools, poolStock, type Pool } from '../../src/codes/store.js';
 import { errorHandler, notFound } from '../../src/web/errors.js';
 import type { Incident } from '../../src/incidents/store.js';
 
@@ -380,5 +381,14 @@ describe('codes from the command line', () => {
     expect((await uploadCodesFromFile(ctx.deps, '999999', good)).message).toBe(
       'There is no code pool 999999.',
     );
+  });
+
+  it('seeds the demo offers once', async () => {
+    const incident = await makeIncident(ctx.deps);
+    expect(await seedDemoCodes(ctx.deps, incident.id)).toEqual({ created: true });
+    expect(await seedDemoCodes(ctx.deps, incident.id)).toEqual({ created: false });
+    const pools = await listPools(ctx.deps.db, { incidentId: incident.id });
+    expect(pools.map((pool) => pool.kind)).toEqual(['credit_monitoring', 'discount']);
+    expect((await poolStock(ctx.deps.db, pools[0]!.id)).available).toBe(40);
   });
 });
