@@ -45,6 +45,8 @@ export async function migrate(databaseUrl: string, logger: Logger, schema?: stri
     migrationsTable: 'schema_migrations',
     ...(schema ? { schema, createSchema: true } : {}),
     checkOrder: true,
+    // Several processes (or parallel test files) migrating at once wait their turn instead of failing.
+    advisoryLockMode: 'wait',
     log: (message: string) => logger.debug({ migration: message }, 'migrate'),
     verbose: false,
   });

@@ -359,7 +359,7 @@ describe('codes from the command line', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'candor-codes-'));
   });
   afterAll(async () => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
     await ctx?.close();
   });
 
