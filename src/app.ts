@@ -9,6 +9,9 @@ import { registerHealth } from './web/health.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerStatusPage } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
+import { registerVoiceRoutes } from './voice/routes.js';
+import { registerLetters } from './letters/routes.js';
+import { registerUnsubscribe } from './notices/unsubscribe.js';
 import { registerCodes } from './codes/routes.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,8 +31,11 @@ export function createApp(deps: Deps): express.Express {
 
   registerHealth(app, deps);
   registerWebhooks(app, deps);
+  registerVoiceRoutes(app, deps);
   registerStatusPage(app, deps);
   registerSandboxOutbox(app, deps);
+  registerLetters(app, deps);
+  registerUnsubscribe(app, deps);
   registerCodes(app, deps);
 
   app.use(notFound);

@@ -62,6 +62,14 @@ const schema = z.object({
   TWILIO_AUTH_TOKEN: z.string().optional(),
   TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
   TWILIO_FROM: z.string().optional(),
+  SMTP_URL: z
+    .string()
+    .regex(
+      /^smtps?:\/\//,
+      'SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587',
+    )
+    .optional(),
+  LETTER_ENVELOPE: z.enum(['DL', 'C5']).default('DL'),
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
 });
 
@@ -74,6 +82,7 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
   const need = (key: string, why: string) => {
     if (!env[key]) problems.push(`${key}: ${key} is required ${why}`);
   };
+  if (env.EMAIL_PROVIDER === 'smtp') need('SMTP_URL', 'when EMAIL_PROVIDER=smtp');
   if (env.EMAIL_PROVIDER === 'sendgrid') {
     need('SENDGRID_API_KEY', 'when EMAIL_PROVIDER=sendgrid');
     need('SENDGRID_WEBHOOK_PUBLIC_KEY', 'when EMAIL_PROVIDER=sendgrid (delivery receipts are verified)');
@@ -116,7 +125,10 @@ export interface Config {
     provider: Env['EMAIL_PROVIDER'];
     from: string;
     sendgrid: { apiKey: string; baseUrl: string; webhookPublicKey: string } | null;
+    smtp: { url: string } | null;
   };
+  /** Which windowed envelope letters are folded into: the address block sits in its window. */
+  letters: { envelope: Env['LETTER_ENVELOPE'] };
   sms: { provider: Env['SMS_PROVIDER'] };
   voice: { provider: Env['VOICE_PROVIDER'] };
   twilio: { accountSid: string; authToken: string; baseUrl: string; from: string } | null;
@@ -168,7 +180,9 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
               webhookPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY,
             }
           : null,
+      smtp: env.SMTP_URL ? { url: env.SMTP_URL } : null,
     },
+    letters: { envelope: env.LETTER_ENVELOPE },
     sms: { provider: env.SMS_PROVIDER },
     voice: { provider: env.VOICE_PROVIDER },
     twilio:

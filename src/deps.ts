@@ -39,7 +39,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
     },
     onReceiptError: (error, messageId) => logger.error({ err: error, messageId }, 'sandbox receipt failed'),
   });
-  const channels = createChannelAdapters(config, sandbox);
+  const channels = createChannelAdapters(config, sandbox, { db, vault });
 
   return {
     config,

@@ -7,6 +7,8 @@ export interface OutgoingMessage {
   messageId: number;
   channel: Channel;
   locale: string;
+  /** The person asked for large print (letters are set in a larger type). */
+  largePrint: boolean;
   to: { name: string | null; email: string | null; phone: string | null; postalAddress: string | null };
   content: RenderedNotice;
 }

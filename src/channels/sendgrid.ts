@@ -3,6 +3,7 @@ import { Client } from '@sendgrid/client';
 import { MailService } from '@sendgrid/mail';
 import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
 import type { MessageStatus } from '../deliveries/status.js';
+import { renderEmailHtml, unsubscribeHeaders } from '../notices/email.js';
 import type { ChannelAdapter, ProviderEvent } from './channel.js';
 
 /** Our message id travels in SendGrid's custom args: the only thing we put there, never personal data. */
@@ -34,7 +35,8 @@ export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter 
           from: settings.from,
           subject: message.content.subject ?? '',
           text: message.content.text,
-          html: message.content.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n'),
+          html: renderEmailHtml(message.content),
+          headers: unsubscribeHeaders(message.content),
           customArgs: { [MESSAGE_ID_ARG]: String(message.messageId) },
           // People in a breach are wary of tracking links and pixels; we do not use them.
           trackingSettings: {
@@ -59,10 +61,6 @@ function toProviderError(error: unknown) {
       : undefined;
   const message = error instanceof Error ? error.message : String(error);
   return providerErrorFromStatus('sendgrid', status, `SendGrid refused the message: ${message}`);
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**

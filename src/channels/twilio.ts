@@ -74,7 +74,8 @@ export function createTwilioVoice(client: TwilioClient, settings: TwilioSettings
           url: `${settings.publicBaseUrl}/webhooks/twilio/voice?message=${message.messageId}`,
           statusCallback: statusCallbackUrl(settings.publicBaseUrl, message.messageId),
           statusCallbackEvent: ['completed'],
-          machineDetection: 'Enable',
+          // Waits for the greeting to end, so a machine gets our short message after its beep.
+          machineDetection: 'DetectMessageEnd',
         });
         return { provider: 'twilio', providerMessageId: call.sid };
       } catch (error) {

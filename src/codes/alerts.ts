@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import type { OutgoingMessage } from '../channels/channel.js';
+import type { RenderedNotice } from '../notices/render.js';
 import { alertToRaise, stockLevel } from './rules.js';
 import {
   countAvailableUpTo,
@@ -61,6 +62,30 @@ async function emailAdmins(
     t(level === 'empty' ? 'alertEmail.bodyEmpty' : 'alertEmail.bodyLow', values),
     t('alertEmail.action', values),
   ];
+  // The notice email layout puts a fact and a button under the first section: here the codes left
+  // and the pool's console page, where more codes are uploaded.
+  const content: RenderedNotice = {
+    channel: 'email',
+    locale,
+    dir: 'ltr',
+    subject,
+    text: paragraphs.join('\n\n'),
+    paragraphs,
+    sections: [{ heading: null, paragraphs }],
+    footer: [t('alertEmail.footer')],
+    referenceCode: String(available),
+    lookupUrl: values.link,
+    unsubscribeUrl: null,
+    speech: null,
+    call: null,
+    sms: null,
+    labels: {
+      referenceLabel: t('alertEmail.availableLabel'),
+      lookupButton: t('alertEmail.openPool'),
+      qrCaption: '',
+      pageOf: '',
+    },
+  };
   let sent = 0;
   for (const admin of admins) {
     const message: OutgoingMessage = {
@@ -69,13 +94,14 @@ async function emailAdmins(
       messageId: -alertId,
       channel: 'email',
       locale,
+      largePrint: false,
       to: {
         name: admin.displayName,
         email: deps.vault.open(admin.sealedEmail),
         phone: null,
         postalAddress: null,
       },
-      content: { channel: 'email', locale, subject, text: paragraphs.join('\n\n'), paragraphs, speech: null },
+      content,
     };
     await deps.channels.email.send(message);
     sent += 1;

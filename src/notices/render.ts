@@ -1,5 +1,6 @@
 import type { TFunction } from '../platform/i18n.js';
 import type { Channel } from '../campaigns/channel-policy.js';
+import { smsCost, type SmsCost } from './sms.js';
 
 /**
  * Turns a message kind, a channel and one person's facts into what that person receives, in their
@@ -7,6 +8,14 @@ import type { Channel } from '../campaigns/channel-policy.js';
  */
 export const MESSAGE_KINDS = ['initial_notice', 'update', 'reminder', 'code_offer'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+/** The incident's own words in the person's language, written by staff for the status page. */
+export interface IncidentWording {
+  whatHappened?: string;
+  whatWeDid?: string;
+  whatYouShouldDo?: string;
+  howToGetHelp?: string;
+}
 
 export interface NoticeFacts {
   organisation: string;
@@ -17,18 +26,66 @@ export interface NoticeFacts {
   helpline: string | null;
   updateTitle?: string;
   updateBody?: string;
+  /** Replaces the default "what happened / what we did" wording when staff wrote their own. */
+  incidentWording?: IncidentWording | null;
+  /** Already formatted for the person's language (code offers). */
+  deadline?: string | null;
+  /** One-click opt-out from update emails; only update emails carry it. */
+  unsubscribeUrl?: string | null;
+  /**
+   * Per-incident texts that replace a default, keyed like the locale file ("initial_notice.intro").
+   * Same placeholders as the default; see checkTemplate.
+   */
+  overrides?: Readonly<Record<string, string>>;
+}
+
+export interface NoticeSection {
+  heading: string | null;
+  paragraphs: string[];
+}
+
+/** Everything a call says, each part in the person's language. */
+export interface CallScript {
+  /** The notice itself, spoken. */
+  message: string;
+  /** "Press 1 to hear this again, 2 to be connected to the helpline." */
+  menu: string;
+  connecting: string;
+  goodbye: string;
+  /** Left on an answering machine: short, asks to call back, no personal details. */
+  machine: string;
+  /** The number the keypress connects to, or null when the incident has no helpline in this language. */
+  helpline: string | null;
 }
 
 export interface RenderedNotice {
   channel: Channel;
   locale: string;
+  dir: 'ltr' | 'rtl';
   subject: string | null;
   /** Plain text: the email's text part, the SMS, the letter body. */
   text: string;
-  /** Paragraphs, for the HTML email and the letter layout. */
+  /** Every paragraph in order, without headings. */
   paragraphs: string[];
+  /** Paragraphs grouped under headings, for the HTML email and the letter layout. */
+  sections: NoticeSection[];
+  /** Email footer lines (why you got this; how to stop updates). */
+  footer: string[];
+  referenceCode: string;
+  lookupUrl: string;
+  unsubscribeUrl: string | null;
   /** What a voice call says, written to be spoken. */
   speech: string | null;
+  call: CallScript | null;
+  sms: SmsCost | null;
+  /** Labels the email and letter layouts print beside the facts. */
+  labels: { referenceLabel: string; lookupButton: string; qrCaption: string; pageOf: string };
+}
+
+const RTL_LANGUAGES = new Set(['ar', 'he', 'fa', 'ur']);
+
+export function noticeDirection(locale: string): 'ltr' | 'rtl' {
+  return RTL_LANGUAGES.has(locale.split('-')[0] ?? '') ? 'rtl' : 'ltr';
 }
 
 /** Reads a code aloud one character at a time, groups separated by a pause. */
@@ -39,9 +96,46 @@ export function spokenReferenceCode(code: string): string {
     .join(', ');
 }
 
-// Kinds without their own texts yet fall back to the initial notice wording.
-function textKind(kind: MessageKind): 'initial_notice' | 'update' {
-  return kind === 'update' ? 'update' : 'initial_notice';
+/** Reads a phone number digit by digit, keeping its groups as pauses: "+44 800 111" → "+4 4, 8 0 0, 1 1 1". */
+export function spokenPhoneNumber(phone: string): string {
+  return phone
+    .replace(/[^\d+\s]/g, ' ')
+    .trim()
+    .split(/\s+/)
+    .map((group) => group.split('').join(' '))
+    .join(', ');
+}
+
+const PLACEHOLDER = /\{\{\s*(\w+)\s*\}\}/g;
+
+/** The placeholders a text uses, each once, sorted. */
+export function placeholdersOf(text: string): string[] {
+  return [...new Set([...text.matchAll(PLACEHOLDER)].map((match) => match[1] ?? ''))].sort();
+}
+
+/**
+ * Checks a staff-written text against the default it replaces: it may use only placeholders the
+ * default offers, and must keep the ones a person cannot do without (the link and the code).
+ */
+export function checkTemplate(text: string, defaultText: string): { unknown: string[]; missing: string[] } {
+  const allowed = new Set(placeholdersOf(defaultText));
+  const used = placeholdersOf(text);
+  const essential = ['lookupUrl', 'referenceCode'].filter((name) => allowed.has(name));
+  return {
+    unknown: used.filter((name) => !allowed.has(name)),
+    missing: essential.filter((name) => !used.includes(name)),
+  };
+}
+
+function interpolate(text: string, values: Record<string, string>): string {
+  return text.replace(PLACEHOLDER, (whole, name: string) => values[name] ?? whole);
+}
+
+function joinSections(sections: NoticeSection[], footer: string[]): string {
+  const blocks = sections.map((section) =>
+    [...(section.heading ? [section.heading] : []), ...section.paragraphs].join('\n\n'),
+  );
+  return [...blocks, ...(footer.length > 0 ? [footer.join('\n')] : [])].join('\n\n');
 }
 
 export function renderNotice(
@@ -51,43 +145,149 @@ export function renderNotice(
   channel: Channel,
   facts: NoticeFacts,
 ): RenderedNotice {
-  const k = textKind(kind);
   const dataTypes = facts.dataTypes
     .map((type) => t(`common:dataTypes.${type}`, { lng: locale, defaultValue: type }))
     .join(', ');
-  const values = {
-    lng: locale,
-    ...facts,
+  const values: Record<string, string> = {
+    organisation: facts.organisation,
+    name: facts.name ?? '',
+    referenceCode: facts.referenceCode,
+    lookupUrl: facts.lookupUrl,
     dataTypes,
     helpline: facts.helpline ?? '',
+    spokenHelpline: facts.helpline ? spokenPhoneNumber(facts.helpline) : '',
     spokenReferenceCode: spokenReferenceCode(facts.referenceCode),
-    name: facts.name ?? '',
+    updateTitle: facts.updateTitle ?? '',
+    updateBody: facts.updateBody ?? '',
+    deadline: facts.deadline ?? '',
+    unsubscribeUrl: facts.unsubscribeUrl ?? '',
   };
-  const line = (key: string) => t(`notices:${k}.${key}`, values);
-
-  if (channel === 'sms') {
-    return { channel, locale, subject: null, text: line('sms'), paragraphs: [line('sms')], speech: null };
-  }
-  if (channel === 'voice') {
-    const speech = line('voice');
-    return { channel, locale, subject: null, text: speech, paragraphs: [speech], speech };
-  }
-
-  const paragraphs = [facts.name ? line('greeting') : line('greetingAnonymous'), line('intro')];
-  if (k === 'initial_notice') {
-    if (facts.dataTypes.length > 0) paragraphs.push(line('whatData'));
-    paragraphs.push(line('whatToDo'), line('reference'), line('genuine'));
-  } else {
-    paragraphs.push(line('body'), line('more'));
-  }
-  if (facts.helpline && k === 'initial_notice') paragraphs.push(line('help'));
-  paragraphs.push(line('signoff'));
-  return {
+  const text = (key: string) => {
+    const override = facts.overrides?.[key];
+    if (override !== undefined && override.trim() !== '') return interpolate(override, values);
+    return t(`notices:${key}`, { ...values, lng: locale });
+  };
+  const line = (key: string) => text(`${kind}.${key}`);
+  const layout = (key: string) => text(`layout.${key}`);
+  const dir = noticeDirection(locale);
+  const wording = facts.incidentWording ?? {};
+  const hasHelpline = Boolean(facts.helpline);
+  const labels = {
+    referenceLabel: layout('referenceLabel'),
+    lookupButton: layout('lookupButton'),
+    qrCaption: layout('qrCaption'),
+    // Filled in per page by the letter printer.
+    pageOf: t('notices:layout.pageOf', { lng: locale, page: '{{page}}', pages: '{{pages}}' }),
+  };
+  const base = {
     channel,
     locale,
+    dir,
+    referenceCode: facts.referenceCode,
+    lookupUrl: facts.lookupUrl,
+    labels,
+  };
+
+  if (channel === 'sms') {
+    const sms = line('sms');
+    return {
+      ...base,
+      subject: null,
+      text: sms,
+      paragraphs: [sms],
+      sections: [{ heading: null, paragraphs: [sms] }],
+      footer: [],
+      unsubscribeUrl: null,
+      speech: null,
+      call: null,
+      sms: smsCost(sms),
+    };
+  }
+
+  if (channel === 'voice') {
+    const speech = [line('voice'), ...(hasHelpline ? [line('voiceHelp')] : []), line('voiceReference')].join(
+      ' ',
+    );
+    const call: CallScript = {
+      message: speech,
+      menu: text(hasHelpline ? 'call.menu' : 'call.menuNoHelpline'),
+      connecting: text('call.connecting'),
+      goodbye: text('call.goodbye'),
+      machine: text(hasHelpline ? 'call.machine' : 'call.machineNoHelpline'),
+      helpline: facts.helpline,
+    };
+    const script = [call.message, call.menu];
+    return {
+      ...base,
+      subject: null,
+      text: script.join('\n\n'),
+      paragraphs: script,
+      sections: [{ heading: null, paragraphs: script }],
+      footer: [],
+      unsubscribeUrl: null,
+      speech,
+      call,
+      sms: null,
+    };
+  }
+
+  const greeting = facts.name ? line('greeting') : line('greetingAnonymous');
+  const help = hasHelpline ? line('help') : line('helpWeb');
+  const sections: NoticeSection[] = [{ heading: null, paragraphs: [greeting, line('intro')] }];
+  const section = (headingKey: string | null, paragraphs: (string | null | undefined | false)[]) => {
+    const kept = paragraphs.filter((p): p is string => typeof p === 'string' && p.trim() !== '');
+    if (kept.length > 0) sections.push({ heading: headingKey ? layout(headingKey) : null, paragraphs: kept });
+  };
+  const whatData = facts.dataTypes.length > 0 && line('whatData');
+
+  switch (kind) {
+    case 'initial_notice':
+      section('whatHappenedHeading', [wording.whatHappened ?? line('whatHappened')]);
+      section('whatDataHeading', [whatData]);
+      section('whatWeDidHeading', [wording.whatWeDid ?? line('whatWeDid')]);
+      section('whatToDoHeading', [wording.whatYouShouldDo, line('whatToDo'), line('reference')]);
+      section('helpHeading', [wording.howToGetHelp, help]);
+      section('genuineHeading', [line('genuine')]);
+      section(null, [line('closing'), line('signoff')]);
+      break;
+    case 'update':
+      if (facts.updateTitle || facts.updateBody)
+        sections.push({
+          heading: facts.updateTitle ?? null,
+          paragraphs: facts.updateBody ? [facts.updateBody] : [],
+        });
+      section(null, [line('more'), line('reference')]);
+      section('genuineHeading', [line('genuine')]);
+      section(null, [line('signoff')]);
+      break;
+    case 'reminder':
+      section('whatDataHeading', [whatData]);
+      section('whatToDoHeading', [wording.whatYouShouldDo, line('whatToDo'), line('reference')]);
+      section('helpHeading', [help]);
+      section('genuineHeading', [line('genuine')]);
+      section(null, [line('signoff')]);
+      break;
+    case 'code_offer':
+      section('whatToDoHeading', [line('howToClaim'), facts.deadline ? line('deadline') : null]);
+      section('helpHeading', [help]);
+      section('genuineHeading', [line('genuine')]);
+      section(null, [line('signoff')]);
+      break;
+  }
+
+  const unsubscribeUrl = kind === 'update' && channel === 'email' ? (facts.unsubscribeUrl ?? null) : null;
+  const footer =
+    channel === 'email' ? [layout('emailFooter'), ...(unsubscribeUrl ? [layout('unsubscribe')] : [])] : [];
+  return {
+    ...base,
     subject: line('subject'),
-    text: paragraphs.join('\n\n'),
-    paragraphs,
+    text: joinSections(sections, footer),
+    paragraphs: sections.flatMap((s) => s.paragraphs),
+    sections,
+    footer,
+    unsubscribeUrl,
     speech: null,
+    call: null,
+    sms: null,
   };
 }

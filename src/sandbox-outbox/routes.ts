@@ -1,15 +1,51 @@
 import type { Express } from 'express';
 import type { Deps } from '../deps.js';
-import { listOutbox } from './store.js';
+import { NotFoundError } from '../platform/errors.js';
+import { renderEmailHtml } from '../notices/email.js';
+import { buildLettersPdf } from '../letters/pdf.js';
+import { loadLetter } from '../letters/store.js';
+import { findOutboxEntry, listOutbox } from './store.js';
+
+function idFrom(value: unknown): number {
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('no such message');
+  return id;
+}
 
 /**
- * What the sandbox provider "sent", rendered as each person would receive it. It shows personal data,
- * so it exists only outside production; the staff console serves it behind sign-in.
+ * What the sandbox provider "sent", rendered as each person would receive it: the email as it
+ * displays, the SMS with its segment count, the call script, the printed letter. It shows personal
+ * data, so it exists only outside production; the staff console serves it behind sign-in.
  */
-export function registerSandboxOutbox(app: Express, deps: Pick<Deps, 'db' | 'vault' | 'config'>): void {
+export function registerSandboxOutbox(
+  app: Express,
+  deps: Pick<Deps, 'db' | 'vault' | 'config' | 'clock'>,
+): void {
   if (deps.config.env === 'production') return;
   app.get('/sandbox/outbox', async (_req, res) => {
     const { entries, total } = await listOutbox(deps.db, deps.vault, 200);
     res.render('sandbox-outbox/index', { entries, total });
+  });
+
+  app.get('/sandbox/outbox/:id/email', async (req, res) => {
+    const entry = await findOutboxEntry(deps.db, deps.vault, idFrom(req.params.id));
+    if (entry?.channel !== 'email') throw new NotFoundError('no such email');
+    // The email's own inline styles, and nothing else: it is our template with every value escaped.
+    res
+      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .type('html')
+      .send(renderEmailHtml(entry.content));
+  });
+
+  app.get('/sandbox/outbox/:id/letter.pdf', async (req, res) => {
+    const entry = await findOutboxEntry(deps.db, deps.vault, idFrom(req.params.id));
+    if (entry?.channel !== 'letter') throw new NotFoundError('no such letter');
+    const letter = await loadLetter(deps.db, deps.vault, entry.messageId);
+    if (!letter) throw new NotFoundError('no such letter');
+    const pdf = await buildLettersPdf([letter], {
+      envelope: deps.config.letters.envelope,
+      date: deps.clock.now(),
+    });
+    res.type('application/pdf').set('Cache-Control', 'no-store').send(pdf);
   });
 }

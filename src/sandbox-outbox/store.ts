@@ -29,20 +29,42 @@ export interface OutboxEntry {
   status: string | null;
 }
 
+interface OutboxRow {
+  id: number;
+  message_id: number;
+  channel: string;
+  recipient_enc: string;
+  content_enc: string;
+  created_at: Date;
+  status: string | null;
+}
+
+function toEntry(vault: Vault, row: OutboxRow): OutboxEntry {
+  return {
+    id: row.id,
+    messageId: row.message_id,
+    channel: row.channel,
+    to: JSON.parse(vault.open(row.recipient_enc)) as OutgoingMessage['to'],
+    content: JSON.parse(vault.open(row.content_enc)) as RenderedNotice,
+    createdAt: row.created_at,
+    status: row.status,
+  };
+}
+
+export async function findOutboxEntry(db: Queryable, vault: Vault, id: number): Promise<OutboxEntry | null> {
+  const { rows } = await db.query<OutboxRow>(
+    'SELECT o.*, m.status FROM sandbox_outbox o LEFT JOIN messages m ON m.id = o.message_id WHERE o.id = $1',
+    [id],
+  );
+  return rows[0] ? toEntry(vault, rows[0]) : null;
+}
+
 export async function listOutbox(
   db: Queryable,
   vault: Vault,
   limit: number,
 ): Promise<{ entries: OutboxEntry[]; total: number }> {
-  const { rows } = await db.query<{
-    id: number;
-    message_id: number;
-    channel: string;
-    recipient_enc: string;
-    content_enc: string;
-    created_at: Date;
-    status: string | null;
-  }>(
+  const { rows } = await db.query<OutboxRow>(
     `SELECT o.*, m.status FROM sandbox_outbox o LEFT JOIN messages m ON m.id = o.message_id ORDER BY o.id DESC LIMIT $1`,
     [limit],
   );
@@ -51,14 +73,6 @@ export async function listOutbox(
   );
   return {
     total: count[0]?.total ?? 0,
-    entries: rows.map((row) => ({
-      id: row.id,
-      messageId: row.message_id,
-      channel: row.channel,
-      to: JSON.parse(vault.open(row.recipient_enc)) as OutgoingMessage['to'],
-      content: JSON.parse(vault.open(row.content_enc)) as RenderedNotice,
-      createdAt: row.created_at,
-      status: row.status,
-    })),
+    entries: rows.map((row) => toEntry(vault, row)),
   };
 }

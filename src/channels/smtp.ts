@@ -1,0 +1,51 @@
+import nodemailer from 'nodemailer';
+import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
+import { renderEmailHtml, unsubscribeHeaders } from '../notices/email.js';
+import type { ChannelAdapter } from './channel.js';
+
+export interface SmtpSettings {
+  /** smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465. */
+  url: string;
+  from: string;
+}
+
+/**
+ * Email through any SMTP server (the business's own mail host, or a relay), for a business without
+ * SendGrid. SMTP gives no delivery receipts: a message accepted by the server stays "sent".
+ */
+export function createSmtpEmail(settings: SmtpSettings): ChannelAdapter & { close(): void } {
+  const transport = nodemailer.createTransport(settings.url, { from: settings.from });
+
+  return {
+    channel: 'email',
+    provider: 'smtp',
+    async send(message) {
+      const { email } = message.to;
+      if (!email) throw new ValidationError(`message ${message.messageId} has no email address`);
+      try {
+        const info = await transport.sendMail({
+          to: message.to.name ? { name: message.to.name, address: email } : email,
+          subject: message.content.subject ?? '',
+          text: message.content.text,
+          html: renderEmailHtml(message.content),
+          headers: { ...unsubscribeHeaders(message.content), 'Content-Language': message.locale },
+        });
+        return { provider: 'smtp', providerMessageId: info.messageId };
+      } catch (error) {
+        throw toProviderError(error);
+      }
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
+
+function toProviderError(error: unknown) {
+  const record = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
+  const code = typeof record.responseCode === 'number' ? record.responseCode : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  // 5xx SMTP replies are permanent (bad mailbox); 4xx and connection errors are worth retrying.
+  const status = code === undefined ? undefined : code >= 500 ? 400 : 503;
+  return providerErrorFromStatus('smtp', status, `The SMTP server refused the message: ${message}`, code);
+}

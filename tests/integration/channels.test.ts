@@ -1,0 +1,277 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { eventually, startTestContext, type TestContext } from '../support/context.js';
+import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { startProviders, TWILIO_AUTH_TOKEN } from '../support/providers.js';
+import { twilioSignature, type FakeProviders, type RecordedRequest } from '../fakes/provider-server.js';
+import { REDACTED_FIELDS } from '../../src/platform/logger.js';
+import {
+  approveCampaign,
+  createCampaign,
+  startCampaign,
+  submitCampaign,
+} from '../../src/campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { insertIncidentUpdate, type Incident } from '../../src/incidents/store.js';
+import type { MessageKind } from '../../src/notices/render.js';
+
+type SendgridBody = {
+  personalizations: { to: { email: string }[]; custom_args?: Record<string, string> }[];
+  subject: string;
+  content: { type: string; value: string }[];
+  headers?: Record<string, string>;
+  custom_args?: Record<string, string>;
+};
+
+describe('every channel through its official SDK, and the call and letter that follow', () => {
+  let ctx: TestContext;
+  let fake: FakeProviders;
+  let incident: Incident;
+  const logs: string[] = [];
+  const codes = new Map<string, string>();
+  let campaignId = 0;
+
+  beforeAll(async () => {
+    const providers = await startProviders();
+    fake = providers.fake;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = pino({ level: 'debug', redact: { paths: REDACTED_FIELDS, censor: '[redacted]' } }, sink);
+    ctx = await startTestContext({ workers: true, env: providers.env, logger });
+    fake.setSendgridWebhookUrl(`${ctx.baseUrl}/webhooks/sendgrid`);
+    incident = await makeIncident(ctx.deps, { helplines: { en: '+44 800 111 2222', fr: '+33 800 000 000' } });
+    const people = [
+      makePerson({ name: 'Ada Lovelace', email: 'ada@example.com' }),
+      makePerson({
+        name: 'Sam Texter',
+        email: null,
+        phone: '+447400123001',
+        preferredChannel: 'sms',
+        locale: 'fr',
+      }),
+      makePerson({
+        name: 'Vic Listener',
+        email: null,
+        phone: '+447400123002',
+        locale: 'fr',
+        accessibilityNeeds: ['visually_impaired'],
+      }),
+      makePerson({
+        name: 'Pat Postal',
+        email: null,
+        postalAddress: '7 Mill Lane\nYork\nYO1 7HH',
+        accessibilityNeeds: ['large_print', 'no_internet'],
+      }),
+    ];
+    const stored = await makePeople(ctx.deps, incident.id, people);
+    people.forEach((person, index) => codes.set(person.name!, stored[index]!.referenceCode!));
+    campaignId = await runCampaign('initial_notice');
+  });
+  afterAll(async () => {
+    await ctx?.close();
+    await fake?.close();
+  });
+
+  async function runCampaign(kind: MessageKind, updateId: number | null = null): Promise<number> {
+    const campaign = await createCampaign(ctx.deps, {
+      incidentId: incident.id,
+      kind,
+      audience: 'affected',
+      channelPolicy: DEFAULT_CHANNEL_POLICY,
+      createdBy: (await makeStaff(ctx.deps, 'editor')).id,
+      updateId,
+    });
+    await submitCampaign(ctx.deps, { campaignId: campaign.id });
+    await approveCampaign(ctx.deps, {
+      campaignId: campaign.id,
+      approverId: (await makeStaff(ctx.deps, 'approver')).id,
+    });
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    await eventually('every message to be accepted', async () => {
+      const { rows } = await ctx.deps.db.query<{ status: string }>(
+        'SELECT status FROM messages WHERE campaign_id = $1',
+        [campaign.id],
+      );
+      return rows.length === 4 && rows.every((r) => ['sent', 'delivered', 'answered'].includes(r.status));
+    });
+    return campaign.id;
+  }
+
+  const byKind = (kind: RecordedRequest['kind']) => fake.requests.filter((r) => r.kind === kind);
+
+  it('emails the HTML and text notice with our message id as the only custom arg and no tracking', () => {
+    const body = byKind('sendgrid')[0]!.body as SendgridBody;
+    expect(body.personalizations[0]!.to[0]!.email).toBe('ada@example.com');
+    const [text, html] = body.content;
+    expect(text!.value).toContain(codes.get('Ada Lovelace'));
+    expect(text!.value).toContain('What happened');
+    expect(html!.value).toContain('<html lang="en" dir="ltr">');
+    expect(html!.value).toContain(codes.get('Ada Lovelace'));
+    expect(html!.value).not.toMatch(/<img/);
+    const args = body.custom_args ?? body.personalizations[0]!.custom_args ?? {};
+    expect(Object.keys(args)).toEqual(['candor_message_id']);
+    expect(args.candor_message_id).toMatch(/^\d+$/);
+    // The first notice is a duty, not a mailing: no unsubscribe.
+    expect(body.headers?.['List-Unsubscribe']).toBeUndefined();
+  });
+
+  it('texts the person in their language with the link, the code and a status callback', () => {
+    const sms = byKind('twilio-sms')[0]!.body as Record<string, string>;
+    expect(sms.To).toBe('+447400123001');
+    expect(sms.Body).toContain('incident de sécurité');
+    expect(sms.Body).toContain(codes.get('Sam Texter'));
+    expect(sms.Body).toContain(`${ctx.baseUrl}/incidents/${incident.slug}`);
+    expect(sms.StatusCallback).toMatch(new RegExp(`^${ctx.baseUrl}/webhooks/twilio/status\\?message=\\d+$`));
+  });
+
+  it('calls with answering-machine detection that waits for the beep, and callback URLs for TwiML and status', () => {
+    const call = byKind('twilio-voice')[0]!.body as Record<string, string>;
+    expect(call.To).toBe('+447400123002');
+    expect(call.MachineDetection).toBe('DetectMessageEnd');
+    expect(call.Url).toMatch(new RegExp(`^${ctx.baseUrl}/webhooks/twilio/voice\\?message=\\d+$`));
+    expect(call.StatusCallback).toMatch(/\/webhooks\/twilio\/status\?message=\d+$/);
+  });
+
+  async function twilioPost(url: string, params: Record<string, string>, token = TWILIO_AUTH_TOKEN) {
+    return fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'X-Twilio-Signature': twilioSignature(token, url, params),
+      },
+      body: new URLSearchParams(params),
+    });
+  }
+
+  it('answers the call with TwiML in French, a French voice, the code spelt out and the menu', async () => {
+    const url = (byKind('twilio-voice')[0]!.body as Record<string, string>).Url!;
+    const response = await twilioPost(url, { CallSid: 'CA1', AnsweredBy: 'human' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/xml');
+    const twiml = await response.text();
+    expect(twiml).toContain('<Say language="fr-FR" voice="Polly.Lea-Neural">');
+    expect(twiml).toContain(codes.get('Vic Listener')!.split('-')[0]!.split('').join(' '));
+    expect(twiml).toContain('appuyez sur 2');
+    expect(twiml).toMatch(/<Gather numDigits="1" action="[^"]+\/webhooks\/twilio\/voice\/menu\?message=\d+"/);
+  });
+
+  it('connects to the French helpline on 2 and repeats on 1', async () => {
+    const url = (byKind('twilio-voice')[0]!.body as Record<string, string>).Url!.replace(
+      '/voice?',
+      '/voice/menu?',
+    );
+    const two = await (await twilioPost(url, { CallSid: 'CA1', Digits: '2' })).text();
+    expect(two).toContain('<Dial answerOnBridge="true">+33800000000</Dial>');
+    const one = await (await twilioPost(url, { CallSid: 'CA1', Digits: '1' })).text();
+    expect(one).toContain('Ceci est un message important');
+    expect(one).not.toContain('<Dial');
+  });
+
+  it('leaves an answering machine a short call-back message', async () => {
+    const url = (byKind('twilio-voice')[0]!.body as Record<string, string>).Url!;
+    const twiml = await (await twilioPost(url, { CallSid: 'CA1', AnsweredBy: 'machine_end_beep' })).text();
+    expect(twiml).toContain('Merci de nous rappeler');
+    expect(twiml).not.toContain(codes.get('Vic Listener'));
+    expect(twiml).toContain('<Hangup/>');
+  });
+
+  it('refuses TwiML requests that are unsigned or signed with the wrong token', async () => {
+    const url = (byKind('twilio-voice')[0]!.body as Record<string, string>).Url!;
+    expect((await twilioPost(url, { CallSid: 'CA1' }, 'wrong-token')).status).toBe(403);
+    const unsigned = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'CallSid=CA1',
+    });
+    expect(unsigned.status).toBe(403);
+    expect(await unsigned.text()).not.toContain('Say');
+  });
+
+  it('records that the call was answered', async () => {
+    await fake.settled();
+    const { rows } = await ctx.deps.db.query<{ status: string }>(
+      "SELECT status FROM messages WHERE campaign_id = $1 AND channel = 'voice'",
+      [campaignId],
+    );
+    expect(rows[0]!.status).toBe('answered');
+  });
+
+  it('prints the letter in large print for the person who asked, and lets staff mark the batch posted', async () => {
+    const response = await fetch(`${ctx.baseUrl}/sandbox/letters/campaigns/${campaignId}/letters.pdf`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/pdf');
+    const pdf = await getDocument({
+      data: new Uint8Array(await response.arrayBuffer()),
+      disableFontFace: true,
+    }).promise;
+    const page = await pdf.getPage(1);
+    const items = (await page.getTextContent()).items.filter((i) => 'str' in i) as {
+      str: string;
+      height: number;
+    }[];
+    const text = items.map((i) => i.str).join(' ');
+    expect(text).toContain(codes.get('Pat Postal'));
+    expect(text).toContain('7 Mill Lane');
+    expect(items.find((i) => i.str.startsWith('We are writing'))!.height).toBeGreaterThanOrEqual(16);
+
+    const posted = await fetch(`${ctx.baseUrl}/sandbox/letters/campaigns/${campaignId}/letters/posted`, {
+      method: 'POST',
+    });
+    expect(posted.status).toBe(200);
+    const { rows } = await ctx.deps.db.query<{ posted_at: Date | null }>(
+      'SELECT posted_at FROM letters WHERE campaign_id = $1',
+      [campaignId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.posted_at).toBeInstanceOf(Date);
+  });
+
+  it('puts a one-click unsubscribe on update emails, and the link stops them', async () => {
+    await ctx.deps.db.query("UPDATE campaigns SET status = 'completed'");
+    const update = await insertIncidentUpdate(ctx.deps.db, {
+      incidentId: incident.id,
+      texts: { en: { title: 'Access closed', body: 'The old backup is gone.' } },
+      publishedAt: new Date(),
+    });
+    const before = byKind('sendgrid').length;
+    await runCampaign('update', update.id);
+    const body = byKind('sendgrid')[before]!.body as SendgridBody;
+    expect(body.subject).toContain('Access closed');
+    const header = body.headers?.['List-Unsubscribe'] ?? '';
+    expect(header).toMatch(new RegExp(`^<${ctx.baseUrl}/notices/unsubscribe/\\d+\\.[\\w-]+>$`));
+    expect(body.headers?.['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    const url = header.slice(1, -1);
+
+    expect((await fetch(url)).status).toBe(200);
+    expect((await fetch(`${url}x`, { method: 'POST' })).status).toBe(404);
+    const done = await fetch(url, {
+      method: 'POST',
+      body: new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }),
+    });
+    expect(done.status).toBe(200);
+    const { rows } = await ctx.deps.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM people WHERE updates_opted_out_at IS NOT NULL',
+    );
+    expect(rows[0]!.n).toBe(1);
+  });
+
+  it('keeps contacts, names, addresses and reference codes out of the logs', () => {
+    const text = logs.join('');
+    expect(text).toContain('call answered');
+    for (const secret of [
+      'ada@example.com',
+      '+447400123001',
+      '+447400123002',
+      'Lovelace',
+      'Mill Lane',
+      ...codes.values(),
+    ])
+      expect(text).not.toContain(secret);
+  });
+});
