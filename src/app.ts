@@ -12,6 +12,7 @@ import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerVoiceRoutes } from './voice/routes.js';
 import { registerLetters } from './letters/routes.js';
 import { registerUnsubscribe } from './notices/unsubscribe.js';
+import { registerConsole } from './console/index.js';
 import { registerCodes } from './codes/routes.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +37,7 @@ export function createApp(deps: Deps): express.Express {
   registerSandboxOutbox(app, deps);
   registerLetters(app, deps);
   registerUnsubscribe(app, deps);
+  registerConsole(app, deps);
   registerCodes(app, deps);
 
   app.use(notFound);

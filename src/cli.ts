@@ -4,6 +4,45 @@ import { createDeps } from './deps.js';
 import { migrate } from './platform/db.js';
 import { createLogger } from './platform/logger.js';
 import { seedDemo } from './demo/seed.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { createStaffAccount } from './staff/accounts.js';
+import { totpUri } from './staff/totp.js';
+import { findIncidentBySlug } from './incidents/store.js';
+import { csvRecords, runImport } from './imports/run.js';
+import { listImportErrors, type ImportRecord } from './imports/store.js';
+
+/** Reads a line without echoing it, so a password never lands in the terminal's scrollback. */
+function askHidden(question: string): Promise<string> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  const output = rl as unknown as { _writeToOutput: (text: string) => void };
+  let asked = false;
+  output._writeToOutput = (text: string) => {
+    if (!asked) process.stdout.write(text);
+    asked = true;
+  };
+  return new Promise((resolve) =>
+    rl.question(question, (answer) => {
+      rl.close();
+      process.stdout.write('\n');
+      resolve(answer);
+    }),
+  );
+}
+
+function describeImport(result: ImportRecord, seconds: number): string {
+  const rate = Math.round(result.rowsProcessed / Math.max(seconds, 0.001));
+  const head = `Import ${result.id}: ${result.rowsProcessed} rows in ${seconds.toFixed(1)} s (${rate} rows/s), ${result.rowsValid} valid, ${result.rowsInvalid} with problems.`;
+  switch (result.status) {
+    case 'completed':
+      return `${head}\nImported: ${result.peopleCreated} new people, ${result.peopleMerged} merged with people already on file or repeated in the file.`;
+    case 'needs_review':
+      return `${head}\nNothing was imported. Fix the rows below and import again, or use --accept-valid-rows.`;
+    default:
+      return `${head}\nThe file could not be imported: ${result.failure}.`;
+  }
+}
 import { uploadCodesFromFile } from './codes/cli.js';
 
 const USAGE = `Usage: npx candor <command>
@@ -11,12 +50,30 @@ const USAGE = `Usage: npx candor <command>
 Commands:
   migrate      apply pending database migrations
   seed-demo    create the demo incident, people and staff (idempotent)
+  create-staff --email <email> --name <name> --role <admin|editor|approver|agent|viewer> [--totp]
+               create a staff account; the password is read from CANDOR_STAFF_PASSWORD or asked for.
+               With --totp the authenticator secret is printed once; otherwise admins and approvers
+               set it up at their first sign-in.
+  import --incident <slug> <file.csv> [--accept-valid-rows]
+               import affected people from a CSV file; all or nothing unless --accept-valid-rows
   upload-codes <pool id> <file.csv>
                add a vendor's codes to a code pool (a header line naming a code column; all or nothing)
 `;
 
 loadEnvironment();
-const { positionals } = parseArgs({ allowPositionals: true, strict: false });
+const { positionals, values: flags } = parseArgs({
+  allowPositionals: true,
+  strict: false,
+  options: {
+    email: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string' },
+    totp: { type: 'boolean' },
+    incident: { type: 'string' },
+    'accept-valid-rows': { type: 'boolean' },
+  },
+});
+const flag = (key: string) => (typeof flags[key] === 'string' ? flags[key] : undefined);
 const command = positionals[0];
 if (!command || command === 'help') {
   console.log(USAGE);
@@ -43,6 +100,78 @@ switch (command) {
         : `Demo incident ${seed.incident.slug} already exists.`,
     );
     await deps.close();
+    break;
+  }
+  case 'create-staff': {
+    const email = flag('email');
+    const name = flag('name');
+    const role = flag('role');
+    if (!email || !name || !role) {
+      console.error(`create-staff needs --email, --name and --role.\n\n${USAGE}`);
+      process.exit(1);
+    }
+    const password =
+      process.env.CANDOR_STAFF_PASSWORD ?? (await askHidden('Password (12 characters or more): '));
+    const deps = await createDeps(config, { logger: createLogger({ level: 'warn' }) });
+    try {
+      const created = await createStaffAccount(deps, {
+        email,
+        displayName: name,
+        role,
+        password,
+        totp: flags.totp === true,
+      });
+      console.log(`Staff account ${created.id} is ready: ${email} (${role}).`);
+      if (created.totpSecret) {
+        console.log(`Add this key to an authenticator app now; it is not shown again: ${created.totpSecret}`);
+        console.log(totpUri(created.totpSecret, email));
+      } else if (created.totpRequiredAtSignIn) {
+        console.log('At their first sign-in they will be asked to set up an authenticator app.');
+      }
+    } catch (error) {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    } finally {
+      await deps.close();
+    }
+    break;
+  }
+  case 'import': {
+    const slug = flag('incident');
+    const file = positionals[1];
+    if (!slug || !file) {
+      console.error(`import needs --incident and a file.\n\n${USAGE}`);
+      process.exit(1);
+    }
+    const deps = await createDeps(config, { logger: createLogger({ level: 'warn' }) });
+    try {
+      const incident = await findIncidentBySlug(deps.db, slug);
+      if (!incident) throw new Error(`There is no incident "${slug}".`);
+      const started = performance.now();
+      const result = await runImport(deps, {
+        incidentId: incident.id,
+        createdBy: null,
+        filename: path.basename(file),
+        records: csvRecords(fs.createReadStream(file)),
+        acceptValidRows: flags['accept-valid-rows'] === true,
+        onProgress: (counts) =>
+          process.stderr.write(`\r${counts.processed} rows read, ${counts.invalid} with problems`),
+      });
+      process.stderr.write('\n');
+      const seconds = (performance.now() - started) / 1000;
+      console.log(describeImport(result, seconds));
+      if (result.rowsInvalid > 0) {
+        for (const error of await listImportErrors(deps.db, result.id, 20))
+          console.log(`  line ${error.line}${error.column ? `, ${error.column}` : ''}: ${error.reason}`);
+        if (result.rowsInvalid > 20) console.log('  ...');
+      }
+      if (result.status !== 'completed') process.exitCode = 2;
+    } catch (error) {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    } finally {
+      await deps.close();
+    }
     break;
   }
   case 'upload-codes': {

@@ -71,6 +71,23 @@ const schema = z.object({
     .optional(),
   LETTER_ENVELOPE: z.enum(['DL', 'C5']).default('DL'),
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+  STAFF_SIGN_IN_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  STAFF_SIGN_IN_CLIENT_ATTEMPTS_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(50),
+  STAFF_LOCKOUT_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
+  API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(600),
+  /** Extra regulator deadlines by country, e.g. `US=720,AU=720` (hours from discovery). */
+  REGULATOR_DEADLINE_HOURS: z
+    .string()
+    .regex(
+      /^(\s*[A-Z]{2}\s*=\s*\d{1,5}\s*)?(,\s*[A-Z]{2}\s*=\s*\d{1,5}\s*)*$/,
+      'REGULATOR_DEADLINE_HOURS must look like US=720,AU=720 (country code = hours)',
+    )
+    .default(''),
 });
 
 /**
@@ -121,6 +138,10 @@ export interface Config {
   sessionSecret: string;
   logLevel: Env['LOG_LEVEL'];
   sendConcurrency: number;
+  staffSignIn: { attemptsPerAccount: number; attemptsPerClient: number; lockoutMinutes: number };
+  apiRequestsPerMinute: number;
+  /** Hours from discovery to notify each country's regulator, beyond the built-in GDPR and UK ones. */
+  regulatorDeadlineHours: Record<string, number>;
   email: {
     provider: Env['EMAIL_PROVIDER'];
     from: string;
@@ -169,6 +190,18 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     sessionSecret: env.SESSION_SECRET,
     logLevel: env.LOG_LEVEL,
     sendConcurrency: env.SEND_CONCURRENCY,
+    staffSignIn: {
+      attemptsPerAccount: env.STAFF_SIGN_IN_ATTEMPTS,
+      attemptsPerClient: env.STAFF_SIGN_IN_CLIENT_ATTEMPTS_PER_HOUR,
+      lockoutMinutes: env.STAFF_LOCKOUT_MINUTES,
+    },
+    apiRequestsPerMinute: env.API_REQUESTS_PER_MINUTE,
+    regulatorDeadlineHours: Object.fromEntries(
+      env.REGULATOR_DEADLINE_HOURS.split(',')
+        .map((pair) => pair.split('=').map((part) => part.trim()))
+        .filter((pair): pair is [string, string] => pair.length === 2 && pair[0] !== '')
+        .map(([country, hours]) => [country, Number(hours)]),
+    ),
     email: {
       provider: env.EMAIL_PROVIDER,
       from: env.EMAIL_FROM,

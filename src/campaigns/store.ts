@@ -105,7 +105,7 @@ export async function transitionCampaign(
     `UPDATE campaigns SET status = $3
        ${stamp ? `, ${stamp} = COALESCE(${stamp}, $4)` : ''}
        , approved_by = COALESCE($5, approved_by), review_note = COALESCE($6, review_note)
-     WHERE id = $1 AND status = $2`,
+     WHERE id = $1 AND status = $2 AND $4::timestamptz IS NOT NULL`,
     [id, from, to, at, extra.approvedBy ?? null, extra.reviewNote ?? null],
   );
   return rowCount === 1;

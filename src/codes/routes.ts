@@ -1,12 +1,12 @@
 import type { Express, RequestHandler } from 'express';
 import type { Deps } from '../deps.js';
 import { portalCodesRouter } from './portal-routes.js';
-import { consoleCodesRouter } from './console-routes.js';
 import { codesApiRouter } from './api-routes.js';
 
 /**
- * Codes on every side: the person's page, the staff console, and (given the API's key check) the
- * JSON API. Without `apiAuthenticate` the API routes are not mounted at all.
+ * Codes for the public: the person's page. The staff pages are rows of the console's route table
+ * (codeConsoleRoutes, listed in src/console/index.ts). Given the API's key check, the JSON API too;
+ * without `apiAuthenticate` the API routes are not mounted at all.
  */
 export function registerCodes(
   app: Express,
@@ -14,6 +14,5 @@ export function registerCodes(
   options: { apiAuthenticate?: RequestHandler } = {},
 ): void {
   app.use(portalCodesRouter(deps));
-  app.use(consoleCodesRouter(deps));
   if (options.apiAuthenticate) app.use(codesApiRouter(deps, { authenticate: options.apiAuthenticate }));
 }

@@ -16,7 +16,7 @@ export const LANGUAGE_COOKIE = 'candor_lang';
 export const RTL_LOCALES: ReadonlySet<string> = new Set(['ar']);
 
 /** One namespace per area of the product. */
-export const NAMESPACES = ['common', 'status', 'notices', 'codes'] as const;
+export const NAMESPACES = ['common', 'status', 'notices', 'console', 'codes'] as const;
 
 export async function createI18n(): Promise<I18n> {
   const instance = i18next.createInstance();

@@ -5,6 +5,7 @@ import { renderEmailHtml } from '../notices/email.js';
 import { buildLettersPdf } from '../letters/pdf.js';
 import { loadLetter } from '../letters/store.js';
 import { findOutboxEntry, listOutbox } from './store.js';
+import { staffOnly } from '../console/routing.js';
 
 function idFrom(value: unknown): number {
   const id = Number(value);
@@ -17,17 +18,14 @@ function idFrom(value: unknown): number {
  * displays, the SMS with its segment count, the call script, the printed letter. It shows personal
  * data, so it exists only outside production; the staff console serves it behind sign-in.
  */
-export function registerSandboxOutbox(
-  app: Express,
-  deps: Pick<Deps, 'db' | 'vault' | 'config' | 'clock'>,
-): void {
+export function registerSandboxOutbox(app: Express, deps: Deps): void {
   if (deps.config.env === 'production') return;
-  app.get('/sandbox/outbox', async (_req, res) => {
+  app.get('/sandbox/outbox', ...staffOnly(deps, 'outbox:read'), async (_req, res) => {
     const { entries, total } = await listOutbox(deps.db, deps.vault, 200);
     res.render('sandbox-outbox/index', { entries, total });
   });
 
-  app.get('/sandbox/outbox/:id/email', async (req, res) => {
+  app.get('/sandbox/outbox/:id/email', ...staffOnly(deps, 'outbox:read'), async (req, res) => {
     const entry = await findOutboxEntry(deps.db, deps.vault, idFrom(req.params.id));
     if (entry?.channel !== 'email') throw new NotFoundError('no such email');
     // The email's own inline styles, and nothing else: it is our template with every value escaped.
@@ -37,7 +35,7 @@ export function registerSandboxOutbox(
       .send(renderEmailHtml(entry.content));
   });
 
-  app.get('/sandbox/outbox/:id/letter.pdf', async (req, res) => {
+  app.get('/sandbox/outbox/:id/letter.pdf', ...staffOnly(deps, 'outbox:read'), async (req, res) => {
     const entry = await findOutboxEntry(deps.db, deps.vault, idFrom(req.params.id));
     if (entry?.channel !== 'letter') throw new NotFoundError('no such letter');
     const letter = await loadLetter(deps.db, deps.vault, entry.messageId);

@@ -1,4 +1,6 @@
 import type { TFunction } from 'i18next';
+import type { StaffRole } from '../staff/store.js';
+import type { Permission } from '../staff/permissions.js';
 
 // Request-scoped values, written only by middleware in src/web/ and the feature routers' own middleware.
 declare global {
@@ -14,6 +16,12 @@ declare global {
       supportedLocales: readonly string[];
       /** Set on pages with forms (src/web/session.ts). */
       csrfToken?: string;
+      /** The signed-in staff member or API key holder (src/console/routing.ts, src/api/routing.ts). */
+      staff?: { id: number; displayName: string; role: StaffRole; secondFactorDone: boolean };
+      /** The API key in use, when the request came through /api/v1. */
+      apiKeyId?: number;
+      /** Whether the signed-in staff member holds a permission: for showing only the links they may use. */
+      can?: (permission: Permission) => boolean;
     }
   }
 }
@@ -24,6 +32,8 @@ declare module 'express-session' {
     portal?: { personId: number; verifiedAt: number };
     /** Set once a staff member has signed in (and passed TOTP where their role needs it). */
     staff?: { id: number; role: string; secondFactorDone: boolean };
+    /** A TOTP secret being set up (sealed), kept until the member proves their app holds it. */
+    totpSetupSecret?: string;
   }
 }
 

@@ -5,9 +5,10 @@ import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, type TestContext } from '../support/context.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { makeIncident, makePeople, makePerson } from '../support/factories.js';
 import { codeList, makePool, stockPool } from '../support/codes.js';
-import { csrfFrom, signedInStaff } from '../support/sessions.js';
+import type TestAgent from 'supertest/lib/agent.js';
+import { csrfFrom, makeStaffAccount, signedInAgent } from '../support/console.js';
 import { codesApiRouter } from '../../src/codes/api-routes.js';
 import { uploadCodesFromFile } from '../../src/codes/cli.js';
 import { seedDemoCodes } from '../../src/codes/demo.js';
@@ -19,47 +20,49 @@ import type { Incident } from '../../src/incidents/store.js';
 describe('codes in the staff console', () => {
   let ctx: TestContext;
   let incident: Incident;
-  let editorCookie: string;
+  let editor: TestAgent;
   let editorId: number;
 
   beforeAll(async () => {
     ctx = await startTestContext();
     incident = await makeIncident(ctx.deps, { dataTypes: ['names', 'national_ids'] });
-    const editor = await makeStaff(ctx.deps, 'editor');
-    editorId = editor.id;
-    editorCookie = await signedInStaff(ctx.deps, { id: editor.id, role: 'editor' });
+    const account = await makeStaffAccount(ctx.deps, 'editor');
+    editorId = account.id;
+    editor = await signedInAgent(ctx.baseUrl, account);
   });
   afterAll(async () => ctx?.close());
 
-  async function poolPage(poolId: number, cookie = editorCookie) {
-    const page = await request(ctx.server).get(`/console/codes/${poolId}`).set('Cookie', cookie).expect(200);
+  async function poolPage(poolId: number, agent = editor) {
+    const page = await agent.get(`/console/codes/${poolId}`).expect(200);
     return { html: page.text, csrf: csrfFrom(page.text) };
   }
 
-  it('keeps the code pages from anyone not signed in, and uploads from a viewer', async () => {
+  /** A vendor's file, uploaded through the page's file field like a browser. */
+  function upload(poolId: number, csrf: string, contents: string, agent = editor) {
+    return agent
+      .post(`/console/codes/${poolId}/upload`)
+      .field('_csrf', csrf)
+      .attach('codes', Buffer.from(contents), { filename: 'codes.csv', contentType: 'text/csv' });
+  }
+
+  it('sends a signed-out visitor to sign in, shows stock to a viewer, and refuses the viewer’s upload', async () => {
     const pool = await makePool(ctx.deps, incident.id);
-    await request(ctx.server).get('/console/codes').expect(403);
-    const viewer = await makeStaff(ctx.deps, 'viewer');
-    const viewerCookie = await signedInStaff(ctx.deps, { id: viewer.id, role: 'viewer' });
-    const { csrf } = await poolPage(pool.id, viewerCookie);
-    await request(ctx.server)
-      .post(`/console/codes/${pool.id}/upload`)
-      .set('Cookie', viewerCookie)
-      .type('form')
-      .send({ _csrf: csrf, codes: 'code\nV-1' })
-      .expect(403);
+    const visitor = await request(ctx.baseUrl).get('/console/codes').expect(303);
+    expect(visitor.headers.location).toBe('/console/sign-in?next=%2Fconsole%2Fcodes');
+    const viewer = await signedInAgent(ctx.baseUrl, await makeStaffAccount(ctx.deps, 'viewer'));
+    const list = await viewer.get('/console/codes').expect(200);
+    expect(list.text).toContain(pool.name);
+    const { html, csrf } = await poolPage(pool.id, viewer);
+    expect(html).not.toContain('type="file"');
+    await upload(pool.id, csrf, 'code\nV-1', viewer).expect(403);
     expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(0);
   });
 
   it('creates a pool from the form, and shows each problem beside its field when the form is wrong', async () => {
-    const form = await request(ctx.server)
-      .get(`/console/codes/new?incident=${incident.id}`)
-      .set('Cookie', editorCookie)
-      .expect(200);
+    const form = await editor.get(`/console/codes/new?incident=${incident.id}`).expect(200);
     const csrf = csrfFrom(form.text);
-    const refused = await request(ctx.server)
+    const refused = await editor
       .post('/console/codes')
-      .set('Cookie', editorCookie)
       .type('form')
       .send({
         _csrf: csrf,
@@ -80,9 +83,8 @@ describe('codes in the staff console', () => {
       '<a href="#eligibleDataTypes">Choose at least one kind of exposed data</a>',
     );
 
-    const created = await request(ctx.server)
+    const created = await editor
       .post('/console/codes')
-      .set('Cookie', editorCookie)
       .type('form')
       .send({
         _csrf: csrf,
@@ -115,49 +117,28 @@ describe('codes in the staff console', () => {
   it('refuses a code file with bad rows, naming each line, and adds nothing from it', async () => {
     const pool = await makePool(ctx.deps, incident.id);
     const { csrf } = await poolPage(pool.id);
-    const refused = await request(ctx.server)
-      .post(`/console/codes/${pool.id}/upload`)
-      .set('Cookie', editorCookie)
-      .type('form')
-      .send({ _csrf: csrf, codes: 'serial,code\n1,GOOD-1\n2,good 1\n3,\n4,GOOD-2\n' })
-      .expect(400);
+    const refused = await upload(pool.id, csrf, 'serial,code\n1,GOOD-1\n2,good 1\n3,\n4,GOOD-2\n').expect(
+      400,
+    );
     expect(refused.text).toContain('Nothing was added');
     expect(refused.text).toContain('Line 3: the same code as line 2');
     expect(refused.text).toContain('Line 4: the code is empty');
     expect(refused.text).not.toContain('GOOD-2');
     expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(0);
 
-    const noColumn = await request(ctx.server)
-      .post(`/console/codes/${pool.id}/upload`)
-      .set('Cookie', editorCookie)
-      .type('form')
-      .send({ _csrf: csrf, codes: 'voucher\nA1\n' })
-      .expect(400);
+    const noColumn = await upload(pool.id, csrf, 'voucher\nA1\n').expect(400);
     expect(noColumn.text).toContain('The first line must name a column called code.');
   });
 
   it('adds a good file, then refuses one that repeats codes already in the pool, by line', async () => {
     const pool = await makePool(ctx.deps, incident.id);
     const { csrf } = await poolPage(pool.id);
-    const added = await request(ctx.server)
-      .post(`/console/codes/${pool.id}/upload`)
-      .set('Cookie', editorCookie)
-      .type('form')
-      .send({ _csrf: csrf, codes: 'code\nK-1\nK-2\nK-3\n' })
-      .expect(303);
-    const page = await request(ctx.server)
-      .get(added.headers.location!)
-      .set('Cookie', editorCookie)
-      .expect(200);
+    const added = await upload(pool.id, csrf, 'code\nK-1\nK-2\nK-3\n').expect(303);
+    const page = await editor.get(added.headers.location!).expect(200);
     expect(page.text).toContain('3 codes added.');
     expect(page.text).toContain('<dd data-stock="available">3</dd>');
 
-    const refused = await request(ctx.server)
-      .post(`/console/codes/${pool.id}/upload`)
-      .set('Cookie', editorCookie)
-      .type('form')
-      .send({ _csrf: csrf, codes: 'code\nK-4\nk 2\n' })
-      .expect(400);
+    const refused = await upload(pool.id, csrf, 'code\nK-4\nk 2\n').expect(400);
     expect(refused.text).toContain('Line 3: this code is already in the pool');
     expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(3);
   });
@@ -170,17 +151,15 @@ describe('codes in the staff console', () => {
     if (revealed.outcome !== 'revealed') throw new Error('expected a code');
 
     const { csrf } = await poolPage(pool.id);
-    const unknown = await request(ctx.server)
+    const unknown = await editor
       .post(`/console/codes/${pool.id}/redemptions`)
-      .set('Cookie', editorCookie)
       .type('form')
       .send({ _csrf: csrf, code: 'NOT-A-CODE' })
       .expect(400);
     expect(unknown.text).toContain('That code is not in this pool');
 
-    const confirmed = await request(ctx.server)
+    const confirmed = await editor
       .post(`/console/codes/${pool.id}/redemptions`)
-      .set('Cookie', editorCookie)
       .type('form')
       .send({ _csrf: csrf, code: revealed.code.toLowerCase() })
       .expect(303);
@@ -190,9 +169,8 @@ describe('codes in the staff console', () => {
       [pool.id, person!.id],
     );
     expect(rows[0]).toEqual({ redeemed_via: 'staff', redeemed_by: editorId });
-    const again = await request(ctx.server)
+    const again = await editor
       .post(`/console/codes/${pool.id}/redemptions`)
-      .set('Cookie', editorCookie)
       .type('form')
       .send({ _csrf: csrf, code: revealed.code })
       .expect(303);
@@ -202,9 +180,8 @@ describe('codes in the staff console', () => {
   it('creates an offer campaign for approval, and explains beside the form why a reminder cannot be made', async () => {
     const pool = await makePool(ctx.deps, incident.id, { enrollBy: null });
     const { csrf } = await poolPage(pool.id);
-    const offer = await request(ctx.server)
+    const offer = await editor
       .post(`/console/codes/${pool.id}/campaigns`)
-      .set('Cookie', editorCookie)
       .type('form')
       .send({ _csrf: csrf, purpose: 'offer' })
       .expect(303);
@@ -214,9 +191,8 @@ describe('codes in the staff console', () => {
       [campaignId],
     );
     expect(rows[0]).toEqual({ kind: 'code_offer', status: 'draft', created_by: editorId });
-    const reminder = await request(ctx.server)
+    const reminder = await editor
       .post(`/console/codes/${pool.id}/campaigns`)
-      .set('Cookie', editorCookie)
       .type('form')
       .send({ _csrf: csrf, purpose: 'reminder', daysBefore: '7' })
       .expect(400);

@@ -10,6 +10,7 @@ import {
 import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
 import { listOutbox } from '../../src/sandbox-outbox/store.js';
 import { QUEUE_NAMES } from '../../src/queues.js';
+import { makeStaffAccount, signedInAgent } from '../support/console.js';
 
 describe('the walking skeleton on the sandbox provider', () => {
   let ctx: TestContext;
@@ -61,10 +62,13 @@ describe('the walking skeleton on the sandbox provider', () => {
     expect(call?.content.speech).toMatch(/code/);
   });
 
-  it('shows every message in the sandbox outbox page', async () => {
-    const response = await fetch(`${ctx.baseUrl}/sandbox/outbox`);
+  it('shows every message in the sandbox outbox page, to signed-in staff only', async () => {
+    const signedOut = await fetch(`${ctx.baseUrl}/sandbox/outbox`, { redirect: 'manual' });
+    expect(signedOut.status).toBe(303);
+    const viewer = await signedInAgent(ctx.baseUrl, await makeStaffAccount(ctx.deps, 'viewer'));
+    const response = await viewer.get('/sandbox/outbox');
     expect(response.status).toBe(200);
-    const html = await response.text();
+    const html = response.text;
     expect(html).toContain('<strong>36</strong> messages');
   });
 

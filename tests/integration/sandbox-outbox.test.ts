@@ -8,10 +8,12 @@ import {
   submitCampaign,
 } from '../../src/campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { makeStaffAccount, staffCookie } from '../support/console.js';
 
 describe('the sandbox outbox shows each message as the person receives it', () => {
   let ctx: TestContext;
   let page = '';
+  let cookie = '';
 
   beforeAll(async () => {
     ctx = await startTestContext({ workers: true });
@@ -46,7 +48,8 @@ describe('the sandbox outbox shows each message as the person receives it', () =
       );
       return rows[0]!.n === 4;
     });
-    page = await (await fetch(`${ctx.baseUrl}/sandbox/outbox`)).text();
+    cookie = await staffCookie(ctx.baseUrl, await makeStaffAccount(ctx.deps, 'viewer'));
+    page = await (await fetch(`${ctx.baseUrl}/sandbox/outbox`, { headers: { cookie } })).text();
   });
   afterAll(async () => {
     await ctx?.close();
@@ -66,7 +69,7 @@ describe('the sandbox outbox shows each message as the person receives it', () =
   it('opens the email as it displays, under a policy that allows nothing but its styles', async () => {
     const id = /href="\/sandbox\/outbox\/(\d+)\/email"/.exec(page)?.[1];
     expect(id).toBeDefined();
-    const response = await fetch(`${ctx.baseUrl}/sandbox/outbox/${id}/email`);
+    const response = await fetch(`${ctx.baseUrl}/sandbox/outbox/${id}/email`, { headers: { cookie } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toBe(
       "default-src 'none'; style-src 'unsafe-inline'",
@@ -78,7 +81,7 @@ describe('the sandbox outbox shows each message as the person receives it', () =
 
   it('opens the printed letter as a PDF', async () => {
     const id = /href="\/sandbox\/outbox\/(\d+)\/letter.pdf"/.exec(page)?.[1];
-    const response = await fetch(`${ctx.baseUrl}/sandbox/outbox/${id}/letter.pdf`);
+    const response = await fetch(`${ctx.baseUrl}/sandbox/outbox/${id}/letter.pdf`, { headers: { cookie } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/pdf');
     expect(

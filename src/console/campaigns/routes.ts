@@ -1,0 +1,261 @@
+import type { Response } from 'express';
+import { z } from 'zod';
+import type { Deps } from '../../deps.js';
+import { NotFoundError } from '../../platform/errors.js';
+import { parseForm } from '../../web/forms.js';
+import { AUDIENCES, type Audience } from '../../campaigns/lifecycle.js';
+import { channelForAttempt, CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
+import { MESSAGE_KINDS } from '../../notices/render.js';
+import { findCampaign, type Campaign } from '../../campaigns/store.js';
+import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { loadIncident } from '../incidents/routes.js';
+import { audienceShapes, campaignProgress, countAudience } from './store.js';
+import {
+  approveAndStart,
+  createCampaignDraft,
+  rejectCampaignWithNote,
+  submitForApproval,
+} from './use-cases.js';
+
+export async function loadCampaign(deps: Pick<Deps, 'db'>, idParam: unknown): Promise<Campaign> {
+  const id = Number(idParam);
+  const campaign = Number.isSafeInteger(id) ? await findCampaign(deps.db, id) : null;
+  if (!campaign) throw new NotFoundError('There is no such campaign.');
+  return campaign;
+}
+
+const newCampaignForm = z.object({
+  kind: z.enum(MESSAGE_KINDS, 'console:campaigns.errors.kindMissing'),
+  audience: z.enum(AUDIENCES, 'console:campaigns.errors.audienceMissing'),
+  order1: z.string().optional(),
+  order2: z.string().optional(),
+  order3: z.string().optional(),
+  order4: z.string().optional(),
+});
+
+/** The fallback order as the editor chose it, first to last, each channel once. */
+export function readChannelOrder(values: (string | undefined)[]): Channel[] {
+  return [...new Set(values.filter((value): value is Channel => value !== undefined && isChannel(value)))];
+}
+
+/** How many people each channel would reach first, for the editor and approver to see before sending. */
+export async function projectChannels(
+  deps: Pick<Deps, 'db'>,
+  incidentId: number,
+  audience: Audience,
+  order: Channel[],
+): Promise<Record<Channel | 'none', number>> {
+  const shapes = await audienceShapes(deps.db, incidentId, audience === 'affected');
+  const counts = { email: 0, sms: 0, voice: 0, letter: 0, none: 0 };
+  for (const shape of shapes) counts[channelForAttempt(shape.person, { order }, 1) ?? 'none'] += shape.count;
+  return counts;
+}
+
+export function campaignRoutes(deps: Deps): ConsoleRoute[] {
+  const renderNew = async (
+    res: Response,
+    incidentId: number,
+    values: Record<string, unknown>,
+    errors: { field: string; messageKey: string }[] = [],
+  ) => {
+    const incident = await loadIncident(deps, incidentId);
+    const audienceCounts = Object.fromEntries(
+      await Promise.all(
+        AUDIENCES.map(async (a) => [a, await countAudience(deps.db, incident.id, a)] as const),
+      ),
+    );
+    res.status(errors.length ? 400 : 200).render('console/campaigns/new', {
+      incident,
+      kinds: MESSAGE_KINDS,
+      audiences: AUDIENCES,
+      channels: CHANNELS,
+      audienceCounts,
+      values: {
+        kind: 'initial_notice',
+        audience: 'affected',
+        order1: 'email',
+        order2: 'sms',
+        order3: 'voice',
+        order4: 'letter',
+        ...values,
+      },
+      errors,
+    });
+  };
+
+  return [
+    {
+      method: 'get',
+      path: '/console/incidents/:id/campaigns/new',
+      access: 'campaigns:write',
+      handler: async (req, res) => {
+        const audience = typeof req.query.audience === 'string' ? { audience: req.query.audience } : {};
+        await renderNew(res, (await loadIncident(deps, req.params.id)).id, audience);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/incidents/:id/campaigns',
+      access: 'campaigns:write',
+      audit: 'campaign.create',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        const form = parseForm(newCampaignForm, req.body);
+        const order = form.ok
+          ? readChannelOrder([form.data.order1, form.data.order2, form.data.order3, form.data.order4])
+          : [];
+        if (!form.ok || order.length === 0) {
+          const errors = form.ok ? [] : form.errors;
+          if (order.length === 0)
+            errors.push({ field: 'order1', messageKey: 'console:campaigns.errors.noChannel' });
+          await renderNew(res, incident.id, req.body as Record<string, unknown>, errors);
+          return;
+        }
+        const campaign = await createCampaignDraft(deps, {
+          incidentId: incident.id,
+          kind: form.data.kind,
+          audience: form.data.audience,
+          channelPolicy: { order },
+          createdBy: res.locals.staff!.id,
+        });
+        noteAudit(res, {
+          subjectType: 'campaign',
+          subjectId: campaign.id,
+          details: { incidentId: incident.id },
+        });
+        res.redirect(303, `/console/campaigns/${campaign.id}`);
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/campaigns/:id',
+      access: 'campaigns:read',
+      handler: async (req, res) => {
+        const campaign = await loadCampaign(deps, req.params.id);
+        const incident = await loadIncident(deps, campaign.incidentId);
+        const [progress, projection, staffNames] = await Promise.all([
+          campaignProgress(deps.db, campaign),
+          projectChannels(deps, incident.id, campaign.audience, campaign.channelPolicy.order),
+          deps.db.query<{ id: number; display_name: string }>(
+            'SELECT id, display_name FROM staff WHERE id = ANY($1::bigint[])',
+            [[campaign.createdBy, campaign.approvedBy].filter((id) => id !== null)],
+          ),
+        ]);
+        const review = await deps.db.query<{ review_note: string | null }>(
+          'SELECT review_note FROM campaigns WHERE id = $1',
+          [campaign.id],
+        );
+        const names = new Map(staffNames.rows.map((row) => [row.id, row.display_name]));
+        const live = campaign.status === 'sending' || campaign.status === 'approved';
+        res.render('console/campaigns/show', {
+          campaign,
+          incident,
+          progress,
+          projection,
+          reviewNote: review.rows[0]?.review_note ?? null,
+          createdByName: campaign.createdBy ? names.get(campaign.createdBy) : null,
+          approvedByName: campaign.approvedBy ? names.get(campaign.approvedBy) : null,
+          isCreator: campaign.createdBy === res.locals.staff!.id,
+          percent:
+            progress.total === 0
+              ? campaign.status === 'completed'
+                ? 100
+                : 0
+              : Math.floor((100 * progress.settled) / progress.total),
+          refreshSeconds: live ? 5 : 0,
+          errors:
+            req.query.error === 'noteMissing'
+              ? [{ field: 'note', messageKey: 'console:campaigns.errors.noteMissing' }]
+              : [],
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/campaigns/:id/events',
+      access: 'campaigns:read',
+      handler: async (req, res) => {
+        const campaign = await loadCampaign(deps, req.params.id);
+        // Server-sent events: the page's progress bar follows along; without JavaScript the page refreshes itself.
+        res.set({
+          'Content-Type': 'text/event-stream',
+          'Cache-Control': 'no-store',
+          Connection: 'keep-alive',
+        });
+        res.flushHeaders();
+        let open = true;
+        req.on('close', () => {
+          open = false;
+        });
+        const deadline = Date.now() + 10 * 60 * 1000;
+        while (open && Date.now() < deadline) {
+          const current = (await findCampaign(deps.db, campaign.id)) ?? campaign;
+          const progress = await campaignProgress(deps.db, current);
+          res.write(
+            `event: progress\ndata: ${JSON.stringify({ status: current.status, ...progress, timeline: undefined })}\n\n`,
+          );
+          if (
+            ['completed', 'cancelled', 'rejected'].includes(current.status) ||
+            (progress.fanoutDone && progress.settled >= progress.total)
+          )
+            break;
+          await new Promise((resolve) => setTimeout(resolve, 2_000));
+        }
+        res.end();
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/campaigns/:id/submit',
+      access: 'campaigns:write',
+      audit: 'campaign.submit',
+      handler: async (req, res) => {
+        const campaign = await submitForApproval(deps, {
+          campaignId: (await loadCampaign(deps, req.params.id)).id,
+        });
+        res.redirect(303, `/console/campaigns/${campaign.id}`);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/campaigns/:id/approve',
+      access: 'campaigns:approve',
+      audit: 'campaign.approve',
+      handler: async (req, res) => {
+        const note =
+          typeof (req.body as Record<string, unknown>).note === 'string'
+            ? ((req.body as Record<string, string>).note ?? '').trim()
+            : '';
+        const campaign = await approveAndStart(deps, {
+          campaignId: (await loadCampaign(deps, req.params.id)).id,
+          approverId: res.locals.staff!.id,
+          note,
+        });
+        res.redirect(303, `/console/campaigns/${campaign.id}`);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/campaigns/:id/reject',
+      access: 'campaigns:approve',
+      audit: 'campaign.reject',
+      handler: async (req, res) => {
+        const campaign = await loadCampaign(deps, req.params.id);
+        const note =
+          typeof (req.body as Record<string, unknown>).note === 'string'
+            ? ((req.body as Record<string, string>).note ?? '').trim()
+            : '';
+        if (!note) {
+          res.redirect(303, `/console/campaigns/${campaign.id}?error=noteMissing#note`);
+          return;
+        }
+        await rejectCampaignWithNote(deps, {
+          campaignId: campaign.id,
+          reviewerId: res.locals.staff!.id,
+          note,
+        });
+        res.redirect(303, `/console/campaigns/${campaign.id}`);
+      },
+    },
+  ];
+}

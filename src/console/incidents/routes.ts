@@ -1,0 +1,313 @@
+import { z } from 'zod';
+import type { Deps } from '../../deps.js';
+import { withTransaction } from '../../platform/db.js';
+import { NotFoundError } from '../../platform/errors.js';
+import { SUPPORTED_LOCALES } from '../../platform/i18n.js';
+import { parseForm } from '../../web/forms.js';
+import {
+  findIncidentById,
+  insertIncident,
+  insertIncidentUpdate,
+  listIncidentUpdates,
+  publishIncident,
+  INCIDENT_STATES,
+  type IncidentState,
+} from '../../incidents/store.js';
+import { createCampaign } from '../../campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from '../../campaigns/channel-policy.js';
+import { noteAudit, type ConsoleRoute } from '../routing.js';
+import {
+  countPeopleByCountry,
+  listIncidentSummaries,
+  setIncidentState,
+  updateIncidentContent,
+} from './store.js';
+import { DATA_TYPES, missingTexts, readIncidentTexts, readList, TEXT_FIELDS } from './texts.js';
+import { listCampaignSummaries } from '../campaigns/store.js';
+import { listImports } from '../../imports/store.js';
+
+const newIncidentForm = z.object({
+  organisationName: z.string().trim().min(1, 'console:incidents.errors.organisationMissing').max(200),
+  slug: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'console:incidents.errors.slugInvalid'),
+  title: z.string().trim().min(1, 'console:incidents.errors.titleMissing').max(300),
+  defaultLocale: z.enum(SUPPORTED_LOCALES).default('en'),
+  discoveredAt: z.string().optional(),
+});
+
+function parseDate(value: unknown): Date | null {
+  if (typeof value !== 'string' || value.trim() === '') return null;
+  const date = new Date(value.length === 16 ? `${value}:00Z` : value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export function incidentIdOf(value: unknown): number {
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('There is no such incident.');
+  return id;
+}
+
+export async function loadIncident(deps: Pick<Deps, 'db'>, idParam: unknown) {
+  const incident = await findIncidentById(deps.db, incidentIdOf(idParam));
+  if (!incident) throw new NotFoundError('There is no such incident.');
+  return incident;
+}
+
+export function incidentRoutes(deps: Deps): ConsoleRoute[] {
+  const editorView = (incident: Awaited<ReturnType<typeof loadIncident>>) => ({
+    incident,
+    locales: SUPPORTED_LOCALES,
+    fields: TEXT_FIELDS,
+    dataTypes: DATA_TYPES,
+    missing: missingTexts(incident.texts, SUPPORTED_LOCALES),
+    errors: [] as { field: string; messageKey: string }[],
+  });
+
+  return [
+    {
+      method: 'get',
+      path: '/console',
+      access: 'incidents:read',
+      handler: async (_req, res) => {
+        res.render('console/incidents/index', {
+          incidents: await listIncidentSummaries(deps.db, res.locals.lang),
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/incidents/new',
+      access: 'incidents:write',
+      handler: (_req, res) => {
+        res.render('console/incidents/new', { errors: [], values: {}, locales: SUPPORTED_LOCALES });
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/incidents',
+      access: 'incidents:write',
+      audit: 'incident.create',
+      handler: async (req, res) => {
+        const form = parseForm(newIncidentForm, req.body);
+        if (!form.ok) {
+          res.status(400).render('console/incidents/new', {
+            errors: form.errors,
+            values: form.values,
+            locales: SUPPORTED_LOCALES,
+          });
+          return;
+        }
+        const { title, ...rest } = form.data;
+        const empty = {
+          whatHappened: '',
+          whatData: '',
+          whatWeDid: '',
+          whatYouShouldDo: '',
+          howToGetHelp: '',
+        };
+        try {
+          const incident = await insertIncident(deps.db, {
+            slug: rest.slug,
+            organisationName: rest.organisationName,
+            defaultLocale: rest.defaultLocale,
+            dataTypes: [],
+            texts: { [rest.defaultLocale]: { title, ...empty } },
+            discoveredAt: parseDate(rest.discoveredAt) ?? deps.clock.now(),
+          });
+          noteAudit(res, { subjectType: 'incident', subjectId: incident.id });
+          res.redirect(303, `/console/incidents/${incident.id}/edit`);
+        } catch (error) {
+          if ((error as { code?: string }).code !== '23505') throw error;
+          res.status(400).render('console/incidents/new', {
+            errors: [{ field: 'slug', messageKey: 'console:incidents.errors.slugTaken' }],
+            values: req.body as Record<string, unknown>,
+            locales: SUPPORTED_LOCALES,
+          });
+        }
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/incidents/:id',
+      access: 'incidents:read',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        const [campaigns, imports, countries, updates] = await Promise.all([
+          listCampaignSummaries(deps.db, incident.id),
+          listImports(deps.db, incident.id, 5),
+          countPeopleByCountry(deps.db, incident.id),
+          listIncidentUpdates(deps.db, incident.id),
+        ]);
+        res.render('console/incidents/show', {
+          incident,
+          campaigns,
+          imports,
+          countries,
+          updates,
+          states: INCIDENT_STATES,
+          missing: missingTexts(incident.texts, SUPPORTED_LOCALES),
+          people: countries.reduce((sum, row) => sum + row.people, 0),
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/incidents/:id/edit',
+      access: 'incidents:write',
+      handler: async (req, res) => {
+        res.render('console/incidents/edit', editorView(await loadIncident(deps, req.params.id)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/incidents/:id/edit',
+      access: 'incidents:write',
+      audit: 'incident.edit',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        const body = req.body as Record<string, unknown>;
+        const { texts, helplines } = readIncidentTexts(body, SUPPORTED_LOCALES);
+        const organisationName =
+          typeof body.organisationName === 'string' ? body.organisationName.trim() : '';
+        const dataTypes = readList(body, 'dataTypes').filter((type) =>
+          (DATA_TYPES as readonly string[]).includes(type),
+        );
+        const errors: { field: string; messageKey: string }[] = [];
+        if (!organisationName)
+          errors.push({
+            field: 'organisationName',
+            messageKey: 'console:incidents.errors.organisationMissing',
+          });
+        if (!texts[incident.defaultLocale]?.title)
+          errors.push({
+            field: `text.${incident.defaultLocale}.title`,
+            messageKey: 'console:incidents.errors.titleMissing',
+          });
+        if (errors.length > 0) {
+          res.status(400).render('console/incidents/edit', {
+            ...editorView({ ...incident, organisationName, texts, helplines, dataTypes }),
+            errors,
+          });
+          return;
+        }
+        await updateIncidentContent(
+          deps.db,
+          incident.id,
+          {
+            organisationName,
+            dataTypes,
+            texts,
+            helplines,
+            discoveredAt: parseDate(body.discoveredAt) ?? incident.discoveredAt,
+          },
+          deps.clock.now(),
+        );
+        res.redirect(303, `/console/incidents/${incident.id}`);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/incidents/:id/state',
+      access: 'incidents:write',
+      audit: 'incident.state',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        const state = (req.body as Record<string, unknown>).state;
+        if ((INCIDENT_STATES as readonly unknown[]).includes(state)) {
+          await setIncidentState(deps.db, incident.id, state as IncidentState, deps.clock.now());
+          noteAudit(res, { details: { from: incident.state, to: state as string } });
+        }
+        res.redirect(303, `/console/incidents/${incident.id}`);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/incidents/:id/publish',
+      access: 'incidents:write',
+      audit: 'incident.publish',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        await publishIncident(deps.db, incident.id, deps.clock.now());
+        res.redirect(303, `/console/incidents/${incident.id}`);
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/incidents/:id/updates/new',
+      access: 'incidents:write',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        res.render('console/incidents/update', {
+          incident,
+          locales: SUPPORTED_LOCALES,
+          errors: [],
+          values: {},
+        });
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/incidents/:id/updates',
+      access: 'incidents:write',
+      audit: 'incident.update_post',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        const body = req.body as Record<string, unknown>;
+        const texts: Record<string, { title: string; body: string }> = {};
+        for (const locale of SUPPORTED_LOCALES) {
+          const title =
+            typeof body[`title.${locale}`] === 'string' ? (body[`title.${locale}`] as string).trim() : '';
+          const text =
+            typeof body[`body.${locale}`] === 'string' ? (body[`body.${locale}`] as string).trim() : '';
+          if (title || text) texts[locale] = { title, body: text };
+        }
+        const main = texts[incident.defaultLocale];
+        if (!main?.title || !main.body) {
+          res.status(400).render('console/incidents/update', {
+            incident,
+            locales: SUPPORTED_LOCALES,
+            values: body,
+            errors: [
+              {
+                field: `title.${incident.defaultLocale}`,
+                messageKey: 'console:incidents.errors.updateMissing',
+              },
+            ],
+          });
+          return;
+        }
+        const notify = body.notify === 'yes';
+        const result = await withTransaction(deps.db, async (tx) => {
+          const update = await insertIncidentUpdate(tx, {
+            incidentId: incident.id,
+            texts,
+            publishedAt: deps.clock.now(),
+          });
+          return update;
+        });
+        noteAudit(res, {
+          subjectType: 'incident',
+          subjectId: incident.id,
+          details: { updateId: result.id, notify },
+        });
+        if (notify) {
+          // Posting with "tell people" drafts an update campaign; it still needs a second person's approval.
+          const campaign = await createCampaign(deps, {
+            incidentId: incident.id,
+            kind: 'update',
+            audience: 'subscribers',
+            channelPolicy: DEFAULT_CHANNEL_POLICY,
+            createdBy: res.locals.staff!.id,
+            updateId: result.id,
+          });
+          res.redirect(303, `/console/campaigns/${campaign.id}`);
+          return;
+        }
+        res.redirect(303, `/console/incidents/${incident.id}`);
+      },
+    },
+  ];
+}

@@ -1,0 +1,38 @@
+import express, { type Express } from 'express';
+import type { Deps } from '../deps.js';
+import { auditTrail, mountConsoleRoutes, staffOnly, type ConsoleRoute } from './routing.js';
+import { lettersRouter } from '../letters/routes.js';
+import { authRoutes } from './auth/routes.js';
+import { incidentRoutes } from './incidents/routes.js';
+import { importRoutes } from './imports/routes.js';
+import { campaignRoutes } from './campaigns/routes.js';
+import { codeConsoleRoutes } from '../codes/console-routes.js';
+
+/** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
+export function consoleRoutes(deps: Deps): ConsoleRoute[] {
+  return [
+    ...authRoutes(deps),
+    ...incidentRoutes(deps),
+    ...importRoutes(deps),
+    ...campaignRoutes(deps),
+    ...codeConsoleRoutes(deps),
+  ];
+}
+
+export function registerConsole(app: Express, deps: Deps): void {
+  const router = express.Router();
+  // Staff pages are private and change with every action: never cached by a browser or a proxy.
+  router.use('/console', (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  mountConsoleRoutes(router, deps, consoleRoutes(deps));
+  // Campaign letters (src/letters): print-ready PDFs and "posted", for the staff who prepare sends.
+  router.use(
+    '/console',
+    ...staffOnly(deps, 'campaigns:write'),
+    auditTrail(deps, 'letters.batch', (res) => ({ staffId: res.locals.staff?.id ?? null, apiKeyId: null })),
+    lettersRouter(deps),
+  );
+  app.use(router);
+}

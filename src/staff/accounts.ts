@@ -1,0 +1,54 @@
+import type { Deps } from '../deps.js';
+import { ValidationError } from '../platform/errors.js';
+import { recordAudit } from '../audit/store.js';
+import { hashPassword, passwordProblem } from './passwords.js';
+import { newTotpSecret } from './totp.js';
+import { ensureStaff, setStaffPassword, setStaffTotpSecret, STAFF_ROLES, type StaffRole } from './store.js';
+import { ROLES_REQUIRING_TOTP } from './permissions.js';
+
+/**
+ * Creates a staff account (or resets the password of the one with that email). With `totp`, a second
+ * factor is set now and its secret returned once, to be added to an authenticator app; otherwise an
+ * admin or approver sets theirs up at first sign-in.
+ */
+export async function createStaffAccount(
+  deps: Pick<Deps, 'db' | 'vault' | 'clock'>,
+  input: {
+    email: string;
+    displayName: string;
+    role: string;
+    password: string;
+    totp: boolean;
+    by?: number | null;
+  },
+): Promise<{ id: number; totpSecret: string | null; totpRequiredAtSignIn: boolean }> {
+  if (!(STAFF_ROLES as readonly string[]).includes(input.role))
+    throw new ValidationError(`role must be one of ${STAFF_ROLES.join(', ')}`);
+  const role = input.role as StaffRole;
+  if (!input.displayName.trim()) throw new ValidationError('a display name is needed');
+  const problem = passwordProblem(input.password);
+  if (problem) throw new ValidationError('the password must be 12 to 256 characters', { password: problem });
+  const staff = await ensureStaff(deps.db, deps.vault, {
+    email: input.email,
+    displayName: input.displayName.trim(),
+    role,
+  });
+  await setStaffPassword(deps.db, staff.id, await hashPassword(input.password));
+  let totpSecret: string | null = null;
+  if (input.totp) {
+    totpSecret = newTotpSecret();
+    await setStaffTotpSecret(deps.db, deps.vault, staff.id, totpSecret, null);
+  }
+  await recordAudit(
+    deps.db,
+    { staffId: input.by ?? null, apiKeyId: null },
+    {
+      action: 'staff.create',
+      subjectType: 'staff',
+      subjectId: staff.id,
+      details: { role, totp: input.totp },
+    },
+    deps.clock.now(),
+  );
+  return { id: staff.id, totpSecret, totpRequiredAtSignIn: !input.totp && ROLES_REQUIRING_TOTP.has(role) };
+}

@@ -1,0 +1,86 @@
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestContext, type TestContext } from '../support/context.js';
+import { csrfFrom, makeStaffAccount, signedInAgent } from '../support/console.js';
+import { consoleRoutes } from '../../src/console/index.js';
+import type { ConsoleRoute } from '../../src/console/routing.js';
+import { can, PERMISSIONS } from '../../src/staff/permissions.js';
+import { STAFF_ROLES, type StaffRole } from '../../src/staff/store.js';
+
+/**
+ * Generated from the console's route table: a route added tomorrow is checked here without anyone
+ * writing a test for it. Every route that needs a permission must refuse each role without it.
+ */
+function concretePath(route: ConsoleRoute): string {
+  return route.path.replace(/:(\w+)/g, '1');
+}
+
+describe('staff console authorization, from the route table', () => {
+  let ctx: TestContext;
+  const agents = new Map<StaffRole, { agent: TestAgent; csrf: string }>();
+  let routes: ConsoleRoute[];
+  beforeAll(async () => {
+    ctx = await startTestContext();
+    routes = consoleRoutes(ctx.deps);
+    for (const role of STAFF_ROLES) {
+      const agent = await signedInAgent(ctx.baseUrl, await makeStaffAccount(ctx.deps, role));
+      const home = await agent.get('/console').expect(200);
+      agents.set(role, { agent, csrf: csrfFrom(home.text) });
+    }
+  });
+  afterAll(async () => ctx?.close());
+
+  it('has a permission or an explicit public or sign-in step on every route', () => {
+    for (const route of routes) {
+      const ok = route.access === 'public' || route.access === 'pending' || route.access in PERMISSIONS;
+      expect(ok, `${route.method} ${route.path}`).toBe(true);
+    }
+    const open = routes.filter((route) => route.access === 'public').map((route) => route.path);
+    expect([...new Set(open)]).toEqual(['/console/sign-in']);
+  });
+
+  it('refuses every role that lacks the permission, on every route', async () => {
+    let checked = 0;
+    for (const route of routes) {
+      if (route.access === 'public' || route.access === 'pending') continue;
+      for (const role of STAFF_ROLES) {
+        if (can(role, route.access)) continue;
+        const { agent, csrf } = agents.get(role)!;
+        const response =
+          route.method === 'get'
+            ? await agent.get(concretePath(route))
+            : await agent.post(concretePath(route)).type('form').send({ _csrf: csrf });
+        expect(response.status, `${role} ${route.method.toUpperCase()} ${route.path}`).toBe(403);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it('sends a signed-out visitor to sign in, and refuses their forms', async () => {
+    for (const route of routes) {
+      if (route.access === 'public' || route.access === 'pending') continue;
+      const visitor = request(ctx.baseUrl);
+      if (route.method === 'get') {
+        const response = await visitor.get(concretePath(route));
+        expect(response.status, route.path).toBe(303);
+        expect(response.headers.location, route.path).toMatch(/^\/console\/sign-in\?next=/);
+      } else {
+        const response = await visitor.post(concretePath(route)).type('form').send({});
+        expect([401, 403], route.path).toContain(response.status);
+      }
+    }
+  });
+
+  it('records a refused action in the audit log', async () => {
+    const { agent, csrf } = agents.get('viewer')!;
+    await agent.post('/console/incidents').type('form').send({ _csrf: csrf }).expect(403);
+    await eventually('the refusal to be audited', async () => {
+      const { rowCount } = await ctx.deps.db.query(
+        `SELECT 1 FROM audit_log WHERE action = 'incident.create' AND outcome = 'refused'`,
+      );
+      return (rowCount ?? 0) > 0;
+    });
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { readHeader, validateRow } from '../../src/imports/validate.js';
+
+const options = { defaultLocale: 'en', currentYear: 2026 };
+
+describe('import row validation', () => {
+  it('normalizes a good row: email case, national phone to E.164, language tag, lists', () => {
+    const result = validateRow(
+      {
+        name: ' Ada Martin ',
+        email: 'Ada.Martin@Example.COM',
+        phone: '07400 123456',
+        country: 'gb',
+        language: 'pt-br',
+        preferred_channel: 'SMS',
+        accessibility_needs: 'large_print; visually_impaired',
+        exposed_data_types: 'names;payment_cards',
+        time_zone: 'Europe/London',
+        birth_year: '1980',
+        postal_code: 'bs1 4xx',
+        affected: 'no',
+      },
+      2,
+      options,
+    );
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.person).toMatchObject({
+      name: 'Ada Martin',
+      email: 'ada.martin@example.com',
+      phone: '+447400123456',
+      country: 'GB',
+      locale: 'pt-BR',
+      preferredChannel: 'sms',
+      accessibilityNeeds: ['large_print', 'visually_impaired'],
+      exposedDataTypes: ['names', 'payment_cards'],
+      birthYear: 1980,
+      postalCode: 'BS14XX',
+      affected: false,
+    });
+  });
+
+  it('names every problem in a row with its line and column, without echoing the value', () => {
+    const result = validateRow(
+      { email: 'not-an-email', phone: '12', language: '??', birth_year: '80', time_zone: 'Mars/Olympus' },
+      7,
+      options,
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual([
+      { line: 7, column: 'email', reason: 'email_invalid' },
+      { line: 7, column: 'phone', reason: 'phone_invalid' },
+      { line: 7, column: 'language', reason: 'language_invalid' },
+      { line: 7, column: 'time_zone', reason: 'time_zone_invalid' },
+      { line: 7, column: 'birth_year', reason: 'birth_year_invalid' },
+    ]);
+    expect(JSON.stringify(result.errors)).not.toContain('not-an-email');
+  });
+
+  it('refuses a row with no way to reach the person', () => {
+    expect(validateRow({ name: 'Nobody' }, 3, options)).toEqual({
+      ok: false,
+      errors: [{ line: 3, column: null, reason: 'no_contact' }],
+    });
+  });
+
+  it('uses the incident language when a row gives none, and reads an address alone as enough', () => {
+    const result = validateRow({ postal_address: '1 High St\r\nBristol' }, 4, {
+      ...options,
+      defaultLocale: 'fr',
+    });
+    expect(result.ok && result.person.locale).toBe('fr');
+    expect(result.ok && result.person.postalAddress).toBe('1 High St\nBristol');
+  });
+
+  it('matches header names loosely but refuses unknown or repeated columns', () => {
+    expect(readHeader(['Email', 'Postal Address', 'preferred-channel'])).toEqual({
+      ok: true,
+      columns: ['email', 'postal_address', 'preferred_channel'],
+    });
+    expect(readHeader(['email', 'fone'])).toEqual({ ok: false, problem: 'unknown_column', column: 'fone' });
+    expect(readHeader(['email', 'EMAIL'])).toEqual({
+      ok: false,
+      problem: 'duplicate_column',
+      column: 'email',
+    });
+    expect(readHeader(['name'])).toEqual({ ok: false, problem: 'no_contact_column' });
+  });
+});
