@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
@@ -20,6 +20,17 @@ import {
   poolStock,
   uploadCodes,
 } from './service.js';
+
+/**
+ * Every console page carries the pools whose stock alert stands, for the banner at the top: the
+ * warning stays in front of staff until someone uploads more codes.
+ */
+export function codeStockBanner(deps: Pick<Deps, 'db'>): RequestHandler {
+  return async (_req, res, next) => {
+    res.locals.codeStockWarnings = await listStockWarnings(deps.db);
+    next();
+  };
+}
 
 function idParam(value: unknown): number {
   const id = Number(value);
@@ -60,7 +71,6 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
       pool,
       incident: await findIncidentById(deps.db, pool.incidentId),
       stock: await poolStock(deps.db, pool.id),
-      warnings: (await listStockWarnings(deps.db)).filter((warning) => warning.poolId === pool.id),
       uploadErrors: extra.uploadErrors ?? [],
       fileProblem: extra.fileProblem ?? null,
       redeemErrors: extra.redeemErrors ?? [],
@@ -79,7 +89,6 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
         const stocks = await Promise.all(pools.map((pool) => poolStock(deps.db, pool.id)));
         res.render('codes/console-index', {
           pools: pools.map((pool, i) => ({ pool, stock: stocks[i]! })),
-          warnings: await listStockWarnings(deps.db),
           incidents: await listPublishedIncidents(deps.db),
         });
       },

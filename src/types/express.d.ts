@@ -1,6 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { StaffRole } from '../staff/store.js';
 import type { Permission } from '../staff/permissions.js';
+import type { StockWarning } from '../codes/store.js';
 
 // Request-scoped values, written only by middleware in src/web/ and the feature routers' own middleware.
 declare global {
@@ -22,6 +23,8 @@ declare global {
       apiKeyId?: number;
       /** Whether the signed-in staff member holds a permission: for showing only the links they may use. */
       can?: (permission: Permission) => boolean;
+      /** Code pools running low or empty, for the console's banner (src/codes/console-routes.ts). */
+      codeStockWarnings?: StockWarning[];
     }
   }
 }

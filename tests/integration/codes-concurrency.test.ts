@@ -200,8 +200,17 @@ describe('first reveals of one pool from two app processes at once', () => {
 
     const admin = await ctx.deps.db.query<{ id: number }>("SELECT id FROM staff WHERE role = 'admin'");
     const staffCookie = await signedInStaff(ctx.deps, { id: admin.rows[0]!.id, role: 'admin' });
-    const consolePage = await getPage(b!.baseUrl, '/console/codes', staffCookie);
-    expect(consolePage.status).toBe(200);
-    expect(consolePage.html).toContain(`${pool.name} has no codes left`);
+    // The banner is on every console page, not only the codes pages.
+    for (const pathname of ['/console/codes', '/console']) {
+      const consolePage = await getPage(b!.baseUrl, pathname, staffCookie);
+      expect(consolePage.status, pathname).toBe(200);
+      expect(consolePage.html, pathname).toContain(`${pool.name} has no codes left`);
+    }
+
+    // Once the vendor's next batch is in, the warning clears and the 101st person can reveal theirs.
+    await stockPool(ctx.deps, pool.id, codeList('MORE', 50));
+    expect(await listStockWarnings(ctx.deps.db)).toEqual([]);
+    const replenished = await getPage(a!.baseUrl, codesPage, cookie);
+    expect(replenished.html).toContain('Show my code');
   });
 });
