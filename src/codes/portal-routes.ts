@@ -4,19 +4,13 @@ import { NotFoundError } from '../platform/errors.js';
 import { findPublishedIncident, type Incident } from '../incidents/store.js';
 import { formProtection } from '../web/session.js';
 import { listPersonalOffers, revealCode, startEnrollment, type CodeDeps } from './service.js';
+import { formatDay } from './rules.js';
 
 type PortalDeps = CodeDeps & Pick<Deps, 'redis'>;
 
 /** Where a person proves who they are (the portal's lookup). */
 export const lookupPath = (slug: string) => `/incidents/${slug}/check`;
 export const codesPath = (slug: string) => `/incidents/${slug}/codes`;
-
-/** `en` dates read "31 March 2027" in the page's language; the enroll-by day is a calendar day, so UTC. */
-export function formatDay(lang: string, day: string): string {
-  return new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeZone: 'UTC' }).format(
-    new Date(`${day}T00:00:00Z`),
-  );
-}
 
 /**
  * The person this session proved to be, if they belong to this incident. Codes are shown only to

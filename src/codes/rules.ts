@@ -194,6 +194,13 @@ export function isoDate(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** A calendar day in the reader's language ("31 March 2027"); the enroll-by day is a calendar day, so UTC. */
+export function formatDay(lang: string, day: string): string {
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeZone: 'UTC' }).format(
+    new Date(`${day}T00:00:00Z`),
+  );
+}
+
 /** The enroll-by date is the last day a code can be used: it has passed only from the next day. */
 export function deadlinePassed(enrollBy: string | null, today: Date): boolean {
   return enrollBy !== null && isoDate(today) > enrollBy;

@@ -9,6 +9,7 @@ import { checkStock, type AlertDeps } from './alerts.js';
 import { readCodeFile } from './csv.js';
 import {
   alertLevelAfterUpload,
+  formatDay,
   deadlinePassed,
   enrollmentUrl,
   isEligible,
@@ -374,6 +375,23 @@ export async function codeFactsForMessage(
     deadline: pool.enrollBy,
     revealUrl: `${deps.config.publicBaseUrl}/incidents/${incident.slug}/codes`,
     code,
+  };
+}
+
+/**
+ * The code facts of a message in the shape the notice renderer takes today (`NoticeFacts.deadline`,
+ * formatted for the person's language), or nothing for a campaign that is not about codes. The send
+ * path spreads it into the facts: `...(await codeNoticeFacts(deps, { campaignId, personId, locale }))`.
+ */
+export async function codeNoticeFacts(
+  deps: CodeDeps,
+  input: { campaignId: number; personId: number; locale: string },
+): Promise<{ deadline?: string; code?: string }> {
+  const facts = await codeFactsForMessage(deps, input);
+  if (!facts) return {};
+  return {
+    ...(facts.deadline ? { deadline: formatDay(input.locale, facts.deadline) } : {}),
+    ...(facts.code ? { code: facts.code } : {}),
   };
 }
 

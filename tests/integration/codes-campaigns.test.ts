@@ -11,6 +11,7 @@ import {
 import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
 import {
   codeFactsForMessage,
+  codeNoticeFacts,
   confirmRedemption,
   createCodeCampaign,
   revealCode,
@@ -18,6 +19,7 @@ import {
 import { ConflictError } from '../../src/platform/errors.js';
 import type { Incident } from '../../src/incidents/store.js';
 import type { Pool } from '../../src/codes/store.js';
+import { formatDay } from '../../src/codes/rules.js';
 
 describe('code offers and reminders through the campaign pipeline', () => {
   let ctx: TestContext;
@@ -207,6 +209,13 @@ describe('code offers and reminders through the campaign pipeline', () => {
       (await codeFactsForMessage(ctx.deps, { campaignId: linkOnly.id, personId: people.neverRevealed }))
         ?.code,
     ).toBeNull();
+    expect(
+      await codeNoticeFacts(ctx.deps, {
+        campaignId: campaign.id,
+        personId: people.neverRevealed,
+        locale: 'fr',
+      }),
+    ).toEqual({ deadline: formatDay('fr', inMessage.enrollBy!), code: first?.code });
     const { rows } = await ctx.deps.db.query<{ id: number }>(
       "SELECT id FROM campaigns WHERE kind = 'initial_notice'",
     );

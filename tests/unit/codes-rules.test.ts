@@ -7,6 +7,7 @@ import {
   deadlinePassed,
   enrollmentTemplateProblem,
   enrollmentUrl,
+  formatDay,
   isEligible,
   normalizeCode,
   offerState,
@@ -164,6 +165,11 @@ describe('enrolment and deadlines', () => {
       state: 'replenishing',
     });
     expect(offerState({ assigned: null, available: 3, deadlinePassed: true })).toEqual({ state: 'closed' });
+  });
+
+  it('writes the enroll-by day in the reader’s language, whatever the server’s time zone', () => {
+    expect(formatDay('en', '2027-03-31')).toBe('March 31, 2027');
+    expect(formatDay('fr', '2027-03-31')).toBe('31 mars 2027');
   });
 
   it('compares codes however they were typed', () => {
