@@ -174,6 +174,25 @@ describe('codes on the personal page', () => {
     expect(rows[0]!.n).toBe(0);
   });
 
+  it('refuses, in the database itself, a second code of a pool for one person and a code stored twice', async () => {
+    const { rows } = await ctx.deps.db.query<{ id: number }>(
+      'SELECT id FROM codes WHERE pool_id = $1 AND person_id IS NULL ORDER BY id LIMIT 1',
+      [pool.id],
+    );
+    await expect(
+      ctx.deps.db.query('UPDATE codes SET person_id = $2, assigned_at = now() WHERE id = $1', [
+        rows[0]!.id,
+        alice.id,
+      ]),
+    ).rejects.toMatchObject({ code: '23505', constraint: 'codes_one_per_person' });
+    await expect(
+      ctx.deps.db.query(
+        'INSERT INTO codes (pool_id, code_hash, code_enc) SELECT pool_id, code_hash, code_enc FROM codes WHERE id = $1',
+        [rows[0]!.id],
+      ),
+    ).rejects.toMatchObject({ code: '23505', constraint: 'codes_unique_in_pool' });
+  });
+
   it('keeps codes out of the database in clear', async () => {
     const { rows } = await ctx.deps.db.query<{ dump: string | null }>(
       `SELECT string_agg(row_to_json(c)::text, ' ') AS dump FROM codes c`,
