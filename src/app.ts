@@ -17,6 +17,7 @@ import { registerLookup } from './lookup/routes.js';
 import { registerPersonalPage } from './personal-page/routes.js';
 import { registerSupport } from './support/routes.js';
 import { registerSubscriptions } from './subscriptions/routes.js';
+import { registerCodes } from './codes/routes.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -47,6 +48,7 @@ export function createApp(deps: Deps): express.Express {
   registerLetters(app, deps);
   registerUnsubscribe(app, deps);
   registerConsole(app, deps);
+  registerCodes(app, deps);
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -43,6 +43,7 @@ function describeImport(result: ImportRecord, seconds: number): string {
       return `${head}\nThe file could not be imported: ${result.failure}.`;
   }
 }
+import { uploadCodesFromFile } from './codes/cli.js';
 
 const USAGE = `Usage: npx candor <command>
 
@@ -55,6 +56,8 @@ Commands:
                set it up at their first sign-in.
   import --incident <slug> <file.csv> [--accept-valid-rows]
                import affected people from a CSV file; all or nothing unless --accept-valid-rows
+  upload-codes <pool id> <file.csv>
+               add a vendor's codes to a code pool (a header line naming a code column; all or nothing)
 `;
 
 loadEnvironment();
@@ -169,6 +172,17 @@ switch (command) {
     } finally {
       await deps.close();
     }
+    break;
+  }
+  case 'upload-codes': {
+    const deps = await createDeps(config);
+    const outcome = await uploadCodesFromFile(deps, positionals[1], positionals[2]);
+    await deps.close();
+    if (!outcome.ok) {
+      console.error(outcome.message);
+      process.exit(1);
+    }
+    console.log(outcome.message);
     break;
   }
   default:

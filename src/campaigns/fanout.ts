@@ -10,6 +10,7 @@ import { channelForAttempt, CHANNELS, type Channel } from './channel-policy.js';
 import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
 import { AUDIENCE_FILTER } from './audience.js';
 import { findCampaign } from './store.js';
+import { codeCampaignAudienceSql } from '../codes/audience.js';
 
 export interface FanoutDeps {
   db: Db;
@@ -42,7 +43,7 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
       }
       const { rows } = await deps.db.query<AudienceRow>(
         `SELECT ${AUDIENCE_COLUMNS} FROM people p
-         WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]}
+         WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${codeCampaignAudienceSql(campaign.id)}
          ORDER BY p.id LIMIT $3`,
         [campaign.incidentId, cursor, FANOUT_PAGE_SIZE],
       );

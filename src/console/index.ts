@@ -6,10 +6,17 @@ import { authRoutes } from './auth/routes.js';
 import { incidentRoutes } from './incidents/routes.js';
 import { importRoutes } from './imports/routes.js';
 import { campaignRoutes } from './campaigns/routes.js';
+import { codeConsoleRoutes, codeStockBanner } from '../codes/console-routes.js';
 
 /** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
 export function consoleRoutes(deps: Deps): ConsoleRoute[] {
-  return [...authRoutes(deps), ...incidentRoutes(deps), ...importRoutes(deps), ...campaignRoutes(deps)];
+  return [
+    ...authRoutes(deps),
+    ...incidentRoutes(deps),
+    ...importRoutes(deps),
+    ...campaignRoutes(deps),
+    ...codeConsoleRoutes(deps),
+  ];
 }
 
 export function registerConsole(app: Express, deps: Deps): void {
@@ -19,6 +26,7 @@ export function registerConsole(app: Express, deps: Deps): void {
     res.set('Cache-Control', 'no-store');
     next();
   });
+  router.use('/console', codeStockBanner(deps));
   mountConsoleRoutes(router, deps, consoleRoutes(deps));
   // Campaign letters (src/letters): print-ready PDFs and "posted", for the staff who prepare sends.
   router.use(

@@ -25,6 +25,7 @@ export const NAMESPACES = [
   'support',
   'subscribe',
   'console',
+  'codes',
 ] as const;
 
 export async function createI18n(): Promise<I18n> {

@@ -22,6 +22,10 @@ export const PERMISSIONS = {
   'staff:manage': ['admin'],
   'queues:dashboard': ['admin'],
   'outbox:read': ['admin', 'editor', 'approver', 'agent', 'viewer'],
+  /** Create code pools and upload codes (src/codes). Stock is read with incidents:read. */
+  'codes:manage': ['admin', 'editor'],
+  /** Confirm a code was used: a caller or the vendor says so. */
+  'codes:redeem': ['admin', 'editor', 'agent'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

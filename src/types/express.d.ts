@@ -1,6 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { StaffRole } from '../staff/store.js';
 import type { Permission } from '../staff/permissions.js';
+import type { StockWarning } from '../codes/store.js';
 
 // Request-scoped values, written only by middleware in src/web/ and the feature routers' own middleware.
 declare global {
@@ -24,6 +25,8 @@ declare global {
       can?: (permission: Permission) => boolean;
       /** Set on portal pages when a member of the public has proved who they are (src/web/portal.ts). */
       person?: { id: number; incidentId: number; locale: string };
+      /** Code pools running low or empty, for the console's banner (src/codes/console-routes.ts). */
+      codeStockWarnings?: StockWarning[];
     }
   }
 }

@@ -1,0 +1,226 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestContext, type TestContext } from '../support/context.js';
+import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { codeList, daysFromToday, makePool, stockPool } from '../support/codes.js';
+import {
+  approveCampaign,
+  createCampaign,
+  startCampaign,
+  submitCampaign,
+} from '../../src/campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import {
+  codeFactsForMessage,
+  codeNoticeFacts,
+  confirmRedemption,
+  createCodeCampaign,
+  revealCode,
+} from '../../src/codes/service.js';
+import { ConflictError } from '../../src/platform/errors.js';
+import type { Incident } from '../../src/incidents/store.js';
+import type { Pool } from '../../src/codes/store.js';
+import { formatDay } from '../../src/codes/rules.js';
+
+describe('code offers and reminders through the campaign pipeline', () => {
+  let ctx: TestContext;
+  let incident: Incident;
+  let pool: Pool;
+  let editor: { id: number };
+  let approver: { id: number };
+  const people: Record<'redeemed' | 'revealed' | 'enrolling' | 'neverRevealed' | 'notAffected', number> = {
+    redeemed: 0,
+    revealed: 0,
+    enrolling: 0,
+    neverRevealed: 0,
+    notAffected: 0,
+  };
+
+  beforeAll(async () => {
+    ctx = await startTestContext({ workers: true });
+    incident = await makeIncident(ctx.deps);
+    editor = await makeStaff(ctx.deps, 'editor');
+    approver = await makeStaff(ctx.deps, 'approver');
+    pool = await makePool(ctx.deps, incident.id, { enrollBy: daysFromToday(10) });
+    await stockPool(ctx.deps, pool.id, codeList('CM', 20));
+    const created = await makePeople(ctx.deps, incident.id, [
+      makePerson(),
+      makePerson(),
+      makePerson(),
+      makePerson(),
+      makePerson({ affected: false }),
+    ]);
+    const keys = Object.keys(people) as (keyof typeof people)[];
+    keys.forEach((key, i) => (people[key] = created[i]!.id));
+    for (const key of ['redeemed', 'revealed', 'enrolling'] as const) {
+      await revealCode(ctx.deps, { personId: people[key], poolId: pool.id });
+    }
+    const { rows } = await ctx.deps.db.query<{ code_enc: string }>(
+      'SELECT code_enc FROM codes WHERE pool_id = $1 AND person_id = $2',
+      [pool.id, people.redeemed],
+    );
+    await confirmRedemption(ctx.deps, {
+      poolId: pool.id,
+      code: ctx.deps.vault.open(rows[0]!.code_enc),
+      via: 'api',
+      staffId: null,
+    });
+    await ctx.deps.db.query(
+      'UPDATE codes SET enrollment_started_at = now() WHERE pool_id = $1 AND person_id = $2',
+      [pool.id, people.enrolling],
+    );
+  });
+  afterAll(async () => ctx?.close());
+
+  /** Runs a campaign through approval and sending, and returns who it reached once every message settled. */
+  async function send(campaignId: number): Promise<Set<number>> {
+    await submitCampaign(ctx.deps, { campaignId });
+    await approveCampaign(ctx.deps, { campaignId, approverId: approver.id });
+    await startCampaign(ctx.deps, { campaignId });
+    const rows = await eventually('the campaign to fan out and every message to settle', async () => {
+      const { rows: campaign } = await ctx.deps.db.query<{ done: boolean }>(
+        'SELECT fanout_completed_at IS NOT NULL AS done FROM campaigns WHERE id = $1',
+        [campaignId],
+      );
+      if (!campaign[0]?.done) return undefined;
+      const { rows: messages } = await ctx.deps.db.query<{ person_id: number; status: string }>(
+        'SELECT person_id, status FROM messages WHERE campaign_id = $1',
+        [campaignId],
+      );
+      return messages.every((m) => m.status === 'delivered') ? messages : undefined;
+    });
+    return new Set(rows.map((row) => row.person_id));
+  }
+
+  it('offers the code to everyone eligible who has not already used one', async () => {
+    const offer = await createCodeCampaign(ctx.deps, {
+      poolId: pool.id,
+      purpose: 'offer',
+      createdBy: editor.id,
+    });
+    expect(offer.kind).toBe('code_offer');
+    expect(await send(offer.id)).toEqual(new Set([people.revealed, people.enrolling, people.neverRevealed]));
+  });
+
+  it('reminds only people offered a code who have not redeemed it, scheduled N days before the enroll-by date', async () => {
+    // Imported after the offer went out: never offered, so not reminded either.
+    const [latecomer] = await makePeople(ctx.deps, incident.id, [makePerson()]);
+    const reminder = await createCodeCampaign(ctx.deps, {
+      poolId: pool.id,
+      purpose: 'reminder',
+      daysBefore: 3,
+      createdBy: editor.id,
+    });
+    expect(reminder.kind).toBe('reminder');
+    expect(reminder.scheduledFor?.toISOString()).toBe(`${daysFromToday(7)}T09:00:00.000Z`);
+    const reached = await send(reminder.id);
+    expect(reached).toEqual(new Set([people.revealed, people.enrolling, people.neverRevealed]));
+    expect(reached.has(latecomer!.id)).toBe(false);
+  });
+
+  it('reminds nobody once the enroll-by date has passed, and will not schedule a reminder after it', async () => {
+    const reminder = await createCodeCampaign(ctx.deps, {
+      poolId: pool.id,
+      purpose: 'reminder',
+      daysBefore: 1,
+      createdBy: editor.id,
+    });
+    await ctx.deps.db.query('UPDATE code_pools SET enroll_by = $2 WHERE id = $1', [
+      pool.id,
+      daysFromToday(-1),
+    ]);
+    expect(await send(reminder.id)).toEqual(new Set());
+    await expect(
+      createCodeCampaign(ctx.deps, {
+        poolId: pool.id,
+        purpose: 'reminder',
+        daysBefore: 1,
+        createdBy: editor.id,
+      }),
+    ).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('leaves every other campaign’s audience as it was', async () => {
+    const notice = await createCampaign(ctx.deps, {
+      incidentId: incident.id,
+      kind: 'initial_notice',
+      audience: 'affected',
+      channelPolicy: DEFAULT_CHANNEL_POLICY,
+      createdBy: editor.id,
+    });
+    const reached = await send(notice.id);
+    expect(reached.has(people.redeemed)).toBe(true);
+    expect(reached.has(people.notAffected)).toBe(false);
+    expect(reached.size).toBe(5);
+  });
+
+  it('offers a data-type pool only to affected people whose exposed data includes one of its types', async () => {
+    const [withId, withoutId, unaffectedWithId] = await makePeople(ctx.deps, incident.id, [
+      makePerson({ exposedDataTypes: ['names', 'national_ids'] }),
+      makePerson({ exposedDataTypes: ['names'] }),
+      makePerson({ affected: false, exposedDataTypes: ['national_ids'] }),
+    ]);
+    const idPool = await makePool(ctx.deps, incident.id, {
+      name: 'Identity protection',
+      eligibility: 'data_types',
+      eligibleDataTypes: ['national_ids', 'passwords'],
+    });
+    const offer = await createCodeCampaign(ctx.deps, {
+      poolId: idPool.id,
+      purpose: 'offer',
+      createdBy: editor.id,
+    });
+    const reached = await send(offer.id);
+    expect(reached).toEqual(new Set([withId!.id]));
+    expect(reached.has(withoutId!.id) || reached.has(unaffectedWithId!.id)).toBe(false);
+  });
+
+  it('gives the send worker the code itself for pools that put it in the message, the same on a resend', async () => {
+    const inMessage = await makePool(ctx.deps, incident.id, {
+      name: 'In the message',
+      offerMode: 'code_in_message',
+    });
+    await stockPool(ctx.deps, inMessage.id, codeList('MSG', 3));
+    const campaign = await createCodeCampaign(ctx.deps, {
+      poolId: inMessage.id,
+      purpose: 'offer',
+      createdBy: editor.id,
+    });
+    const first = await codeFactsForMessage(ctx.deps, {
+      campaignId: campaign.id,
+      personId: people.neverRevealed,
+    });
+    const again = await codeFactsForMessage(ctx.deps, {
+      campaignId: campaign.id,
+      personId: people.neverRevealed,
+    });
+    expect(first).toMatchObject({
+      vendorName: 'Watchful Credit',
+      revealUrl: `${ctx.baseUrl}/incidents/${incident.slug}/codes`,
+    });
+    expect(first?.code).toMatch(/^MSG-/);
+    expect(again?.code).toBe(first?.code);
+
+    const linkOnly = await createCodeCampaign(ctx.deps, {
+      poolId: pool.id,
+      purpose: 'offer',
+      createdBy: editor.id,
+    });
+    expect(
+      (await codeFactsForMessage(ctx.deps, { campaignId: linkOnly.id, personId: people.neverRevealed }))
+        ?.code,
+    ).toBeNull();
+    expect(
+      await codeNoticeFacts(ctx.deps, {
+        campaignId: campaign.id,
+        personId: people.neverRevealed,
+        locale: 'fr',
+      }),
+    ).toEqual({ deadline: formatDay('fr', inMessage.enrollBy!), code: first?.code });
+    const { rows } = await ctx.deps.db.query<{ id: number }>(
+      "SELECT id FROM campaigns WHERE kind = 'initial_notice'",
+    );
+    expect(
+      await codeFactsForMessage(ctx.deps, { campaignId: rows[0]!.id, personId: people.revealed }),
+    ).toBeNull();
+  });
+});

@@ -1,0 +1,370 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import express, { type RequestHandler } from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestContext, type TestContext } from '../support/context.js';
+import { makeIncident, makePeople, makePerson } from '../support/factories.js';
+import { codeList, makePool, stockPool } from '../support/codes.js';
+import type TestAgent from 'supertest/lib/agent.js';
+import { csrfFrom, makeStaffAccount, signedInAgent } from '../support/console.js';
+import { codesApiRouter } from '../../src/codes/api-routes.js';
+import { uploadCodesFromFile } from '../../src/codes/cli.js';
+import { seedDemoCodes } from '../../src/codes/demo.js';
+import { revealCode } from '../../src/codes/service.js';
+import { listPools, poolStock, type Pool } from '../../src/codes/store.js';
+import { errorHandler, notFound } from '../../src/web/errors.js';
+import type { Incident } from '../../src/incidents/store.js';
+
+describe('codes in the staff console', () => {
+  let ctx: TestContext;
+  let incident: Incident;
+  let editor: TestAgent;
+  let editorId: number;
+
+  beforeAll(async () => {
+    ctx = await startTestContext();
+    incident = await makeIncident(ctx.deps, { dataTypes: ['names', 'national_ids'] });
+    const account = await makeStaffAccount(ctx.deps, 'editor');
+    editorId = account.id;
+    editor = await signedInAgent(ctx.baseUrl, account);
+  });
+  afterAll(async () => ctx?.close());
+
+  async function poolPage(poolId: number, agent = editor) {
+    const page = await agent.get(`/console/codes/${poolId}`).expect(200);
+    return { html: page.text, csrf: csrfFrom(page.text) };
+  }
+
+  /** A vendor's file, uploaded through the page's file field like a browser. */
+  function upload(poolId: number, csrf: string, contents: string, agent = editor) {
+    return agent
+      .post(`/console/codes/${poolId}/upload`)
+      .field('_csrf', csrf)
+      .attach('codes', Buffer.from(contents), { filename: 'codes.csv', contentType: 'text/csv' });
+  }
+
+  it('sends a signed-out visitor to sign in, shows stock to a viewer, and refuses the viewer’s upload', async () => {
+    const pool = await makePool(ctx.deps, incident.id);
+    const visitor = await request(ctx.baseUrl).get('/console/codes').expect(303);
+    expect(visitor.headers.location).toBe('/console/sign-in?next=%2Fconsole%2Fcodes');
+    const viewer = await signedInAgent(ctx.baseUrl, await makeStaffAccount(ctx.deps, 'viewer'));
+    const list = await viewer.get('/console/codes').expect(200);
+    expect(list.text).toContain(pool.name);
+    const { html, csrf } = await poolPage(pool.id, viewer);
+    expect(html).not.toContain('type="file"');
+    await upload(pool.id, csrf, 'code\nV-1', viewer).expect(403);
+    expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(0);
+  });
+
+  it('creates a pool from the form, and shows each problem beside its field when the form is wrong', async () => {
+    const form = await editor.get(`/console/codes/new?incident=${incident.id}`).expect(200);
+    const csrf = csrfFrom(form.text);
+    const refused = await editor
+      .post('/console/codes')
+      .type('form')
+      .send({
+        _csrf: csrf,
+        incidentId: String(incident.id),
+        kind: 'credit_monitoring',
+        name: '',
+        vendorName: 'Watchful',
+        eligibility: 'data_types',
+        enrollmentUrlTemplate: 'javascript:alert(1)',
+      })
+      .expect(400);
+    expect(refused.text).toContain('There is a problem');
+    expect(refused.text).toContain('<a href="#name">Enter the name people will see</a>');
+    expect(refused.text).toContain(
+      '<a href="#enrollmentUrlTemplate">Enter a web address that starts with https://</a>',
+    );
+    expect(refused.text).toContain(
+      '<a href="#eligibleDataTypes">Choose at least one kind of exposed data</a>',
+    );
+
+    const created = await editor
+      .post('/console/codes')
+      .type('form')
+      .send({
+        _csrf: csrf,
+        incidentId: String(incident.id),
+        kind: 'identity_protection',
+        name: 'Identity protection, 12 months',
+        vendorName: 'Shield',
+        enrollmentUrlTemplate: 'https://shield.example/start?c={code}',
+        enrollBy: '2031-01-31',
+        eligibility: 'data_types',
+        dataType_national_ids: 'on',
+        offerMode: 'code_in_message',
+        lowStockThreshold: '3',
+        instructions_en: 'Use the code within a year.',
+      })
+      .expect(303);
+    const poolId = Number(/\/console\/codes\/(\d+)$/.exec(created.headers.location!)?.[1]);
+    const { rows } = await ctx.deps.db.query<{
+      eligible_data_types: string[];
+      created_by: number;
+      offer_mode: string;
+    }>('SELECT eligible_data_types, created_by, offer_mode FROM code_pools WHERE id = $1', [poolId]);
+    expect(rows[0]).toEqual({
+      eligible_data_types: ['national_ids'],
+      created_by: editorId,
+      offer_mode: 'code_in_message',
+    });
+  });
+
+  it('refuses a code file with bad rows, naming each line, and adds nothing from it', async () => {
+    const pool = await makePool(ctx.deps, incident.id);
+    const { csrf } = await poolPage(pool.id);
+    const refused = await upload(pool.id, csrf, 'serial,code\n1,GOOD-1\n2,good 1\n3,\n4,GOOD-2\n').expect(
+      400,
+    );
+    expect(refused.text).toContain('Nothing was added');
+    expect(refused.text).toContain('Line 3: the same code as line 2');
+    expect(refused.text).toContain('Line 4: the code is empty');
+    expect(refused.text).not.toContain('GOOD-2');
+    expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(0);
+
+    const noColumn = await upload(pool.id, csrf, 'voucher\nA1\n').expect(400);
+    expect(noColumn.text).toContain('The first line must name a column called code.');
+  });
+
+  it('adds a good file, then refuses one that repeats codes already in the pool, by line', async () => {
+    const pool = await makePool(ctx.deps, incident.id);
+    const { csrf } = await poolPage(pool.id);
+    const added = await upload(pool.id, csrf, 'code\nK-1\nK-2\nK-3\n').expect(303);
+    const page = await editor.get(added.headers.location!).expect(200);
+    expect(page.text).toContain('3 codes added.');
+    expect(page.text).toContain('<dd data-stock="available">3</dd>');
+
+    const refused = await upload(pool.id, csrf, 'code\nK-4\nk 2\n').expect(400);
+    expect(refused.text).toContain('Line 3: this code is already in the pool');
+    expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(3);
+  });
+
+  it('lets staff confirm that a given-out code was used, once', async () => {
+    const pool = await makePool(ctx.deps, incident.id);
+    await stockPool(ctx.deps, pool.id, codeList('RED', 2));
+    const [person] = await makePeople(ctx.deps, incident.id, [makePerson()]);
+    const revealed = await revealCode(ctx.deps, { personId: person!.id, poolId: pool.id });
+    if (revealed.outcome !== 'revealed') throw new Error('expected a code');
+
+    const { csrf } = await poolPage(pool.id);
+    const unknown = await editor
+      .post(`/console/codes/${pool.id}/redemptions`)
+      .type('form')
+      .send({ _csrf: csrf, code: 'NOT-A-CODE' })
+      .expect(400);
+    expect(unknown.text).toContain('That code is not in this pool');
+
+    const confirmed = await editor
+      .post(`/console/codes/${pool.id}/redemptions`)
+      .type('form')
+      .send({ _csrf: csrf, code: revealed.code.toLowerCase() })
+      .expect(303);
+    expect(confirmed.headers.location).toBe(`/console/codes/${pool.id}?notice=redeemed`);
+    const { rows } = await ctx.deps.db.query<{ redeemed_via: string; redeemed_by: number }>(
+      'SELECT redeemed_via, redeemed_by FROM codes WHERE pool_id = $1 AND person_id = $2',
+      [pool.id, person!.id],
+    );
+    expect(rows[0]).toEqual({ redeemed_via: 'staff', redeemed_by: editorId });
+    const again = await editor
+      .post(`/console/codes/${pool.id}/redemptions`)
+      .type('form')
+      .send({ _csrf: csrf, code: revealed.code })
+      .expect(303);
+    expect(again.headers.location).toBe(`/console/codes/${pool.id}?notice=already_redeemed`);
+  });
+
+  it('creates an offer campaign for approval, and explains beside the form why a reminder cannot be made', async () => {
+    const pool = await makePool(ctx.deps, incident.id, { enrollBy: null });
+    const { csrf } = await poolPage(pool.id);
+    const offer = await editor
+      .post(`/console/codes/${pool.id}/campaigns`)
+      .type('form')
+      .send({ _csrf: csrf, purpose: 'offer' })
+      .expect(303);
+    const campaignId = Number(/campaign-(\d+)$/.exec(offer.headers.location!)?.[1]);
+    const { rows } = await ctx.deps.db.query<{ kind: string; status: string; created_by: number }>(
+      'SELECT kind, status, created_by FROM campaigns WHERE id = $1',
+      [campaignId],
+    );
+    expect(rows[0]).toEqual({ kind: 'code_offer', status: 'draft', created_by: editorId });
+    const reminder = await editor
+      .post(`/console/codes/${pool.id}/campaigns`)
+      .type('form')
+      .send({ _csrf: csrf, purpose: 'reminder', daysBefore: '7' })
+      .expect(400);
+    expect(reminder.text).toContain('A reminder needs a last day to use the code that has not passed yet');
+  });
+});
+
+/** A JSON response's body, for reading fields without an \`any\`. */
+const bodyOf = (response: { body: unknown }) => response.body as Record<string, unknown>;
+
+describe('codes in the JSON API', () => {
+  let ctx: TestContext;
+  let api: express.Express;
+  let incident: Incident;
+  let pool: Pool;
+  const KEY = 'Bearer test-api-key';
+
+  beforeAll(async () => {
+    ctx = await startTestContext();
+    incident = await makeIncident(ctx.deps);
+    pool = await makePool(ctx.deps, incident.id, {
+      kind: 'discount',
+      name: '20% off',
+      enrollmentUrlTemplate: null,
+    });
+    // Stands in for the API's key check (the console's API keys): this router's own contract is "runs after it".
+    const authenticate: RequestHandler = (req, res, next) => {
+      if (req.get('authorization') === KEY) return next();
+      res.status(401).type('application/problem+json').json({ title: 'API key required', status: 401 });
+    };
+    api = express();
+    api.use(codesApiRouter(ctx.deps, { authenticate }));
+    api.use(notFound);
+    api.use(errorHandler(ctx.deps.logger));
+  });
+  afterAll(async () => ctx?.close());
+
+  it('refuses every call without the API key', async () => {
+    await request(api).get(`/api/v1/code-pools/${pool.id}`).expect(401);
+    await request(api).post(`/api/v1/code-pools/${pool.id}/redemptions`).send({ code: 'X' }).expect(401);
+  });
+
+  it('creates a pool from JSON, and names every bad field', async () => {
+    const bad = await request(api)
+      .post(`/api/v1/incidents/${incident.id}/code-pools`)
+      .set('Authorization', KEY)
+      .send({ kind: 'voucher', name: 'x', vendorName: 'y', eligibility: 'affected' })
+      .expect(400);
+    expect(bodyOf(bad).errors).toEqual([{ field: 'kind', message: 'codes:errors.kindMissing' }]);
+    const created = await request(api)
+      .post(`/api/v1/incidents/${incident.id}/code-pools`)
+      .set('Authorization', KEY)
+      .send({
+        kind: 'gift_certificate',
+        name: '£10 gift card',
+        vendorName: 'Acme Bikes',
+        eligibility: 'everyone',
+      })
+      .expect(201);
+    expect(bodyOf(created).pool).toMatchObject({
+      kind: 'gift_certificate',
+      eligibility: 'everyone',
+      offerMode: 'reveal_link',
+    });
+  });
+
+  it('takes codes as a CSV body, all or nothing, with problems by line', async () => {
+    const refused = await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/codes`)
+      .set('Authorization', KEY)
+      .type('text/csv')
+      .send('code\nSAVE-1\nSAVE-1\n')
+      .expect(400);
+    expect(bodyOf(refused).problems).toEqual([{ line: 3, problem: 'duplicate_in_file', firstLine: 2 }]);
+    await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/codes`)
+      .set('Authorization', KEY)
+      .type('text/csv')
+      .send(['code', ...codeList('SAVE', 50)].join('\r\n'))
+      .expect(201, { added: 50, available: 50 });
+    await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/codes`)
+      .set('Authorization', KEY)
+      .type('json')
+      .send({ code: 'X' })
+      .expect(415);
+    const read = await request(api)
+      .get(`/api/v1/code-pools/${pool.id}`)
+      .set('Authorization', KEY)
+      .expect(200);
+    expect(bodyOf(read).stock).toEqual({
+      total: 50,
+      available: 50,
+      assigned: 0,
+      enrollmentStarted: 0,
+      redeemed: 0,
+    });
+  });
+
+  it('lets a shop mark a given-out discount code redeemed, however it was typed, once', async () => {
+    const [person] = await makePeople(ctx.deps, incident.id, [makePerson()]);
+    await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
+      .set('Authorization', KEY)
+      .send({ code: 'SAVE-00002' })
+      .expect(409);
+    const revealed = await revealCode(ctx.deps, { personId: person!.id, poolId: pool.id });
+    if (revealed.outcome !== 'revealed') throw new Error('expected a code');
+    const typed = ` ${revealed.code.toLowerCase().replace('-', ' ')} `;
+    const first = await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
+      .set('Authorization', KEY)
+      .send({ code: typed })
+      .expect(200);
+    expect(bodyOf(first).outcome).toBe('redeemed');
+    const second = await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
+      .set('Authorization', KEY)
+      .send({ code: revealed.code })
+      .expect(200);
+    expect(bodyOf(second).outcome).toBe('already_redeemed');
+    await request(api)
+      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
+      .set('Authorization', KEY)
+      .send({ code: 'NOPE' })
+      .expect(404);
+    const { rows } = await ctx.deps.db.query<{ redeemed_via: string }>(
+      'SELECT redeemed_via FROM codes WHERE pool_id = $1 AND person_id = $2',
+      [pool.id, person!.id],
+    );
+    expect(rows[0]!.redeemed_via).toBe('api');
+  });
+});
+
+describe('codes from the command line', () => {
+  let ctx: TestContext;
+  let dir: string;
+  beforeAll(async () => {
+    ctx = await startTestContext();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'candor-codes-'));
+  });
+  afterAll(async () => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await ctx?.close();
+  });
+
+  it('streams a vendor file into a pool, and lists bad lines without adding anything', async () => {
+    const incident = await makeIncident(ctx.deps);
+    const pool = await makePool(ctx.deps, incident.id);
+    const good = path.join(dir, 'good.csv');
+    fs.writeFileSync(good, ['id,code', ...codeList('CLI', 1000).map((code, i) => `${i},${code}`)].join('\n'));
+    expect(await uploadCodesFromFile(ctx.deps, String(pool.id), good)).toEqual({
+      ok: true,
+      message: `Added 1000 codes to pool ${pool.id}; 1000 are free.`,
+    });
+    const bad = path.join(dir, 'bad.csv');
+    fs.writeFileSync(bad, 'code\nNEW-1\nCLI-00007\n');
+    const refused = await uploadCodesFromFile(ctx.deps, String(pool.id), bad);
+    expect(refused.ok).toBe(false);
+    expect(refused.message).toContain('line 3: this code is already in the pool');
+    expect((await poolStock(ctx.deps.db, pool.id)).total).toBe(1000);
+    expect((await uploadCodesFromFile(ctx.deps, '999999', good)).message).toBe(
+      'There is no code pool 999999.',
+    );
+  });
+
+  it('seeds the demo offers once', async () => {
+    const incident = await makeIncident(ctx.deps);
+    expect(await seedDemoCodes(ctx.deps, incident.id)).toEqual({ created: true });
+    expect(await seedDemoCodes(ctx.deps, incident.id)).toEqual({ created: false });
+    const pools = await listPools(ctx.deps.db, { incidentId: incident.id });
+    expect(pools.map((pool) => pool.kind)).toEqual(['credit_monitoring', 'discount']);
+    expect((await poolStock(ctx.deps.db, pools[0]!.id)).available).toBe(40);
+  });
+});
