@@ -13,6 +13,7 @@ import { registerVoiceRoutes } from './voice/routes.js';
 import { registerLetters } from './letters/routes.js';
 import { registerUnsubscribe } from './notices/unsubscribe.js';
 import { registerConsole } from './console/index.js';
+import { registerApi } from './api/index.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,6 +38,7 @@ export function createApp(deps: Deps): express.Express {
   registerLetters(app, deps);
   registerUnsubscribe(app, deps);
   registerConsole(app, deps);
+  registerApi(app, deps);
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));
