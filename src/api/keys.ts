@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import type { Deps } from '../deps.js';
 import type { Queryable } from '../platform/db.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
-import { recordAudit, type Actor } from '../audit/store.js';
 import { isStaffRole, roleWithin } from '../staff/permissions.js';
 import { findActiveStaff } from '../staff/store.js';
 import type { StaffRole } from '../staff/store.js';
@@ -62,12 +61,12 @@ function toApiKey(row: ApiKeyRow): ApiKey {
 }
 
 /**
- * Creates a key for a staff member, as an admin (console) or an operator (CLI, `by` null): the role
- * may not exceed the member's own, and the key is returned once.
+ * Creates a key for a staff member: the role may not exceed the member's own, and the key is returned
+ * once. The caller records the audit entry (the console's route table, or the CLI).
  */
 export async function createApiKey(
   deps: Pick<Deps, 'db' | 'vault' | 'clock'>,
-  input: { staffId: number; name: string; role: string; by: Actor },
+  input: { staffId: number; name: string; role: string },
 ): Promise<{ key: ApiKey; token: string }> {
   const name = input.name.trim();
   if (!name || name.length > 100) throw new ValidationError('Give the key a name (up to 100 characters).');
@@ -84,36 +83,15 @@ export async function createApiKey(
      RETURNING *, (SELECT display_name FROM staff WHERE id = $1) AS display_name`,
     [staff.id, name, input.role, prefix, deps.vault.hash('api_key', token), deps.clock.now()],
   );
-  const key = toApiKey(rows[0]!);
-  await recordAudit(
-    deps.db,
-    input.by,
-    {
-      action: 'api_key.create',
-      subjectType: 'api_key',
-      subjectId: key.id,
-      details: { role: key.role, staffId: staff.id },
-    },
-    deps.clock.now(),
-  );
-  return { key, token };
+  return { key: toApiKey(rows[0]!), token };
 }
 
-export async function revokeApiKey(
-  deps: Pick<Deps, 'db' | 'clock'>,
-  input: { id: number; by: Actor },
-): Promise<void> {
+export async function revokeApiKey(deps: Pick<Deps, 'db' | 'clock'>, input: { id: number }): Promise<void> {
   const { rowCount } = await deps.db.query(
     'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1',
     [input.id, deps.clock.now()],
   );
   if (rowCount !== 1) throw new NotFoundError('There is no such API key.');
-  await recordAudit(
-    deps.db,
-    input.by,
-    { action: 'api_key.revoke', subjectType: 'api_key', subjectId: input.id },
-    deps.clock.now(),
-  );
 }
 
 export async function listApiKeys(db: Queryable): Promise<ApiKey[]> {

@@ -6,10 +6,17 @@ import { authRoutes } from './auth/routes.js';
 import { incidentRoutes } from './incidents/routes.js';
 import { importRoutes } from './imports/routes.js';
 import { campaignRoutes } from './campaigns/routes.js';
+import { apiKeyRoutes } from './api-keys/routes.js';
 
 /** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
 export function consoleRoutes(deps: Deps): ConsoleRoute[] {
-  return [...authRoutes(deps), ...incidentRoutes(deps), ...importRoutes(deps), ...campaignRoutes(deps)];
+  return [
+    ...authRoutes(deps),
+    ...incidentRoutes(deps),
+    ...importRoutes(deps),
+    ...campaignRoutes(deps),
+    ...apiKeyRoutes(deps),
+  ];
 }
 
 export function registerConsole(app: Express, deps: Deps): void {

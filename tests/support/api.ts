@@ -16,7 +16,6 @@ export async function makeApiKey(
     staffId: staff.id,
     name: `test ${role}`,
     role: options.keyRole ?? role,
-    by: { staffId: null, apiKeyId: null },
   });
   return { token, keyId: key.id, staff };
 }
