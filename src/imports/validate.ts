@@ -90,7 +90,18 @@ export function readHeader(
   return { ok: true, columns };
 }
 
-const TIME_ZONES: ReadonlySet<string> = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
+/**
+ * Whether the runtime knows this IANA zone, aliases included: `Intl.supportedValuesOf` lists only
+ * canonical names, and Node 20's ICU still calls India's zone Asia/Calcutta, not Asia/Kolkata.
+ */
+function isKnownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const YES = new Set(['', 'yes', 'y', 'true', '1']);
 const NO = new Set(['no', 'n', 'false', '0']);
 const MAX_CELL = 2_000;
@@ -149,7 +160,7 @@ export function validateRow(
     problem('accessibility_needs', 'accessibility_invalid');
 
   const timeZoneText = cell('time_zone');
-  if (timeZoneText && !TIME_ZONES.has(timeZoneText)) problem('time_zone', 'time_zone_invalid');
+  if (timeZoneText && !isKnownTimeZone(timeZoneText)) problem('time_zone', 'time_zone_invalid');
 
   const birthYearText = cell('birth_year');
   const birthYear = birthYearText === '' ? null : Number(birthYearText);

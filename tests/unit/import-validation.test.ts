@@ -4,6 +4,11 @@ import { readHeader, validateRow } from '../../src/imports/validate.js';
 const options = { defaultLocale: 'en', currentYear: 2026 };
 
 describe('import row validation', () => {
+  it('accepts a time zone by its current name even where the runtime knows it by an older one', () => {
+    const result = validateRow({ email: 'priya@example.in', time_zone: 'Asia/Kolkata' }, 2, options);
+    expect(result.ok).toBe(true);
+  });
+
   it('normalizes a good row: email case, national phone to E.164, language tag, lists', () => {
     const result = validateRow(
       {
