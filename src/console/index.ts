@@ -12,6 +12,7 @@ import { exportRoutes } from './exports/routes.js';
 import { deliveryRoutes } from './deliveries/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { mountQueueDashboard } from './queues.js';
+import { templateRoutes } from './templates/routes.js';
 
 /** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
 export function consoleRoutes(deps: Deps): ConsoleRoute[] {
@@ -25,6 +26,7 @@ export function consoleRoutes(deps: Deps): ConsoleRoute[] {
     ...exportRoutes(deps),
     ...deliveryRoutes(deps),
     ...auditRoutes(deps),
+    ...templateRoutes(deps),
   ];
 }
 
