@@ -92,4 +92,13 @@ describe('templates with preview in the console', () => {
     expect(page.text).toContain('What the person gets');
     expect(page.text).not.toContain('name="text.');
   });
+
+  it('opens a letter preview as the print-ready PDF', async () => {
+    const page = await editor.get(`${base}?kind=initial_notice&channel=letter&locale=fr`).expect(200);
+    const link = /href="([^"]*letter\.pdf[^"]*)"/.exec(page.text)?.[1];
+    expect(link).toBeDefined();
+    const pdf = await editor.get(link!.replace(/&amp;/g, '&')).buffer(true).expect(200);
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
+  });
 });

@@ -11,6 +11,7 @@ import { NOTICE_LOCALES } from '../../notices/locales.js';
 import { checkTemplate, MESSAGE_KINDS, renderNotice, type MessageKind } from '../../notices/render.js';
 import { deleteNoticeOverride, loadNoticeOverrides, saveNoticeOverride } from '../../notices/templates.js';
 import { templateKeys } from '../../notices/template-keys.js';
+import { buildLettersPdf } from '../../letters/pdf.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../incidents/routes.js';
 
@@ -34,7 +35,7 @@ function readSelection(source: Record<string, unknown>): Selection {
 const SAMPLE_PERSON = {
   name: 'Alex Sample',
   referenceCode: '7KQ2-M9XD-4PHR-3TWA',
-  exposedDataTypes: [] as string[],
+  postalAddress: '1 Sample Street\nSample Town AB1 2CD',
 };
 
 /**
@@ -64,6 +65,35 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
     return rows[0] ? loadRecipient(deps.db, deps.vault, rows[0].id) : null;
   };
 
+  const buildPreview = async (
+    incident: Incident,
+    selection: Selection,
+    drafts: Record<string, string> = {},
+  ) => {
+    const i18n = await texts();
+    const { kind, channel, locale } = selection;
+    const overrides = await loadNoticeOverrides(deps.db, incident.id, locale);
+    const person = await findPerson(incident, selection.reference);
+    const updates = kind === 'update' ? await listIncidentUpdates(deps.db, incident.id) : [];
+    const update = updates[0] ? localizedText(updates[0].texts, locale, incident.defaultLocale) : null;
+    const preview = renderNotice(i18n.t, locale, kind, channel, {
+      organisation: incident.organisationName,
+      name: person ? person.name : SAMPLE_PERSON.name,
+      referenceCode: person ? person.referenceCode : SAMPLE_PERSON.referenceCode,
+      lookupUrl: lookupUrl(deps.config.publicBaseUrl, incident.slug),
+      dataTypes: person && person.exposedDataTypes.length > 0 ? person.exposedDataTypes : incident.dataTypes,
+      helpline: helplineFor(incident, locale),
+      incidentWording: incident.texts[locale] ?? null,
+      overrides: { ...overrides, ...drafts },
+      deadline: kind === 'code_offer' ? '31/12/2026' : null,
+      ...(update ? { updateTitle: update.title, updateBody: update.body } : {}),
+      ...(kind === 'update' && channel === 'email'
+        ? { unsubscribeUrl: `${deps.config.publicBaseUrl}/notices/unsubscribe/…` }
+        : {}),
+    });
+    return { preview, person, overrides };
+  };
+
   const render = async (
     res: Response,
     incident: Incident,
@@ -79,25 +109,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
     const { kind, channel, locale } = selection;
     const bundle: unknown = i18n.getResource('en', 'notices', kind);
     const keys = templateKeys(kind, channel, bundle && typeof bundle === 'object' ? Object.keys(bundle) : []);
-    const overrides = await loadNoticeOverrides(deps.db, incident.id, locale);
-    const person = await findPerson(incident, selection.reference);
-    const updates = kind === 'update' ? await listIncidentUpdates(deps.db, incident.id) : [];
-    const update = updates[0] ? localizedText(updates[0].texts, locale, incident.defaultLocale) : null;
-    const preview = renderNotice(i18n.t, locale, kind, channel, {
-      organisation: incident.organisationName,
-      name: person ? person.name : SAMPLE_PERSON.name,
-      referenceCode: person ? person.referenceCode : SAMPLE_PERSON.referenceCode,
-      lookupUrl: lookupUrl(deps.config.publicBaseUrl, incident.slug),
-      dataTypes: person && person.exposedDataTypes.length > 0 ? person.exposedDataTypes : incident.dataTypes,
-      helpline: helplineFor(incident, locale),
-      incidentWording: incident.texts[locale] ?? null,
-      overrides: { ...overrides, ...extra.drafts },
-      deadline: kind === 'code_offer' ? '31/12/2026' : null,
-      ...(update ? { updateTitle: update.title, updateBody: update.body } : {}),
-      ...(kind === 'update' && channel === 'email'
-        ? { unsubscribeUrl: `${deps.config.publicBaseUrl}/notices/unsubscribe/…` }
-        : {}),
-    });
+    const { preview, person, overrides } = await buildPreview(incident, selection, extra.drafts);
     res.status(extra.status ?? 200).render('console/templates/index', {
       incident,
       selection,
@@ -125,6 +137,35 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
         await render(res, incident, readSelection(req.query));
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/incidents/:id/templates/letter.pdf',
+      access: 'incidents:read',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        const selection = {
+          ...readSelection(req.query),
+          channel: 'letter' as const,
+        };
+        const { preview, person } = await buildPreview(incident, selection);
+        const pdf = await buildLettersPdf(
+          [
+            {
+              messageId: 0,
+              organisation: incident.organisationName,
+              name: person ? person.name : SAMPLE_PERSON.name,
+              postalAddress: person?.postalAddress ?? SAMPLE_PERSON.postalAddress,
+              largePrint: person?.accessibilityNeeds.includes('large_print') ?? false,
+              content: preview,
+            },
+          ],
+          { envelope: deps.config.letters.envelope, date: deps.clock.now() },
+        );
+        res.set('Content-Type', 'application/pdf');
+        res.set('Content-Disposition', 'inline; filename="letter-preview.pdf"');
+        res.send(pdf);
       },
     },
     {
