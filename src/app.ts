@@ -7,13 +7,17 @@ import { localeMiddleware } from './web/locale.js';
 import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
-import { registerStatusPage } from './status-page/routes.js';
+import { registerStatusPage, statusPageFastPath } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerVoiceRoutes } from './voice/routes.js';
 import { registerLetters } from './letters/routes.js';
 import { registerUnsubscribe } from './notices/unsubscribe.js';
 import { registerConsole } from './console/index.js';
 import { registerApi } from './api/index.js';
+import { registerLookup } from './lookup/routes.js';
+import { registerPersonalPage } from './personal-page/routes.js';
+import { registerSupport } from './support/routes.js';
+import { registerSubscriptions } from './subscriptions/routes.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +30,8 @@ export function createApp(deps: Deps): express.Express {
   app.set('views', path.join(ROOT, 'views'));
   if (deps.config.env === 'production') app.enable('view cache');
 
+  // Before any per-request middleware: see statusPageFastPath.
+  app.get('/incidents/:slug', statusPageFastPath(deps));
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
   app.use(localeMiddleware(deps.i18n));
@@ -34,6 +40,10 @@ export function createApp(deps: Deps): express.Express {
   registerWebhooks(app, deps);
   registerVoiceRoutes(app, deps);
   registerStatusPage(app, deps);
+  registerLookup(app, deps);
+  registerPersonalPage(app, deps);
+  registerSupport(app, deps);
+  registerSubscriptions(app, deps);
   registerSandboxOutbox(app, deps);
   registerLetters(app, deps);
   registerUnsubscribe(app, deps);

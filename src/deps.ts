@@ -6,6 +6,7 @@ import { createVault } from './platform/vault.js';
 import { createI18n } from './platform/i18n.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createQueues } from './queues.js';
+import { createPortalQueue } from './portal-messages/queue.js';
 import { createSandbox } from './channels/sandbox.js';
 import { createChannelAdapters } from './channels/index.js';
 import { recordProviderEvent } from './deliveries/store.js';
@@ -31,6 +32,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
   // Connected before the first request: without an offline queue, commands sent while connecting would fail.
   await redis.connect();
   const queues = createQueues(redis, config.queuePrefix);
+  const portalQueue = createPortalQueue(redis, config.queuePrefix);
 
   const sandbox = createSandbox({
     recordOutbox: (message) => recordOutboxEntry(db, vault, message),
@@ -50,12 +52,14 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
     i18n,
     redis,
     queues,
+    portalQueue,
     sandbox,
     channels,
     /** Closes in dependency order: in-flight receipts, queues and Redis, then PostgreSQL. */
     async close() {
       await sandbox.drain();
       await queues.close();
+      await portalQueue.close();
       redis.disconnect();
       await db.end();
     },

@@ -14,6 +14,8 @@ export const QUEUE_NAMES = {
     Channel,
     string
   >,
+  /** One-time codes and subscription confirmations: src/portal-messages/queue.ts. */
+  portal: 'portal-messages',
 } as const;
 
 export interface FanoutJob {

@@ -5,6 +5,8 @@ import { QUEUE_NAMES } from '../src/queues.js';
 import { CHANNELS } from '../src/campaigns/channel-policy.js';
 import { makeFanoutProcessor } from '../src/campaigns/fanout.js';
 import { makeSendProcessor } from '../src/campaigns/send.js';
+import { PORTAL_QUEUE_NAME } from '../src/portal-messages/queue.js';
+import { makePortalMessageProcessor } from '../src/portal-messages/processor.js';
 
 export interface Workers {
   workers: Worker[];
@@ -32,6 +34,7 @@ export function createWorkers(deps: Deps): Workers {
           concurrency: deps.config.sendConcurrency,
         }),
     ),
+    new Worker(PORTAL_QUEUE_NAME, makePortalMessageProcessor(deps), { connection, prefix, concurrency: 10 }),
   ];
   for (const worker of workers) {
     worker.on('error', (error) =>

@@ -291,3 +291,34 @@ export function renderNotice(
     sms: null,
   };
 }
+
+/**
+ * A short message that is not an incident notice (a one-time code, a confirmation link): the same
+ * shape, so every channel adapter and the outbox take it, with no reference code box or call menu.
+ */
+export function simpleNotice(message: {
+  channel: Channel;
+  locale: string;
+  subject: string | null;
+  paragraphs: string[];
+  link: string;
+}): RenderedNotice {
+  const text = message.paragraphs.join('\n\n');
+  return {
+    channel: message.channel,
+    locale: message.locale,
+    dir: noticeDirection(message.locale),
+    subject: message.subject,
+    text,
+    paragraphs: message.paragraphs,
+    sections: [{ heading: null, paragraphs: message.paragraphs }],
+    footer: [],
+    referenceCode: '',
+    lookupUrl: message.link,
+    unsubscribeUrl: null,
+    speech: null,
+    call: null,
+    sms: message.channel === 'sms' ? smsCost(text) : null,
+    labels: { referenceLabel: '', lookupButton: '', qrCaption: '', pageOf: '' },
+  };
+}

@@ -36,36 +36,20 @@ export async function withTransaction<T>(db: Db, work: (client: DbClient) => Pro
   }
 }
 
-/**
- * Applies pending forward-only migrations. node-pg-migrate holds one advisory lock per database and
- * fails, rather than waits, when another process holds it (two replicas starting at once, or test
- * files migrating their own schemas): wait for it instead, then find nothing left to do.
- */
-export async function migrate(
-  databaseUrl: string,
-  logger: Logger,
-  schema?: string,
-  timeoutMs = 120_000,
-): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const applied = await runner({
-        databaseUrl,
-        dir: MIGRATIONS_DIR,
-        direction: 'up',
-        migrationsTable: 'schema_migrations',
-        ...(schema ? { schema, createSchema: true } : {}),
-        checkOrder: true,
-        log: (message: string) => logger.debug({ migration: message }, 'migrate'),
-        verbose: false,
-      });
-      return applied.map((migration) => migration.name);
-    } catch (error) {
-      const locked = error instanceof Error && error.message.includes('Another migration is already running');
-      if (!locked || Date.now() > deadline) throw error;
-      logger.info('another process is migrating; waiting');
-      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
-    }
-  }
+/** Applies pending forward-only migrations; safe to run from several processes at once (advisory lock). */
+export async function migrate(databaseUrl: string, logger: Logger, schema?: string): Promise<string[]> {
+  const applied = await runner({
+    databaseUrl,
+    dir: MIGRATIONS_DIR,
+    direction: 'up',
+    migrationsTable: 'schema_migrations',
+    ...(schema ? { schema, createSchema: true } : {}),
+    checkOrder: true,
+    // Wait for another process's migration rather than fail: parallel test files and web replicas
+    // starting together all migrate (node-pg-migrate's default is to throw).
+    advisoryLockMode: 'wait',
+    log: (message: string) => logger.debug({ migration: message }, 'migrate'),
+    verbose: false,
+  });
+  return applied.map((migration) => migration.name);
 }

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import i18next, { type i18n, type TFunction } from 'i18next';
 import FsBackend from 'i18next-fs-backend';
-import { LanguageDetector } from 'i18next-http-middleware';
 
 export type { TFunction };
 export type I18n = i18n;
@@ -10,41 +9,39 @@ export type I18n = i18n;
 export const LOCALES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../locales');
 
 /** Every locale the product ships complete; tests/locales.test.ts fails when a key is missing from one. */
-export const SUPPORTED_LOCALES = ['en', 'fr'] as const;
+export const SUPPORTED_LOCALES = ['en', 'fr', 'es', 'de', 'pt', 'zh-Hans', 'ar', 'hi'] as const;
 export type SupportedLocale = (typeof SUPPORTED_LOCALES)[number];
 export const LANGUAGE_COOKIE = 'candor_lang';
 export const RTL_LOCALES: ReadonlySet<string> = new Set(['ar']);
 
 /** One namespace per area of the product. */
-export const NAMESPACES = ['common', 'status', 'notices', 'console'] as const;
+export const NAMESPACES = [
+  'common',
+  'status',
+  'notices',
+  'lookup',
+  'personal',
+  'guidance',
+  'support',
+  'subscribe',
+  'console',
+] as const;
 
 export async function createI18n(): Promise<I18n> {
   const instance = i18next.createInstance();
-  await instance
-    .use(FsBackend)
-    .use(LanguageDetector)
-    .init({
-      backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
-      supportedLngs: [...SUPPORTED_LOCALES],
-      preload: [...SUPPORTED_LOCALES],
-      load: 'currentOnly',
-      ns: [...NAMESPACES],
-      defaultNS: 'common',
-      fallbackLng: 'en',
-      // EJS escapes on output and plain-text channels must not see HTML entities.
-      interpolation: { escapeValue: false },
-      returnNull: false,
-      initAsync: false,
-      // A person's own record wins over this (personal pages set it); then ?lang=, the cookie, the browser.
-      detection: {
-        order: ['querystring', 'cookie', 'header'],
-        lookupQuerystring: 'lang',
-        lookupCookie: LANGUAGE_COOKIE,
-        // The cookie is written only when someone picks a language (src/web/locale.ts), so ordinary
-        // pages carry no Set-Cookie and stay cacheable.
-        caches: false,
-      },
-    });
+  await instance.use(FsBackend).init({
+    backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
+    supportedLngs: [...SUPPORTED_LOCALES],
+    preload: [...SUPPORTED_LOCALES],
+    load: 'currentOnly',
+    ns: [...NAMESPACES],
+    defaultNS: 'common',
+    fallbackLng: 'en',
+    // EJS escapes on output and plain-text channels must not see HTML entities.
+    interpolation: { escapeValue: false },
+    returnNull: false,
+    initAsync: false,
+  });
   return instance;
 }
 

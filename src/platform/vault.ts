@@ -16,7 +16,16 @@ export interface Vault {
 }
 
 export type HashPurpose =
-  'email' | 'phone' | 'reference' | 'dedupe' | 'postal_code' | 'birth_year' | 'staff_email' | 'api_key';
+  | 'email'
+  | 'phone'
+  | 'reference'
+  | 'dedupe'
+  | 'postal_code'
+  | 'birth_year'
+  | 'staff_email'
+  | 'api_key'
+  | 'one_time_code'
+  | 'subscription_token';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;

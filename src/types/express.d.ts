@@ -22,6 +22,8 @@ declare global {
       apiKeyId?: number;
       /** Whether the signed-in staff member holds a permission: for showing only the links they may use. */
       can?: (permission: Permission) => boolean;
+      /** Set on portal pages when a member of the public has proved who they are (src/web/portal.ts). */
+      person?: { id: number; incidentId: number; locale: string };
     }
   }
 }
@@ -30,6 +32,10 @@ declare module 'express-session' {
   interface SessionData {
     /** Set once a member of the public has proved who they are (reference code + verifier, or a one-time code). */
     portal?: { personId: number; verifiedAt: number };
+    /** The language a signed-in person picked on the page; wins over their record for this visit. */
+    portalLang?: string;
+    /** The "send me a code" request this browser made, so the code form needs no id in the page. */
+    pendingAccess?: { publicId: string; incidentId: number };
     /** Set once a staff member has signed in (and passed TOTP where their role needs it). */
     staff?: { id: number; role: string; secondFactorDone: boolean };
     /** A TOTP secret being set up (sealed), kept until the member proves their app holds it. */

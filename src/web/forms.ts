@@ -15,11 +15,7 @@ export type FormResult<T> =
 
 /** The schema's issue messages must be locale keys (`z.string().min(1, 'lookup:errors.nameMissing')`). */
 export function parseForm<S extends z.ZodType>(schema: S, body: unknown): FormResult<z.infer<S>> {
-  const values = Object.fromEntries(
-    Object.entries(typeof body === 'object' && body !== null ? body : {}).filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== '_csrf',
-    ),
-  );
+  const values = formValues(body);
   const result = schema.safeParse(values);
   if (result.success) return { ok: true, data: result.data };
   const seen = new Set<string>();
@@ -35,4 +31,13 @@ export function parseForm<S extends z.ZodType>(schema: S, body: unknown): FormRe
 
 export function errorFor(errors: readonly FieldError[] | undefined, field: string): FieldError | undefined {
   return errors?.find((error) => error.field === field);
+}
+
+/** The text fields of a submitted form (never the CSRF token), to show again what was typed. */
+export function formValues(body: unknown): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(typeof body === 'object' && body !== null ? body : {}).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== '_csrf',
+    ),
+  );
 }

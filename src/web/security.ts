@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 
 /** A fresh nonce per response, for the rare inline script; everything else comes from 'self'. */
@@ -8,16 +8,19 @@ export const cspNonce: RequestHandler = (_req, res, next) => {
   next();
 };
 
-export function securityHeaders(options: { production: boolean }): RequestHandler {
+function helmetFor(options: { production: boolean; nonce: boolean }) {
   return helmet({
     contentSecurityPolicy: {
       useDefaults: true,
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: [
-          "'self'",
-          (_req, res) => `'nonce-${(res as unknown as { locals: { cspNonce: string } }).locals.cspNonce}'`,
-        ],
+        scriptSrc: options.nonce
+          ? [
+              "'self'",
+              (_req, res) =>
+                `'nonce-${(res as unknown as { locals: { cspNonce: string } }).locals.cspNonce}'`,
+            ]
+          : ["'self'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         formAction: ["'self'"],
@@ -28,4 +31,26 @@ export function securityHeaders(options: { production: boolean }): RequestHandle
     strictTransportSecurity: options.production,
     referrerPolicy: { policy: 'no-referrer' },
   });
+}
+
+export function securityHeaders(options: { production: boolean }): RequestHandler {
+  return helmetFor({ ...options, nonce: true });
+}
+
+/**
+ * The same headers for a page with no inline script at all, worked out once: the cached status page
+ * serves them on its fast path instead of building them per request.
+ */
+export function staticSecurityHeaders(options: { production: boolean }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name];
+    },
+  };
+  helmetFor({ ...options, nonce: false })({} as Request, recorder as unknown as Response, () => undefined);
+  return headers;
 }

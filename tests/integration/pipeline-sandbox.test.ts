@@ -20,7 +20,7 @@ describe('the walking skeleton on the sandbox provider', () => {
   afterAll(async () => ctx?.close());
 
   it('has a worker for every queue it names', () => {
-    const named = [QUEUE_NAMES.fanout, ...Object.values(QUEUE_NAMES.send)].sort();
+    const named = [QUEUE_NAMES.fanout, ...Object.values(QUEUE_NAMES.send), QUEUE_NAMES.portal].sort();
     expect(ctx.workers!.workers.map((worker) => worker.name).sort()).toEqual(named);
   });
 

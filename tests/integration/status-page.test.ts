@@ -85,10 +85,19 @@ describe('the public status page', () => {
   });
 
   it('sends security headers with a nonce-based content security policy', async () => {
-    const response = await request(ctx.server).get(`/incidents/${slug}`).expect(200);
+    const response = await request(ctx.server).get(`/incidents/${slug}/check`).expect(200);
     expect(response.headers['content-security-policy']).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+'/);
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('allows no inline script at all on the cached status page, whichever way it is served', async () => {
+    for (let i = 0; i < 2; i++) {
+      const response = await request(ctx.server).get(`/incidents/${slug}`).expect(200);
+      expect(response.headers['content-security-policy']).toMatch(/script-src 'self'(;|$| 'nonce-)/);
+      expect(response.text).not.toContain('<script');
+      expect(response.headers['x-powered-by']).toBeUndefined();
+    }
   });
 
   it('reports ready when PostgreSQL and Redis answer', async () => {

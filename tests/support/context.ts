@@ -84,7 +84,9 @@ export async function startTestContext(options: TestContextOptions = {}): Promis
       server.closeAllConnections();
       await workers?.close();
       await Promise.all(
-        deps.queues.all().map((queue) => queue.obliterate({ force: true }).catch(() => undefined)),
+        [...deps.queues.all(), deps.portalQueue].map((queue) =>
+          queue.obliterate({ force: true }).catch(() => undefined),
+        ),
       );
       await deps.close();
       const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });

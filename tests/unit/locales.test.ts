@@ -20,6 +20,10 @@ function placeholders(text: string): string[] {
 }
 
 describe('locales', () => {
+  it('ships all eight languages, English, French and Spanish among them', () => {
+    expect([...SUPPORTED_LOCALES].sort()).toEqual(['ar', 'de', 'en', 'es', 'fr', 'hi', 'pt', 'zh-Hans']);
+  });
+
   for (const namespace of NAMESPACES) {
     const english = load('en', namespace);
     const englishKeys = keysOf(english).sort();
