@@ -13,6 +13,7 @@ import { deliveryRoutes } from './deliveries/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { mountQueueDashboard } from './queues.js';
 import { templateRoutes } from './templates/routes.js';
+import { supportRoutes } from './support/routes.js';
 
 /** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
 export function consoleRoutes(deps: Deps): ConsoleRoute[] {
@@ -27,6 +28,7 @@ export function consoleRoutes(deps: Deps): ConsoleRoute[] {
     ...deliveryRoutes(deps),
     ...auditRoutes(deps),
     ...templateRoutes(deps),
+    ...supportRoutes(deps),
   ];
 }
 

@@ -1,21 +1,11 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
 import { makeStaffAccount, TEST_PASSWORD, type TestStaff } from '../support/console.js';
 import { makeIncident } from '../support/factories.js';
+import { accessibilityViolations, launchChromium } from '../support/browser.js';
 import { currentTotp } from '../../src/staff/totp.js';
 import type { Incident } from '../../src/incidents/store.js';
-
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const HEADER = 'name,email,phone,country,language,exposed_data_types';
 const ROWS = [
@@ -32,7 +22,7 @@ describe('the staff console in a real browser', () => {
   let approver: TestStaff;
   beforeAll(async () => {
     ctx = await startTestContext({ workers: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     incident = await makeIncident(ctx.deps, { discoveredAt: new Date() });
     editor = await makeStaffAccount(ctx.deps, 'editor');
     approver = await makeStaffAccount(ctx.deps, 'approver');
@@ -121,5 +111,22 @@ describe('the staff console in a real browser', () => {
     // Only the board's Google web font stays blocked, on purpose (no third party from the console).
     const blocked = problems.filter((text) => /Content Security Policy/i.test(text));
     expect(blocked.filter((text) => !text.includes('fonts.googleapis.com'))).toEqual([]);
+  });
+
+  it('keeps the new console pages free of accessibility violations', async () => {
+    const admin = await signIn(await makeStaffAccount(ctx.deps, 'admin'));
+    const pages = [
+      '/console/api-keys',
+      '/console/deliveries?reference=0000-0000-0000-0000',
+      '/console/audit',
+      '/console/support',
+      `/console/incidents/${incident.id}/checklist`,
+      `/console/incidents/${incident.id}/exports`,
+      `/console/incidents/${incident.id}/templates?channel=sms&locale=ar`,
+    ];
+    for (const path of pages) {
+      await admin.goto(path);
+      expect(await accessibilityViolations(admin), path).toEqual([]);
+    }
   });
 });
