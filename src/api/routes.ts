@@ -136,8 +136,10 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
           whatYouShouldDo: '',
           howToGetHelp: '',
         };
+        const taken = () => new ValidationError(`The address "${body.slug}" is taken.`);
         const existing = await deps.db.query('SELECT 1 FROM incidents WHERE slug = $1', [body.slug]);
-        if (existing.rowCount) throw new ValidationError(`The address "${body.slug}" is taken.`);
+        if (existing.rowCount) throw taken();
+        // Two clients creating the same address at once: the unique index decides, and the loser hears why.
         const incident = await insertIncident(deps.db, {
           slug: body.slug,
           organisationName: body.organisationName,
@@ -148,6 +150,8 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
           ),
           helplines: body.helplines ?? {},
           discoveredAt: body.discoveredAt ? new Date(body.discoveredAt) : deps.clock.now(),
+        }).catch((error: unknown) => {
+          throw (error as { code?: string }).code === '23505' ? taken() : error;
         });
         noteAudit(res, { subjectType: 'incident', subjectId: incident.id });
         res.status(201).json(incidentJson(incident));
