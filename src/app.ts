@@ -13,6 +13,7 @@ import { registerVoiceRoutes } from './voice/routes.js';
 import { registerLetters } from './letters/routes.js';
 import { registerUnsubscribe } from './notices/unsubscribe.js';
 import { registerConsole } from './console/index.js';
+import { registerApi } from './api/index.js';
 import { registerLookup } from './lookup/routes.js';
 import { registerPersonalPage } from './personal-page/routes.js';
 import { registerSupport } from './support/routes.js';
@@ -49,6 +50,7 @@ export function createApp(deps: Deps): express.Express {
   registerUnsubscribe(app, deps);
   registerConsole(app, deps);
   registerCodes(app, deps);
+  registerApi(app, deps);
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -12,6 +12,9 @@ import { totpUri } from './staff/totp.js';
 import { findIncidentBySlug } from './incidents/store.js';
 import { csvRecords, runImport } from './imports/run.js';
 import { listImportErrors, type ImportRecord } from './imports/store.js';
+import { createApiKey } from './api/keys.js';
+import { findStaffCredentialsByEmail } from './staff/store.js';
+import { recordAudit } from './audit/store.js';
 
 /** Reads a line without echoing it, so a password never lands in the terminal's scrollback. */
 function askHidden(question: string): Promise<string> {
@@ -54,6 +57,9 @@ Commands:
                create a staff account; the password is read from CANDOR_STAFF_PASSWORD or asked for.
                With --totp the authenticator secret is printed once; otherwise admins and approvers
                set it up at their first sign-in.
+  create-api-key --email <staff email> --name <key name> [--role <role>]
+               make an API key that acts as that staff member, with their role or a lower one;
+               the key is printed once
   import --incident <slug> <file.csv> [--accept-valid-rows]
                import affected people from a CSV file; all or nothing unless --accept-valid-rows
   upload-codes <pool id> <file.csv>
@@ -128,6 +134,45 @@ switch (command) {
       } else if (created.totpRequiredAtSignIn) {
         console.log('At their first sign-in they will be asked to set up an authenticator app.');
       }
+    } catch (error) {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    } finally {
+      await deps.close();
+    }
+    break;
+  }
+  case 'create-api-key': {
+    const email = flag('email');
+    const name = flag('name');
+    if (!email || !name) {
+      console.error(`create-api-key needs --email and --name.\n\n${USAGE}`);
+      process.exit(1);
+    }
+    const deps = await createDeps(config, { logger: createLogger({ level: 'warn' }) });
+    try {
+      const staff = await findStaffCredentialsByEmail(deps.db, deps.vault, email);
+      if (!staff || staff.disabled) throw new Error(`There is no active staff member ${email}.`);
+      const { key, token } = await createApiKey(deps, {
+        staffId: staff.id,
+        name,
+        role: flag('role') ?? staff.role,
+      });
+      await recordAudit(
+        deps.db,
+        { staffId: null, apiKeyId: null },
+        {
+          action: 'api_key.create',
+          subjectType: 'api_key',
+          subjectId: key.id,
+          details: { role: key.role, via: 'cli' },
+        },
+        deps.clock.now(),
+      );
+      console.log(
+        `API key ${key.id} (${key.role}) acts as ${staff.displayName}. Keep it secret; it is not shown again:`,
+      );
+      console.log(token);
     } catch (error) {
       console.error(error instanceof Error ? error.message : String(error));
       process.exitCode = 1;

@@ -3,7 +3,8 @@ import { createDeps } from './deps.js';
 import { migrate } from './platform/db.js';
 import { createLogger } from './platform/logger.js';
 import { run } from './server.js';
-import { seedDemo } from './demo/seed.js';
+import { DEMO_PASSWORD, DEMO_STAFF, ensureDemoCredentials, seedDemo } from './demo/seed.js';
+import { totpUri } from './staff/totp.js';
 import { approveCampaign, createCampaign, startCampaign, submitCampaign } from './campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from './campaigns/channel-policy.js';
 
@@ -12,10 +13,15 @@ loadEnvironment();
 for (const key of ['EMAIL_PROVIDER', 'SMS_PROVIDER', 'VOICE_PROVIDER']) process.env[key] = 'sandbox';
 process.env.LOG_LEVEL ??= 'warn';
 const config = configOrExit();
+if (config.env === 'production') {
+  console.error('npm run demo gives staff a published password: it will not run with NODE_ENV=production.');
+  process.exit(1);
+}
 await servicesOrExit(config);
 await migrate(config.databaseUrl, createLogger({ level: 'warn' }));
 const deps = await createDeps(config);
 const seed = await seedDemo(deps);
+const { approverTotpSecret } = await ensureDemoCredentials(deps, seed);
 await run(deps, 'all');
 if (seed.created) {
   // Four eyes even in the demo: the editor drafts and submits, a different person approves.
@@ -37,6 +43,13 @@ Candor demo is running.
   In French:        ${config.publicBaseUrl}/incidents/${seed.incident.slug}?lang=fr
   Sandbox outbox:   ${config.publicBaseUrl}/sandbox/outbox
   Health:           ${config.publicBaseUrl}/readyz
+
+  Staff console:    ${config.publicBaseUrl}/console
+    Editor:         ${DEMO_STAFF.editor}    password: ${DEMO_PASSWORD}
+    Approver:       ${DEMO_STAFF.approver}  password: ${DEMO_PASSWORD}
+                    the approver also needs a 6-digit code: add this key to an authenticator app
+                    ${approverTotpSecret}
+                    or open ${totpUri(approverTotpSecret, DEMO_STAFF.approver)}
 
 ${seed.created ? 'The demo notice is being sent to every seeded person through the sandbox provider.' : 'The demo incident already existed; its notice was sent on an earlier run.'}
 Press Ctrl+C to stop.

@@ -7,6 +7,14 @@ import { incidentRoutes } from './incidents/routes.js';
 import { importRoutes } from './imports/routes.js';
 import { campaignRoutes } from './campaigns/routes.js';
 import { codeConsoleRoutes, codeStockBanner } from '../codes/console-routes.js';
+import { apiKeyRoutes } from './api-keys/routes.js';
+import { checklistRoutes } from './checklist/routes.js';
+import { exportRoutes } from './exports/routes.js';
+import { deliveryRoutes } from './deliveries/routes.js';
+import { auditRoutes } from './audit/routes.js';
+import { mountQueueDashboard } from './queues.js';
+import { templateRoutes } from './templates/routes.js';
+import { supportRoutes } from './support/routes.js';
 
 /** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
 export function consoleRoutes(deps: Deps): ConsoleRoute[] {
@@ -16,6 +24,13 @@ export function consoleRoutes(deps: Deps): ConsoleRoute[] {
     ...importRoutes(deps),
     ...campaignRoutes(deps),
     ...codeConsoleRoutes(deps),
+    ...apiKeyRoutes(deps),
+    ...checklistRoutes(deps),
+    ...exportRoutes(deps),
+    ...deliveryRoutes(deps),
+    ...auditRoutes(deps),
+    ...templateRoutes(deps),
+    ...supportRoutes(deps),
   ];
 }
 
@@ -28,6 +43,7 @@ export function registerConsole(app: Express, deps: Deps): void {
   });
   router.use('/console', codeStockBanner(deps));
   mountConsoleRoutes(router, deps, consoleRoutes(deps));
+  mountQueueDashboard(router, deps);
   // Campaign letters (src/letters): print-ready PDFs and "posted", for the staff who prepare sends.
   router.use(
     '/console',

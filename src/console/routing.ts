@@ -137,11 +137,12 @@ export function mountConsoleRoutes(router: Router, deps: Deps, routes: readonly 
   }
 }
 
+/** The permission check of the table, for pages mounted outside it (after `loadStaff`). */
+export function authorizeAccess(permission: Permission): RequestHandler {
+  return authorize({ method: 'get', path: '', access: permission, handler: () => undefined });
+}
+
 /** For a page outside the console's table (the sandbox outbox): signed-in staff holding `permission` only. */
 export function staffOnly(deps: Deps, permission: Permission): RequestHandler[] {
-  return [
-    ...formProtection(deps),
-    loadStaff(deps),
-    authorize({ method: 'get', path: '', access: permission, handler: () => undefined }),
-  ];
+  return [...formProtection(deps), loadStaff(deps), authorizeAccess(permission)];
 }

@@ -9,10 +9,25 @@ import {
 } from '../incidents/store.js';
 import { upsertPeople, type PersonInput } from '../people/store.js';
 import { normalizePhone } from '../people/contact.js';
-import { ensureStaff, type StaffMember } from '../staff/store.js';
+import {
+  ensureStaff,
+  findStaffCredentialsByEmail,
+  setStaffPassword,
+  setStaffTotpSecret,
+  type StaffMember,
+} from '../staff/store.js';
+import { hashPassword } from '../staff/passwords.js';
+import { newTotpSecret } from '../staff/totp.js';
 import type { Channel } from '../campaigns/channel-policy.js';
 
 export const DEMO_SLUG = 'northwind-2026';
+
+/** The demo's two staff and the password they share: printed by `npm run demo`, never used in production. */
+export const DEMO_STAFF = {
+  editor: 'editor@demo.candor.example',
+  approver: 'approver@demo.candor.example',
+} as const;
+export const DEMO_PASSWORD = 'candor demo password';
 
 const FIRST = [
   'Ada',
@@ -75,12 +90,12 @@ export interface DemoSeed {
 /** Creates the demo incident, its people and two staff members; does nothing if it already exists. */
 export async function seedDemo(deps: Pick<Deps, 'db' | 'vault' | 'clock'>, people = 36): Promise<DemoSeed> {
   const editor = await ensureStaff(deps.db, deps.vault, {
-    email: 'editor@demo.candor.example',
+    email: DEMO_STAFF.editor,
     displayName: 'Dana Editor',
     role: 'editor',
   });
   const approver = await ensureStaff(deps.db, deps.vault, {
-    email: 'approver@demo.candor.example',
+    email: DEMO_STAFF.approver,
     displayName: 'Sam Approver',
     role: 'approver',
   });
@@ -158,4 +173,28 @@ export async function seedDemo(deps: Pick<Deps, 'db' | 'vault' | 'clock'>, peopl
     return created;
   });
   return { incident, editor, approver, created: true };
+}
+
+/**
+ * Lets a newcomer sign in to the demo: both staff get the demo password (unless someone already set
+ * one), the editor needs nothing more, and the approver, whose role requires a second factor, gets an
+ * authenticator secret, returned to print. The demo entry point refuses this in production.
+ */
+export async function ensureDemoCredentials(
+  deps: Pick<Deps, 'db' | 'vault'>,
+  seed: Pick<DemoSeed, 'editor' | 'approver'>,
+): Promise<{ approverTotpSecret: string }> {
+  for (const [member, email] of [
+    [seed.editor, DEMO_STAFF.editor],
+    [seed.approver, DEMO_STAFF.approver],
+  ] as const) {
+    const credentials = await findStaffCredentialsByEmail(deps.db, deps.vault, email);
+    if (!credentials?.passwordHash)
+      await setStaffPassword(deps.db, member.id, await hashPassword(DEMO_PASSWORD));
+  }
+  const approver = await findStaffCredentialsByEmail(deps.db, deps.vault, DEMO_STAFF.approver);
+  if (approver?.totpSecret) return { approverTotpSecret: approver.totpSecret };
+  const secret = newTotpSecret();
+  await setStaffTotpSecret(deps.db, deps.vault, seed.approver.id, secret, null);
+  return { approverTotpSecret: secret };
 }

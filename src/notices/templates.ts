@@ -45,3 +45,15 @@ export async function saveNoticeOverride(
     [override.incidentId, override.locale, override.key, override.text, override.staffId],
   );
 }
+
+/** Goes back to the default text for one key. */
+export async function deleteNoticeOverride(
+  db: Queryable,
+  override: { incidentId: number; locale: string; key: string },
+): Promise<void> {
+  await db.query('DELETE FROM notice_templates WHERE incident_id = $1 AND locale = $2 AND key = $3', [
+    override.incidentId,
+    override.locale,
+    override.key,
+  ]);
+}

@@ -8,7 +8,7 @@ import {
   ValidationError,
 } from '../platform/errors.js';
 
-function statusOf(error: unknown): number {
+export function statusOf(error: unknown): number {
   if (error instanceof ValidationError) return 400;
   if (error instanceof ForbiddenError) return 403;
   if (error instanceof NotFoundError) return 404;

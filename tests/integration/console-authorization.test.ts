@@ -7,6 +7,9 @@ import { consoleRoutes } from '../../src/console/index.js';
 import type { ConsoleRoute } from '../../src/console/routing.js';
 import { can, PERMISSIONS } from '../../src/staff/permissions.js';
 import { STAFF_ROLES, type StaffRole } from '../../src/staff/store.js';
+import { apiRoutes } from '../../src/api/routes.js';
+import { API_BASE, type ApiRoute } from '../../src/api/routing.js';
+import { makeApiKey } from '../support/api.js';
 
 /**
  * Generated from the console's route table: a route added tomorrow is checked here without anyone
@@ -82,5 +85,52 @@ describe('staff console authorization, from the route table', () => {
       );
       return (rowCount ?? 0) > 0;
     });
+  });
+});
+
+describe('JSON API authorization, from the API route table', () => {
+  let ctx: TestContext;
+  const tokens = new Map<StaffRole, string>();
+  let routes: ApiRoute[];
+  beforeAll(async () => {
+    ctx = await startTestContext();
+    routes = apiRoutes(ctx.deps);
+    for (const role of STAFF_ROLES) tokens.set(role, (await makeApiKey(ctx.deps, role)).token);
+  });
+  afterAll(async () => ctx?.close());
+
+  const send = (route: ApiRoute, token: string | null) =>
+    fetch(`${ctx.baseUrl}${API_BASE}${route.path.replace(/:(\w+)/g, '1')}`, {
+      method: route.method.toUpperCase(),
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(route.method === 'post' ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(route.method === 'post' ? { body: '{}' } : {}),
+    });
+
+  it('names a known permission on every endpoint', () => {
+    for (const route of routes) expect(route.access in PERMISSIONS, route.path).toBe(true);
+  });
+
+  it('refuses every role that lacks the permission, on every endpoint, as a problem document', async () => {
+    let checked = 0;
+    for (const route of routes) {
+      for (const role of STAFF_ROLES) {
+        if (can(role, route.access)) continue;
+        const response = await send(route, tokens.get(role)!);
+        expect(response.status, `${role} ${route.method.toUpperCase()} ${route.path}`).toBe(403);
+        expect(response.headers.get('content-type')).toContain('application/problem+json');
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it('refuses every endpoint without a key', async () => {
+    for (const route of routes) {
+      const response = await send(route, null);
+      expect(response.status, `${route.method.toUpperCase()} ${route.path}`).toBe(401);
+    }
   });
 });

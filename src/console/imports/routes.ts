@@ -7,6 +7,7 @@ import { IMPORT_COLUMNS } from '../../imports/validate.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../incidents/routes.js';
 import { readUpload } from './upload.js';
+import { csvCell } from '../../exports/csv.js';
 
 const SHOWN_ERRORS = 200;
 
@@ -15,12 +16,6 @@ async function loadImport(deps: Pick<Deps, 'db'>, idParam: unknown): Promise<Imp
   const record = Number.isSafeInteger(id) ? await findImport(deps.db, id) : null;
   if (!record) throw new NotFoundError('There is no such import.');
   return record;
-}
-
-/** A CSV cell that a spreadsheet will not run as a formula. */
-function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 const FAILURES = [

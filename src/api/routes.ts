@@ -1,0 +1,464 @@
+import type { Request, Response } from 'express';
+import type { Deps } from '../deps.js';
+import { NotFoundError, ValidationError } from '../platform/errors.js';
+import {
+  findIncidentById,
+  insertIncident,
+  insertIncidentUpdate,
+  listIncidentUpdates,
+  publishIncident,
+  type Incident,
+} from '../incidents/store.js';
+import { findCampaign, type Campaign } from '../campaigns/store.js';
+import { DEFAULT_CHANNEL_POLICY } from '../campaigns/channel-policy.js';
+import { commitImport, csvRecords, discardImport, objectRecords, runImport } from '../imports/run.js';
+import { findImport, listImportErrors, type ImportRecord } from '../imports/store.js';
+import { findDeliveriesByReference } from '../deliveries/search.js';
+import { noteAudit } from '../console/routing.js';
+import { campaignProgress } from '../console/campaigns/store.js';
+import {
+  approveAndStart,
+  createCampaignDraft,
+  rejectCampaignWithNote,
+  submitForApproval,
+} from '../console/campaigns/use-cases.js';
+import type { ApiRoute } from './routing.js';
+import type {
+  NewCampaignBody,
+  NewIncidentBody,
+  NewPeopleBody,
+  NewUpdateBody,
+  ReviewBody,
+} from './schemas.js';
+
+const SHOWN_IMPORT_ERRORS = 200;
+
+function idOf(req: Request, what: string): number {
+  const id = Number(req.params.id);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError(`There is no such ${what}.`);
+  return id;
+}
+
+async function incidentOf(deps: Deps, req: Request): Promise<Incident> {
+  const incident = await findIncidentById(deps.db, idOf(req, 'incident'));
+  if (!incident) throw new NotFoundError('There is no such incident.');
+  return incident;
+}
+
+async function campaignOf(deps: Deps, req: Request): Promise<Campaign> {
+  const campaign = await findCampaign(deps.db, idOf(req, 'campaign'));
+  if (!campaign) throw new NotFoundError('There is no such campaign.');
+  return campaign;
+}
+
+async function importOf(deps: Deps, req: Request): Promise<ImportRecord> {
+  const record = await findImport(deps.db, idOf(req, 'import'));
+  if (!record) throw new NotFoundError('There is no such import.');
+  return record;
+}
+
+const incidentJson = (incident: Incident) => ({
+  id: incident.id,
+  slug: incident.slug,
+  organisationName: incident.organisationName,
+  state: incident.state,
+  defaultLocale: incident.defaultLocale,
+  dataTypes: incident.dataTypes,
+  texts: incident.texts,
+  discoveredAt: incident.discoveredAt,
+  publishedAt: incident.publishedAt,
+  updatedAt: incident.updatedAt,
+});
+
+const campaignJson = (campaign: Campaign) => ({
+  id: campaign.id,
+  incidentId: campaign.incidentId,
+  kind: campaign.kind,
+  audience: campaign.audience,
+  channels: campaign.channelPolicy.order,
+  status: campaign.status,
+  createdBy: campaign.createdBy,
+  approvedBy: campaign.approvedBy,
+  createdAt: campaign.createdAt,
+});
+
+async function importJson(deps: Deps, record: ImportRecord) {
+  return {
+    id: record.id,
+    incidentId: record.incidentId,
+    status: record.status,
+    rowsProcessed: record.rowsProcessed,
+    rowsValid: record.rowsValid,
+    rowsInvalid: record.rowsInvalid,
+    peopleCreated: record.peopleCreated,
+    peopleMerged: record.peopleMerged,
+    failure: record.failure,
+    errors: await listImportErrors(deps.db, record.id, SHOWN_IMPORT_ERRORS),
+  };
+}
+
+const staffId = (res: Response) => res.locals.staff!.id;
+
+/** Every endpoint of /api/v1: thin, each calls the same use cases as the console. */
+export function apiRoutes(deps: Deps): ApiRoute[] {
+  return [
+    {
+      method: 'get',
+      path: '/incidents',
+      operationId: 'listIncidents',
+      summary: 'List incidents',
+      access: 'incidents:read',
+      responses: { 200: 'IncidentList' },
+      handler: async (_req, res) => {
+        const { rows } = await deps.db.query<{ id: number }>('SELECT id FROM incidents ORDER BY id DESC');
+        const incidents = await Promise.all(rows.map((row) => findIncidentById(deps.db, row.id)));
+        res.json({ items: incidents.filter((i): i is Incident => i !== null).map(incidentJson) });
+      },
+    },
+    {
+      method: 'post',
+      path: '/incidents',
+      operationId: 'createIncident',
+      summary: 'Create an incident (not yet public)',
+      access: 'incidents:write',
+      audit: 'incident.create',
+      body: { schema: 'NewIncident' },
+      responses: { 201: 'Incident' },
+      handler: async (req, res) => {
+        const body = req.body as NewIncidentBody;
+        const defaultLocale = body.defaultLocale ?? 'en';
+        if (!body.texts[defaultLocale])
+          throw new ValidationError(`Give the texts in the default language (${defaultLocale}).`);
+        const empty = {
+          whatHappened: '',
+          whatData: '',
+          whatWeDid: '',
+          whatYouShouldDo: '',
+          howToGetHelp: '',
+        };
+        const taken = () => new ValidationError(`The address "${body.slug}" is taken.`);
+        const existing = await deps.db.query('SELECT 1 FROM incidents WHERE slug = $1', [body.slug]);
+        if (existing.rowCount) throw taken();
+        // Two clients creating the same address at once: the unique index decides, and the loser hears why.
+        const incident = await insertIncident(deps.db, {
+          slug: body.slug,
+          organisationName: body.organisationName,
+          defaultLocale,
+          dataTypes: body.dataTypes ?? [],
+          texts: Object.fromEntries(
+            Object.entries(body.texts).map(([locale, text]) => [locale, { ...empty, ...text }]),
+          ),
+          helplines: body.helplines ?? {},
+          discoveredAt: body.discoveredAt ? new Date(body.discoveredAt) : deps.clock.now(),
+        }).catch((error: unknown) => {
+          throw (error as { code?: string }).code === '23505' ? taken() : error;
+        });
+        noteAudit(res, { subjectType: 'incident', subjectId: incident.id });
+        res.status(201).json(incidentJson(incident));
+      },
+    },
+    {
+      method: 'get',
+      path: '/incidents/:id',
+      operationId: 'getIncident',
+      summary: 'One incident',
+      access: 'incidents:read',
+      responses: { 200: 'Incident' },
+      handler: async (req, res) => {
+        res.json(incidentJson(await incidentOf(deps, req)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/incidents/:id/publish',
+      operationId: 'publishIncident',
+      summary: "Publish the incident's status page",
+      access: 'incidents:write',
+      audit: 'incident.publish',
+      responses: { 200: 'Incident' },
+      handler: async (req, res) => {
+        const incident = await incidentOf(deps, req);
+        await publishIncident(deps.db, incident.id, deps.clock.now());
+        noteAudit(res, { subjectType: 'incident' });
+        res.json(incidentJson((await findIncidentById(deps.db, incident.id))!));
+      },
+    },
+    {
+      method: 'get',
+      path: '/incidents/:id/updates',
+      operationId: 'listUpdates',
+      summary: "The incident's dated updates, newest first",
+      access: 'incidents:read',
+      responses: { 200: 'UpdateList' },
+      handler: async (req, res) => {
+        res.json({ items: await listIncidentUpdates(deps.db, (await incidentOf(deps, req)).id) });
+      },
+    },
+    {
+      method: 'post',
+      path: '/incidents/:id/updates',
+      operationId: 'postUpdate',
+      summary: 'Post a dated update on the status page',
+      access: 'incidents:write',
+      audit: 'incident.update_post',
+      body: { schema: 'NewUpdate' },
+      responses: { 201: 'Update' },
+      handler: async (req, res) => {
+        const incident = await incidentOf(deps, req);
+        const body = req.body as NewUpdateBody;
+        if (!body.texts[incident.defaultLocale])
+          throw new ValidationError(`Give the update in the default language (${incident.defaultLocale}).`);
+        const update = await insertIncidentUpdate(deps.db, {
+          incidentId: incident.id,
+          texts: body.texts,
+          publishedAt: deps.clock.now(),
+        });
+        noteAudit(res, { subjectType: 'incident', subjectId: incident.id, details: { updateId: update.id } });
+        res.status(201).json(update);
+      },
+    },
+    {
+      method: 'post',
+      path: '/incidents/:id/people',
+      operationId: 'importPeople',
+      summary: 'Import affected people, as JSON or as CSV (all or nothing unless acceptValidRows)',
+      access: 'people:import',
+      audit: 'import.upload',
+      body: { schema: 'NewPeople', csv: true },
+      query: [
+        {
+          name: 'acceptValidRows',
+          required: false,
+          description: 'For CSV: `yes` imports the valid rows even if some are wrong.',
+          schema: { type: 'string' },
+        },
+      ],
+      responses: { 201: 'Import' },
+      handler: async (req, res) => {
+        const incident = await incidentOf(deps, req);
+        const csv = typeof req.is('text/csv') === 'string';
+        const body = csv ? null : (req.body as NewPeopleBody);
+        const record = await runImport(deps, {
+          incidentId: incident.id,
+          createdBy: staffId(res),
+          filename: csv ? 'api.csv' : 'api.json',
+          records: body ? objectRecords(body.people) : csvRecords(req),
+          acceptValidRows: body ? body.acceptValidRows === true : req.query.acceptValidRows === 'yes',
+        });
+        noteAudit(res, {
+          subjectType: 'import',
+          subjectId: record.id,
+          details: {
+            incidentId: incident.id,
+            status: record.status,
+            valid: record.rowsValid,
+            invalid: record.rowsInvalid,
+          },
+        });
+        res.status(201).json(await importJson(deps, record));
+      },
+    },
+    {
+      method: 'get',
+      path: '/imports/:id',
+      operationId: 'getImport',
+      summary: 'An import and its problems by line',
+      access: 'people:import',
+      responses: { 200: 'Import' },
+      handler: async (req, res) => {
+        res.json(await importJson(deps, await importOf(deps, req)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/imports/:id/accept',
+      operationId: 'acceptImport',
+      summary: 'Import the valid rows of an import that had problems',
+      access: 'people:import',
+      audit: 'import.accept_valid_rows',
+      responses: { 200: 'Import' },
+      handler: async (req, res) => {
+        const record = await commitImport(deps, (await importOf(deps, req)).id);
+        noteAudit(res, {
+          subjectType: 'import',
+          details: { created: record.peopleCreated, merged: record.peopleMerged },
+        });
+        res.json(await importJson(deps, record));
+      },
+    },
+    {
+      method: 'post',
+      path: '/imports/:id/discard',
+      operationId: 'discardImport',
+      summary: 'Throw an import with problems away',
+      access: 'people:import',
+      audit: 'import.discard',
+      responses: { 200: 'Import' },
+      handler: async (req, res) => {
+        const record = await discardImport(deps, (await importOf(deps, req)).id);
+        noteAudit(res, { subjectType: 'import' });
+        res.json(await importJson(deps, record));
+      },
+    },
+    {
+      method: 'get',
+      path: '/incidents/:id/campaigns',
+      operationId: 'listCampaigns',
+      summary: "The incident's campaigns, newest first",
+      access: 'campaigns:read',
+      responses: { 200: 'CampaignList' },
+      handler: async (req, res) => {
+        const incident = await incidentOf(deps, req);
+        const { rows } = await deps.db.query<{ id: number }>(
+          'SELECT id FROM campaigns WHERE incident_id = $1 ORDER BY id DESC',
+          [incident.id],
+        );
+        const campaigns = await Promise.all(rows.map((row) => findCampaign(deps.db, row.id)));
+        res.json({ items: campaigns.filter((c): c is Campaign => c !== null).map(campaignJson) });
+      },
+    },
+    {
+      method: 'post',
+      path: '/incidents/:id/campaigns',
+      operationId: 'createCampaign',
+      summary: 'Draft a campaign',
+      access: 'campaigns:write',
+      audit: 'campaign.create',
+      body: { schema: 'NewCampaign' },
+      responses: { 201: 'Campaign' },
+      handler: async (req, res) => {
+        const incident = await incidentOf(deps, req);
+        const body = req.body as NewCampaignBody;
+        const campaign = await createCampaignDraft(deps, {
+          incidentId: incident.id,
+          kind: body.kind,
+          audience: body.audience,
+          channelPolicy: body.channels ? { order: body.channels } : DEFAULT_CHANNEL_POLICY,
+          createdBy: staffId(res),
+          updateId: body.updateId ?? null,
+        });
+        noteAudit(res, {
+          subjectType: 'campaign',
+          subjectId: campaign.id,
+          details: { incidentId: incident.id },
+        });
+        res.status(201).json(campaignJson(campaign));
+      },
+    },
+    {
+      method: 'get',
+      path: '/campaigns/:id',
+      operationId: 'getCampaign',
+      summary: 'One campaign',
+      access: 'campaigns:read',
+      responses: { 200: 'Campaign' },
+      handler: async (req, res) => {
+        res.json(campaignJson(await campaignOf(deps, req)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/campaigns/:id/submit',
+      operationId: 'submitCampaign',
+      summary: "Ask for a second person's approval",
+      access: 'campaigns:write',
+      audit: 'campaign.submit',
+      responses: { 200: 'Campaign' },
+      handler: async (req, res) => {
+        const campaign = await submitForApproval(deps, { campaignId: (await campaignOf(deps, req)).id });
+        noteAudit(res, { subjectType: 'campaign' });
+        res.json(campaignJson(campaign));
+      },
+    },
+    {
+      method: 'post',
+      path: '/campaigns/:id/approve',
+      operationId: 'approveCampaign',
+      summary: "Approve and start sending: never by the campaign's creator (four eyes)",
+      access: 'campaigns:approve',
+      audit: 'campaign.approve',
+      body: { schema: 'Review' },
+      responses: { 200: 'Campaign' },
+      handler: async (req, res) => {
+        const campaign = await approveAndStart(deps, {
+          campaignId: (await campaignOf(deps, req)).id,
+          approverId: staffId(res),
+          note: ((req.body as ReviewBody).note ?? '').trim(),
+        });
+        noteAudit(res, { subjectType: 'campaign' });
+        res.json(campaignJson((await findCampaign(deps.db, campaign.id)) ?? campaign));
+      },
+    },
+    {
+      method: 'post',
+      path: '/campaigns/:id/reject',
+      operationId: 'rejectCampaign',
+      summary: 'Send a campaign back with a note',
+      access: 'campaigns:approve',
+      audit: 'campaign.reject',
+      body: { schema: 'Review' },
+      responses: { 200: 'Campaign' },
+      handler: async (req, res) => {
+        const note = ((req.body as ReviewBody).note ?? '').trim();
+        if (!note) throw new ValidationError('Say what needs to change in a note.');
+        const campaign = await rejectCampaignWithNote(deps, {
+          campaignId: (await campaignOf(deps, req)).id,
+          reviewerId: staffId(res),
+          note,
+        });
+        noteAudit(res, { subjectType: 'campaign' });
+        res.json(campaignJson(campaign));
+      },
+    },
+    {
+      method: 'get',
+      path: '/campaigns/:id/progress',
+      operationId: 'getCampaignProgress',
+      summary: 'Where a campaign stands: counts by status and channel, failures',
+      access: 'campaigns:read',
+      responses: { 200: 'Progress' },
+      handler: async (req, res) => {
+        const campaign = await campaignOf(deps, req);
+        const progress = await campaignProgress(deps.db, campaign);
+        res.json({
+          campaignId: campaign.id,
+          status: campaign.status,
+          total: progress.total,
+          settled: progress.settled,
+          percent:
+            progress.total === 0
+              ? campaign.status === 'completed'
+                ? 100
+                : 0
+              : Math.min(100, Math.floor((100 * progress.settled) / progress.total)),
+          fanoutDone: progress.fanoutDone,
+          byStatus: progress.byStatus,
+          byChannel: progress.byChannel,
+          failures: progress.failures,
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/deliveries',
+      operationId: 'searchDeliveries',
+      summary: 'Everything sent to the person with this reference code, and its status',
+      access: 'deliveries:search',
+      query: [
+        {
+          name: 'reference',
+          required: true,
+          description: "The reference code printed on the person's notice (any case, dashes optional).",
+          schema: { type: 'string' },
+        },
+      ],
+      responses: { 200: 'PersonDeliveries' },
+      handler: async (req, res) => {
+        const reference = typeof req.query.reference === 'string' ? req.query.reference : '';
+        const found = await findDeliveriesByReference(deps.db, deps.vault, reference);
+        if (!found) throw new NotFoundError('No one has that reference code.');
+        res.json(found);
+      },
+    },
+  ];
+}

@@ -1,0 +1,363 @@
+import { INCIDENT_STATES } from '../incidents/store.js';
+import { AUDIENCES, CAMPAIGN_STATUSES } from '../campaigns/lifecycle.js';
+import { CHANNELS } from '../campaigns/channel-policy.js';
+import { MESSAGE_KINDS } from '../notices/render.js';
+import { IMPORT_STATUSES } from '../imports/store.js';
+import { IMPORT_COLUMNS } from '../imports/validate.js';
+import { SUPPORTED_LOCALES } from '../platform/i18n.js';
+
+/**
+ * The JSON shapes of the API, as JSON Schema 2020-12 (what OpenAPI 3.1 uses). The OpenAPI document
+ * publishes them, the API validates request bodies with them, and the tests validate every response
+ * with them: one definition for all three.
+ */
+export type JsonSchema = { [keyword: string]: unknown };
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (type: string, extra: JsonSchema = {}): JsonSchema => ({ type: [type, 'null'], ...extra });
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const id = { type: 'integer', minimum: 1 } as const;
+const listOf = (name: string): JsonSchema => ({
+  type: 'object',
+  required: ['items'],
+  properties: { items: { type: 'array', items: ref(name) } },
+});
+
+const incidentText: JsonSchema = {
+  type: 'object',
+  required: ['title'],
+  properties: {
+    title: { type: 'string', maxLength: 300 },
+    whatHappened: { type: 'string' },
+    whatData: { type: 'string' },
+    whatWeDid: { type: 'string' },
+    whatYouShouldDo: { type: 'string' },
+    howToGetHelp: { type: 'string' },
+  },
+  additionalProperties: false,
+};
+
+export const SCHEMAS = {
+  Problem: {
+    type: 'object',
+    description: 'An error, as RFC 9457 problem details.',
+    required: ['title', 'status'],
+    properties: {
+      type: { type: 'string' },
+      title: { type: 'string' },
+      status: { type: 'integer' },
+      detail: { type: 'string' },
+      errors: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['path', 'message'],
+          properties: { path: { type: 'string' }, message: { type: 'string' } },
+        },
+      },
+    },
+  },
+  Incident: {
+    type: 'object',
+    required: [
+      'id',
+      'slug',
+      'organisationName',
+      'state',
+      'defaultLocale',
+      'dataTypes',
+      'texts',
+      'discoveredAt',
+      'publishedAt',
+      'updatedAt',
+    ],
+    properties: {
+      id,
+      slug: { type: 'string' },
+      organisationName: { type: 'string' },
+      state: { enum: [...INCIDENT_STATES] },
+      defaultLocale: { type: 'string' },
+      dataTypes: { type: 'array', items: { type: 'string' } },
+      texts: { type: 'object', additionalProperties: incidentText },
+      discoveredAt: nullable('string', { format: 'date-time' }),
+      publishedAt: nullable('string', { format: 'date-time' }),
+      updatedAt: dateTime,
+    },
+  },
+  IncidentList: listOf('Incident'),
+  NewIncident: {
+    type: 'object',
+    required: ['slug', 'organisationName', 'texts'],
+    properties: {
+      slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' },
+      organisationName: { type: 'string', minLength: 1, maxLength: 200 },
+      defaultLocale: { enum: [...SUPPORTED_LOCALES] },
+      dataTypes: { type: 'array', items: { type: 'string' } },
+      texts: {
+        type: 'object',
+        propertyNames: { enum: [...SUPPORTED_LOCALES] },
+        additionalProperties: incidentText,
+        minProperties: 1,
+      },
+      helplines: { type: 'object', additionalProperties: { type: 'string' } },
+      discoveredAt: dateTime,
+    },
+    additionalProperties: false,
+  },
+  Update: {
+    type: 'object',
+    required: ['id', 'incidentId', 'texts', 'publishedAt'],
+    properties: {
+      id,
+      incidentId: id,
+      texts: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          required: ['title', 'body'],
+          properties: { title: { type: 'string' }, body: { type: 'string' } },
+        },
+      },
+      publishedAt: dateTime,
+    },
+  },
+  UpdateList: listOf('Update'),
+  NewUpdate: {
+    type: 'object',
+    required: ['texts'],
+    properties: {
+      texts: {
+        type: 'object',
+        minProperties: 1,
+        propertyNames: { enum: [...SUPPORTED_LOCALES] },
+        additionalProperties: {
+          type: 'object',
+          required: ['title', 'body'],
+          properties: { title: { type: 'string', minLength: 1 }, body: { type: 'string', minLength: 1 } },
+          additionalProperties: false,
+        },
+      },
+    },
+    additionalProperties: false,
+  },
+  PersonRow: {
+    type: 'object',
+    description: 'One affected person, with the same fields as a CSV import row.',
+    properties: Object.fromEntries(
+      IMPORT_COLUMNS.map((column) => [
+        column,
+        { type: ['string', 'number', 'boolean', 'array', 'null'], items: { type: 'string' } },
+      ]),
+    ),
+    additionalProperties: false,
+  },
+  NewPeople: {
+    type: 'object',
+    required: ['people'],
+    properties: {
+      people: { type: 'array', items: ref('PersonRow'), minItems: 1, maxItems: 100_000 },
+      acceptValidRows: { type: 'boolean', description: 'Import the valid rows even if some are wrong.' },
+    },
+    additionalProperties: false,
+  },
+  Import: {
+    type: 'object',
+    required: [
+      'id',
+      'incidentId',
+      'status',
+      'rowsProcessed',
+      'rowsValid',
+      'rowsInvalid',
+      'peopleCreated',
+      'peopleMerged',
+      'failure',
+      'errors',
+    ],
+    properties: {
+      id,
+      incidentId: id,
+      status: { enum: [...IMPORT_STATUSES] },
+      rowsProcessed: { type: 'integer' },
+      rowsValid: { type: 'integer' },
+      rowsInvalid: { type: 'integer' },
+      peopleCreated: nullable('integer'),
+      peopleMerged: nullable('integer'),
+      failure: nullable('string'),
+      errors: {
+        type: 'array',
+        description: 'Problems by line (the first 200): the column and a reason code, never the value.',
+        items: {
+          type: 'object',
+          required: ['line', 'column', 'reason'],
+          properties: { line: { type: 'integer' }, column: nullable('string'), reason: { type: 'string' } },
+        },
+      },
+    },
+  },
+  Campaign: {
+    type: 'object',
+    required: [
+      'id',
+      'incidentId',
+      'kind',
+      'audience',
+      'channels',
+      'status',
+      'createdBy',
+      'approvedBy',
+      'createdAt',
+    ],
+    properties: {
+      id,
+      incidentId: id,
+      kind: { enum: [...MESSAGE_KINDS] },
+      audience: { enum: [...AUDIENCES] },
+      channels: { type: 'array', items: { enum: [...CHANNELS] } },
+      status: { enum: [...CAMPAIGN_STATUSES] },
+      createdBy: nullable('integer'),
+      approvedBy: nullable('integer'),
+      createdAt: dateTime,
+    },
+  },
+  CampaignList: listOf('Campaign'),
+  NewCampaign: {
+    type: 'object',
+    required: ['kind', 'audience'],
+    properties: {
+      kind: { enum: [...MESSAGE_KINDS] },
+      audience: { enum: [...AUDIENCES] },
+      channels: {
+        type: 'array',
+        description: "Fallback order after each person's own needs and preference.",
+        items: { enum: [...CHANNELS] },
+        minItems: 1,
+        uniqueItems: true,
+      },
+      updateId: id,
+    },
+    additionalProperties: false,
+  },
+  Review: {
+    type: 'object',
+    properties: { note: { type: 'string', maxLength: 2000 } },
+    additionalProperties: false,
+  },
+  Progress: {
+    type: 'object',
+    required: [
+      'campaignId',
+      'status',
+      'total',
+      'settled',
+      'percent',
+      'fanoutDone',
+      'byStatus',
+      'byChannel',
+      'failures',
+    ],
+    properties: {
+      campaignId: id,
+      status: { enum: [...CAMPAIGN_STATUSES] },
+      total: { type: 'integer' },
+      settled: { type: 'integer' },
+      percent: { type: 'integer', minimum: 0, maximum: 100 },
+      fanoutDone: { type: 'boolean' },
+      byStatus: { type: 'object', additionalProperties: { type: 'integer' } },
+      byChannel: {
+        type: 'object',
+        additionalProperties: { type: 'object', additionalProperties: { type: 'integer' } },
+      },
+      failures: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['reason', 'channel', 'n'],
+          properties: { reason: { type: 'string' }, channel: nullable('string'), n: { type: 'integer' } },
+        },
+      },
+    },
+  },
+  Delivery: {
+    type: 'object',
+    required: [
+      'messageId',
+      'campaignId',
+      'kind',
+      'channel',
+      'attempt',
+      'status',
+      'statusReason',
+      'createdAt',
+      'sentAt',
+      'deliveredAt',
+      'failedAt',
+    ],
+    properties: {
+      messageId: id,
+      campaignId: id,
+      kind: { enum: [...MESSAGE_KINDS] },
+      channel: nullable('string'),
+      attempt: { type: 'integer' },
+      locale: { type: 'string' },
+      status: { type: 'string' },
+      statusReason: nullable('string'),
+      createdAt: dateTime,
+      sentAt: nullable('string', { format: 'date-time' }),
+      deliveredAt: nullable('string', { format: 'date-time' }),
+      failedAt: nullable('string', { format: 'date-time' }),
+    },
+  },
+  PersonDeliveries: {
+    type: 'object',
+    required: ['personId', 'incidentId', 'referenceCode', 'affected', 'deliveries'],
+    properties: {
+      personId: id,
+      incidentId: id,
+      referenceCode: { type: 'string' },
+      locale: { type: 'string' },
+      country: nullable('string'),
+      affected: { type: 'boolean' },
+      deliveries: { type: 'array', items: ref('Delivery') },
+    },
+  },
+} satisfies Record<string, JsonSchema>;
+
+export type SchemaName = keyof typeof SCHEMAS;
+
+/** Request bodies, as the schemas above admit them (checked before a handler sees them). */
+export interface NewIncidentBody {
+  slug: string;
+  organisationName: string;
+  defaultLocale?: string;
+  dataTypes?: string[];
+  texts: Record<
+    string,
+    {
+      title: string;
+      whatHappened?: string;
+      whatData?: string;
+      whatWeDid?: string;
+      whatYouShouldDo?: string;
+      howToGetHelp?: string;
+    }
+  >;
+  helplines?: Record<string, string>;
+  discoveredAt?: string;
+}
+export interface NewUpdateBody {
+  texts: Record<string, { title: string; body: string }>;
+}
+export interface NewPeopleBody {
+  people: Record<string, unknown>[];
+  acceptValidRows?: boolean;
+}
+export interface NewCampaignBody {
+  kind: (typeof MESSAGE_KINDS)[number];
+  audience: (typeof AUDIENCES)[number];
+  channels?: (typeof CHANNELS)[number][];
+  updateId?: number;
+}
+export interface ReviewBody {
+  note?: string;
+}

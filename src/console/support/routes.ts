@@ -1,0 +1,122 @@
+import type { Response } from 'express';
+import type { Deps } from '../../deps.js';
+import { NotFoundError } from '../../platform/errors.js';
+import { listStaff } from '../../staff/store.js';
+import { can, isStaffRole } from '../../staff/permissions.js';
+import { noteAudit, type ConsoleRoute } from '../routing.js';
+import {
+  addSupportNote,
+  assignSupportRequest,
+  closeSupportRequest,
+  findSupportRequest,
+  listSupportNotes,
+  listSupportRequests,
+  SUPPORT_STATUSES,
+  type SupportRequest,
+  type SupportStatus,
+} from './store.js';
+
+const PAGE = 200;
+
+/** The support queue: callback requests and messages from the portal; an agent takes one, notes, closes. */
+export function supportRoutes(deps: Deps): ConsoleRoute[] {
+  const load = async (idParam: unknown) => {
+    const id = Number(idParam);
+    const request = Number.isSafeInteger(id) ? await findSupportRequest(deps.db, deps.vault, id) : null;
+    if (!request) throw new NotFoundError('There is no such support request.');
+    return request;
+  };
+  const field = (body: unknown, name: string) => {
+    const value = (body as Record<string, unknown>)[name];
+    return typeof value === 'string' ? value.trim() : '';
+  };
+
+  const showRequest = async (
+    res: Response,
+    request: SupportRequest,
+    errors: { field: string; messageKey: string }[] = [],
+  ) => {
+    const staff = (await listStaff(deps.db)).filter(
+      (member) => isStaffRole(member.role) && can(member.role, 'support:manage'),
+    );
+    res.status(errors.length ? 400 : 200).render('console/support/show', {
+      request,
+      notes: await listSupportNotes(deps.db, deps.vault, request.id),
+      staffList: staff,
+      statuses: SUPPORT_STATUSES,
+      errors,
+    });
+  };
+
+  return [
+    {
+      method: 'get',
+      path: '/console/support',
+      access: 'support:manage',
+      handler: async (req, res) => {
+        const show = req.query.show === 'closed' ? 'closed' : 'waiting';
+        const statuses: SupportStatus[] = show === 'closed' ? ['closed'] : ['open', 'assigned'];
+        res.render('console/support/index', {
+          show,
+          requests: await listSupportRequests(deps.db, deps.vault, { statuses, limit: PAGE }),
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/support/:id',
+      access: 'support:manage',
+      handler: async (req, res) => showRequest(res, await load(req.params.id)),
+    },
+    {
+      method: 'post',
+      path: '/console/support/:id/assign',
+      access: 'support:manage',
+      audit: 'support.assign',
+      handler: async (req, res) => {
+        const request = await load(req.params.id);
+        const chosen = Number(field(req.body, 'staffId'));
+        const staffId = Number.isSafeInteger(chosen) && chosen > 0 ? chosen : res.locals.staff!.id;
+        await assignSupportRequest(deps.db, request.id, staffId, deps.clock.now());
+        noteAudit(res, { subjectType: 'support_request', details: { assignedTo: staffId } });
+        res.redirect(303, `/console/support/${request.id}`);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/support/:id/notes',
+      access: 'support:manage',
+      audit: 'support.note',
+      handler: async (req, res) => {
+        const request = await load(req.params.id);
+        const text = field(req.body, 'note').slice(0, 5_000);
+        if (!text) {
+          await showRequest(res, request, [
+            { field: 'note', messageKey: 'console:support.errors.noteMissing' },
+          ]);
+          return;
+        }
+        await addSupportNote(deps.db, deps.vault, {
+          requestId: request.id,
+          staffId: res.locals.staff!.id,
+          text,
+          at: deps.clock.now(),
+        });
+        noteAudit(res, { subjectType: 'support_request' });
+        res.redirect(303, `/console/support/${request.id}`);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/support/:id/close',
+      access: 'support:manage',
+      audit: 'support.close',
+      handler: async (req, res) => {
+        const request = await load(req.params.id);
+        await closeSupportRequest(deps.db, request.id, deps.clock.now());
+        noteAudit(res, { subjectType: 'support_request' });
+        res.redirect(303, '/console/support');
+      },
+    },
+  ];
+}
