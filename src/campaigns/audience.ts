@@ -1,4 +1,5 @@
 import type { Audience } from './lifecycle.js';
+import type { MessageKind } from '../notices/render.js';
 
 /** Which people a campaign reaches, as SQL over `people p` (the incident is always $1). */
 export const AUDIENCE_FILTER: Record<Audience, string> = {
@@ -13,3 +14,12 @@ export const AUDIENCE_FILTER: Record<Audience, string> = {
            AND NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
                   WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('delivered', 'answered'))`,
 };
+
+/**
+ * What a message kind adds to any audience: someone who unsubscribed from update emails (the
+ * List-Unsubscribe link) gets no more updates. The initial notice and code offers still go: a person
+ * cannot opt out of being told their data was breached.
+ */
+export function kindFilter(kind: MessageKind): string {
+  return kind === 'update' ? 'p.updates_opted_out_at IS NULL' : 'true';
+}

@@ -8,7 +8,7 @@ import { AUDIENCE_COLUMNS, toAudienceMember, type AudienceRow } from '../people/
 import { jobIds, JOB_NAMES, SEND_JOB_OPTIONS, type FanoutJob, type Queues } from '../queues.js';
 import { channelForAttempt, CHANNELS, type Channel } from './channel-policy.js';
 import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
-import { AUDIENCE_FILTER } from './audience.js';
+import { AUDIENCE_FILTER, kindFilter } from './audience.js';
 import { findCampaign } from './store.js';
 import { codeCampaignAudienceSql } from '../codes/audience.js';
 
@@ -43,7 +43,8 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
       }
       const { rows } = await deps.db.query<AudienceRow>(
         `SELECT ${AUDIENCE_COLUMNS} FROM people p
-         WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${codeCampaignAudienceSql(campaign.id)}
+         WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${kindFilter(campaign.kind)}
+           AND ${codeCampaignAudienceSql(campaign.id)}
          ORDER BY p.id LIMIT $3`,
         [campaign.incidentId, cursor, FANOUT_PAGE_SIZE],
       );

@@ -400,13 +400,17 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
     expect(new Set(held.received()).size).toBe(25);
   });
 
-  it('tells subscribers and everyone affected about an incident update through the same pipeline', async () => {
-    const [, subscriber] = await makePeople(ctx.deps, incident.id, [
+  it('tells subscribers and everyone affected about an incident update, but not who unsubscribed from updates', async () => {
+    const [, subscriber, , unsubscribed] = await makePeople(ctx.deps, incident.id, [
       makePerson({ email: 'affected@example.com' }),
       makePerson({ email: 'subscriber@example.com', affected: false }),
       makePerson({ email: 'bystander@example.com', affected: false }),
+      makePerson({ email: 'unsubscribed@example.com' }),
     ]);
     await ctx.deps.db.query('UPDATE people SET subscribed_at = now() WHERE id = $1', [subscriber!.id]);
+    await ctx.deps.db.query('UPDATE people SET updates_opted_out_at = now() WHERE id = $1', [
+      unsubscribed!.id,
+    ]);
     const editor = await makeStaff(ctx.deps, 'editor');
     const { update, campaign } = await publishIncidentUpdate(ctx.deps, {
       incidentId: incident.id,
@@ -426,7 +430,12 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
       return p.status === 'completed' && p.reached === 2;
     });
     const emails = fake.requests.filter((r) =>
-      ['affected@example.com', 'subscriber@example.com', 'bystander@example.com'].includes(toOf(r) ?? ''),
+      [
+        'affected@example.com',
+        'subscriber@example.com',
+        'bystander@example.com',
+        'unsubscribed@example.com',
+      ].includes(toOf(r) ?? ''),
     );
     expect(emails.map(toOf).sort()).toEqual(['affected@example.com', 'subscriber@example.com']);
     expect(JSON.stringify(emails[0]!.body)).toContain('Passwords reset');
