@@ -98,7 +98,7 @@ function rateLimited(deps: Deps): RequestHandler {
   };
 }
 
-function authorize(route: ApiRoute): RequestHandler {
+function authorize(route: Pick<ApiRoute, 'access'>): RequestHandler {
   return (_req, res, next) => {
     const staff = res.locals.staff!;
     if (!can(staff.role, route.access)) {
@@ -178,4 +178,16 @@ export function apiErrors(deps: Pick<Deps, 'logger'>) {
       detail ? { detail } : {},
     );
   };
+}
+
+/**
+ * The same key check, per-key rate limit and permission check, for API endpoints that live in their
+ * own feature (the codes) rather than in the route table.
+ */
+export function apiKeyGuard(deps: Deps, permissionFor: (req: Request) => Permission): RequestHandler {
+  const guard = express.Router();
+  guard.use(authenticate(deps), rateLimited(deps), (req, res, next) =>
+    authorize({ access: permissionFor(req) })(req, res, next),
+  );
+  return guard;
 }
