@@ -9,6 +9,9 @@ import { formProtection } from '../web/session.js';
 import { portalContext, signOutPerson } from '../web/portal.js';
 import { publishedIncidentOr404 } from '../web/published-incident.js';
 import { availableChannels, preferencesForm } from './preferences.js';
+import { listPersonalOffers } from '../codes/service.js';
+import { codesPath } from '../codes/portal-routes.js';
+import { formatDay } from '../codes/rules.js';
 import { loadProfile, setSubscribed, updatePreferences, type Profile } from './store.js';
 
 type PersonalPageDeps = Pick<Deps, 'db' | 'vault' | 'clock' | 'redis' | 'config' | 'i18n'>;
@@ -31,13 +34,17 @@ export function registerPersonalPage(app: Express, deps: PersonalPageDeps): void
     return profile;
   }
 
-  function renderPage(
+  async function renderPage(
     res: Response,
     incident: Incident,
     profile: Profile,
     extra: { errors?: FieldError[]; values?: Record<string, string>; notice?: string | null } = {},
   ) {
     res.render('personal-page/index', {
+      // The person's credit-monitoring and goodwill codes, revealed from here (src/codes).
+      offers: await listPersonalOffers(deps, { personId: profile.id, locale: res.locals.lang }),
+      actionBase: codesPath(incident.slug),
+      formatDay: (day: string) => formatDay(res.locals.lang, day),
       slug: incident.slug,
       organisation: incident.organisationName,
       profile,
@@ -57,7 +64,7 @@ export function registerPersonalPage(app: Express, deps: PersonalPageDeps): void
     const profile = await signedInProfile(res, incident);
     if (!profile) return;
     const notice = NOTICES.find((value) => value === req.query.done) ?? null;
-    renderPage(res, incident, profile, { notice });
+    await renderPage(res, incident, profile, { notice });
   });
 
   app.post('/incidents/:slug/me/preferences', ...forms, async (req, res) => {
@@ -67,7 +74,7 @@ export function registerPersonalPage(app: Express, deps: PersonalPageDeps): void
     const form = parseForm(preferencesForm(profile.reachable), req.body);
     if (!form.ok) {
       res.status(400);
-      renderPage(res, incident, profile, { errors: form.errors, values: formValues(req.body) });
+      await renderPage(res, incident, profile, { errors: form.errors, values: formValues(req.body) });
       return;
     }
     await updatePreferences(deps.db, profile.id, { ...form.data, at: deps.clock.now() });

@@ -112,6 +112,13 @@ describe('codes on the personal page', () => {
     expect(after.text).toContain('Enter the code on the first page.');
     expect(after.text).toContain('Go to Watchful Credit to use your code');
     expect(after.headers['cache-control']).toBe('no-store');
+
+    const personalPage = await agent
+      .get(codesPage().replace(/\/codes$/, '/me'))
+      .set('Cookie', cookie)
+      .expect(200);
+    expect(personalPage.text).toContain('24 months of credit monitoring');
+    expect(shownCode(personalPage.text)).toBe(mine[0]);
   });
 
   it('speaks the person’s chosen language on the page', async () => {
