@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import { seedDemoCodes } from '../codes/demo.js';
 import { withTransaction } from '../platform/db.js';
 import {
   findIncidentBySlug,
@@ -100,7 +101,10 @@ export async function seedDemo(deps: Pick<Deps, 'db' | 'vault' | 'clock'>, peopl
     role: 'approver',
   });
   const existing = await findIncidentBySlug(deps.db, DEMO_SLUG);
-  if (existing) return { incident: existing, editor, approver, created: false };
+  if (existing) {
+    await seedDemoCodes(deps, existing.id);
+    return { incident: existing, editor, approver, created: false };
+  }
 
   const incident = await withTransaction(deps.db, async (tx) => {
     const now = deps.clock.now();
@@ -172,6 +176,7 @@ export async function seedDemo(deps: Pick<Deps, 'db' | 'vault' | 'clock'>, peopl
     await upsertPeople(tx, deps.vault, created.id, demoPeople(people));
     return created;
   });
+  await seedDemoCodes(deps, incident.id);
   return { incident, editor, approver, created: true };
 }
 
