@@ -104,4 +104,43 @@ describe('campaigns in the console, with four eyes', () => {
     expect(back.text).toContain('Add the helpline number.');
     expect(back.text).toContain('Ask for approval');
   });
+
+  it('lets an editor pause or cancel a send, and only an approver resume it', async () => {
+    const incident = await makeIncident(ctx.deps);
+    await makePeople(ctx.deps, incident.id, [makePerson(), makePerson(), makePerson()]);
+    const statusOf = async (path: string) => {
+      const { rows } = await ctx.deps.db.query<{ status: string }>(
+        'SELECT status FROM campaigns WHERE id = $1',
+        [Number(path.split('/').pop())],
+      );
+      return rows[0]?.status;
+    };
+    // A send caught between approval and its fan-out: marked sending, nothing queued yet.
+    const startedButIdle = async () => {
+      const path = await draft(incident.id);
+      await postForm(editor, path, `${path}/submit`, {});
+      await ctx.deps.db.query("UPDATE campaigns SET status = 'sending' WHERE id = $1", [
+        Number(path.split('/').pop()),
+      ]);
+      return path;
+    };
+
+    const paused = await startedButIdle();
+    expect((await editor.get(paused).expect(200)).text).toContain('Pause sending');
+    expect((await postForm(editor, paused, `${paused}/pause`, {})).status).toBe(303);
+    expect(await statusOf(paused)).toBe('paused');
+    const page = await editor.get(paused).expect(200);
+    expect(page.text).toContain('Sending is paused');
+    await editor
+      .post(`${paused}/resume`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text) })
+      .expect(403);
+    expect((await postForm(approver, paused, `${paused}/resume`, {})).status).toBe(303);
+    await eventually('the resumed send to finish', async () => (await statusOf(paused)) === 'completed');
+
+    const cancelled = await startedButIdle();
+    expect((await postForm(editor, cancelled, `${cancelled}/cancel`, {})).status).toBe(303);
+    expect(await statusOf(cancelled)).toBe('cancelled');
+  });
 });

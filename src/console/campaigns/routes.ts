@@ -7,6 +7,7 @@ import { AUDIENCES, type Audience } from '../../campaigns/lifecycle.js';
 import { channelForAttempt, CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
 import { MESSAGE_KINDS } from '../../notices/render.js';
 import { findCampaign, type Campaign } from '../../campaigns/store.js';
+import { cancelCampaign, pauseCampaign, resumeCampaign } from '../../campaigns/service.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../incidents/routes.js';
 import { audienceShapes, campaignProgress, countAudience } from './store.js';
@@ -257,5 +258,23 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
         res.redirect(303, `/console/campaigns/${campaign.id}`);
       },
     },
+    // Stopping is the safe direction, so an editor may pause or cancel; sending again needs an approver.
+    ...(
+      [
+        ['pause', 'campaigns:write', pauseCampaign],
+        ['resume', 'campaigns:approve', resumeCampaign],
+        ['cancel', 'campaigns:write', cancelCampaign],
+      ] as const
+    ).map(([action, access, useCase]): ConsoleRoute => ({
+      method: 'post',
+      path: `/console/campaigns/:id/${action}`,
+      access,
+      audit: `campaign.${action}`,
+      handler: async (req, res) => {
+        const campaign = await loadCampaign(deps, req.params.id);
+        await useCase(deps, { campaignId: campaign.id });
+        res.redirect(303, `/console/campaigns/${campaign.id}`);
+      },
+    })),
   ];
 }
