@@ -4,40 +4,10 @@
  * other countries come from configuration (`REGULATOR_DEADLINE_HOURS`, e.g. `US=720,AU=720`), which
  * may also override these.
  */
+import { EEA_NON_EU, EU_MEMBER_STATES } from '../platform/countries.js';
 
 /** EU member states and the EEA countries that apply the GDPR. */
-export const GDPR_COUNTRIES: ReadonlySet<string> = new Set([
-  'AT',
-  'BE',
-  'BG',
-  'HR',
-  'CY',
-  'CZ',
-  'DK',
-  'EE',
-  'FI',
-  'FR',
-  'DE',
-  'GR',
-  'HU',
-  'IE',
-  'IT',
-  'LV',
-  'LT',
-  'LU',
-  'MT',
-  'NL',
-  'PL',
-  'PT',
-  'RO',
-  'SK',
-  'SI',
-  'ES',
-  'SE',
-  'IS',
-  'LI',
-  'NO',
-]);
+export const GDPR_COUNTRIES: ReadonlySet<string> = new Set([...EU_MEMBER_STATES, ...EEA_NON_EU]);
 
 export const GDPR_HOURS = 72;
 export const UK_HOURS = 72;

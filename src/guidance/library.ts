@@ -1,3 +1,5 @@
+import { EU_MEMBER_STATES } from '../platform/countries.js';
+
 /**
  * The curated guidance library: which advice applies to which exposed data, per region, and the
  * official places to act. The words live in `locales/<lang>/guidance.json` (`items.<id>.title/body`,
@@ -84,38 +86,6 @@ export const PHISHING_RESOURCES: Partial<Record<GuidanceRegion, ResourceId[]>> =
   CA: ['canadianAntiFraudCentre'],
 };
 
-// ISO 3166-1 alpha-2 codes of the European Union's member states (Greece also as EL, as the EU writes it).
-const EU_MEMBERS: ReadonlySet<string> = new Set([
-  'AT',
-  'BE',
-  'BG',
-  'HR',
-  'CY',
-  'CZ',
-  'DK',
-  'EE',
-  'FI',
-  'FR',
-  'DE',
-  'GR',
-  'EL',
-  'HU',
-  'IE',
-  'IT',
-  'LV',
-  'LT',
-  'LU',
-  'MT',
-  'NL',
-  'PL',
-  'PT',
-  'RO',
-  'SK',
-  'SI',
-  'ES',
-  'SE',
-]);
-
 /** The region whose advice fits a country (ISO 3166-1 alpha-2), or the general advice. */
 export function regionOf(country: string | null | undefined): GuidanceRegion {
   const code = country?.trim().toUpperCase();
@@ -123,6 +93,6 @@ export function regionOf(country: string | null | undefined): GuidanceRegion {
   if (code === 'US' || code === 'PR' || code === 'GU' || code === 'VI') return 'US';
   if (code === 'GB' || code === 'UK') return 'UK';
   if (code === 'CA') return 'CA';
-  if (EU_MEMBERS.has(code)) return 'EU';
+  if (EU_MEMBER_STATES.has(code)) return 'EU';
   return 'general';
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../platform/db.js';
 import type { RowError } from './validate.js';
+import { PERSON_COLUMNS } from '../people/store.js';
 
 export const IMPORT_STATUSES = [
   'validating',
@@ -147,29 +148,6 @@ export async function setImportStatus(
   );
   return rowCount === 1;
 }
-
-const PERSON_COLUMNS = [
-  'dedupe_hash',
-  'reference_hash',
-  'reference_enc',
-  'email_hash',
-  'phone_hash',
-  'postal_code_hash',
-  'birth_year_hash',
-  'name_enc',
-  'email_enc',
-  'phone_enc',
-  'postal_address_enc',
-  'locale',
-  'preferred_channel',
-  'accessibility_needs',
-  'country',
-  'region',
-  'time_zone',
-  'segment',
-  'exposed_data_types',
-  'affected',
-] as const;
 
 export const STAGING_COLUMNS = ['import_id', 'line', ...PERSON_COLUMNS] as const;
 

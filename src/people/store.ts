@@ -49,8 +49,8 @@ export function dedupeKey(person: Pick<PersonInput, 'email' | 'phone' | 'name' |
   return `post:${(person.name ?? '').trim().toLowerCase()}|${(person.postalAddress ?? '').trim().toLowerCase().replace(/\s+/g, ' ')}`;
 }
 
-const COLUMNS = [
-  'incident_id',
+/** A person's stored columns, in the order every writer (upsert here, the import's staging COPY) uses. */
+export const PERSON_COLUMNS = [
   'dedupe_hash',
   'reference_hash',
   'reference_enc',
@@ -72,6 +72,8 @@ const COLUMNS = [
   'exposed_data_types',
   'affected',
 ] as const;
+
+const COLUMNS = ['incident_id', ...PERSON_COLUMNS] as const;
 
 export interface UpsertedPerson {
   id: number;
