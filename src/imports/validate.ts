@@ -6,6 +6,7 @@ import {
   normalizePhone,
   normalizePostalCode,
 } from '../people/contact.js';
+import { DATA_TYPES } from '../incidents/data-types.js';
 
 /**
  * What an import row may say, and how each value is checked and normalized. Pure: the import streams
@@ -29,19 +30,6 @@ export const IMPORT_COLUMNS = [
   'affected',
 ] as const;
 export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
-
-export const IMPORT_DATA_TYPES = [
-  'names',
-  'email_addresses',
-  'postal_addresses',
-  'phone_numbers',
-  'payment_cards',
-  'bank_accounts',
-  'national_ids',
-  'dates_of_birth',
-  'passwords',
-  'health_data',
-] as const;
 
 /** Reason codes, stable for the API and the error CSV; the console translates them (`console:imports.reasons.*`). */
 export type RowProblem =
@@ -171,7 +159,7 @@ export function validateRow(
     problem('birth_year', 'birth_year_invalid');
 
   const dataTypes = list(cell('exposed_data_types'));
-  if (dataTypes.some((type) => !(IMPORT_DATA_TYPES as readonly string[]).includes(type)))
+  if (dataTypes.some((type) => !(DATA_TYPES as readonly string[]).includes(type)))
     problem('exposed_data_types', 'data_type_invalid');
 
   const affectedText = cell('affected').toLowerCase();

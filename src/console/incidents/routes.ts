@@ -22,7 +22,8 @@ import {
   setIncidentState,
   updateIncidentContent,
 } from './store.js';
-import { DATA_TYPES, missingTexts, readIncidentTexts, readList, TEXT_FIELDS } from './texts.js';
+import { DATA_TYPES } from '../../incidents/data-types.js';
+import { missingTexts, readIncidentTexts, readList, TEXT_FIELDS } from './texts.js';
 import { listCampaignSummaries } from '../campaigns/store.js';
 import { listImports } from '../../imports/store.js';
 

@@ -10,19 +10,6 @@ export const TEXT_FIELDS = [
   'howToGetHelp',
 ] as const satisfies readonly (keyof IncidentText)[];
 
-export const DATA_TYPES = [
-  'names',
-  'email_addresses',
-  'postal_addresses',
-  'phone_numbers',
-  'payment_cards',
-  'bank_accounts',
-  'national_ids',
-  'dates_of_birth',
-  'passwords',
-  'health_data',
-] as const;
-
 /** For each locale, the fields still empty: the editor flags them so no language is forgotten. */
 export function missingTexts(
   texts: Record<string, Partial<IncidentText>>,
