@@ -78,13 +78,21 @@ describe('the staff console in a real browser', () => {
     await page.click(`form[action="/console/incidents/${incident.id}/campaigns"] button[type="submit"]`);
     await page.waitForURL((url) => /^\/console\/campaigns\/\d+$/.test(url.pathname));
     const campaignUrl = new URL(page.url()).pathname;
-    await page.click('form[action$="/submit"] button[type="submit"]');
+    // Wait for the form's own POST: waitForLoadState can resolve on the page being left, and a later
+    // navigation would then cancel the submission.
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/submit') && r.request().method() === 'POST'),
+      page.click('form[action$="/submit"] button[type="submit"]'),
+    ]);
     await page.waitForLoadState();
     expect(await page.locator('form[action$="/approve"]').count()).toBe(0);
 
     const second = await signIn(approver);
     await second.goto(campaignUrl);
-    await second.click('form[action$="/approve"] button:not([formaction])');
+    await Promise.all([
+      second.waitForResponse((r) => r.url().endsWith('/approve') && r.request().method() === 'POST'),
+      second.click('form[action$="/approve"] button:not([formaction])'),
+    ]);
     await second.waitForLoadState();
     await eventually(
       'progress to reach 100%',
