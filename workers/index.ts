@@ -5,6 +5,7 @@ import { JOB_NAMES, QUEUE_NAMES, RECONCILE_SCHEDULER_ID } from '../src/queues.js
 import { CHANNELS } from '../src/campaigns/channel-policy.js';
 import { makeFanoutProcessor } from '../src/campaigns/fanout.js';
 import { makeSendProcessor } from '../src/campaigns/send.js';
+import { composeDepsWithCodes } from '../src/codes/compose.js';
 import { PORTAL_QUEUE_NAME } from '../src/portal-messages/queue.js';
 import { makePortalMessageProcessor } from '../src/portal-messages/processor.js';
 import { makeReconcileProcessor } from '../src/campaigns/reconcile.js';
@@ -25,7 +26,7 @@ export function createWorkers(deps: Deps): Workers {
   );
   const prefix = deps.config.queuePrefix;
   const { sending } = deps.config;
-  const sendDeps = { ...deps, publicBaseUrl: deps.config.publicBaseUrl };
+  const sendDeps = composeDepsWithCodes(deps);
   // A killed worker's jobs go back to the queue once its lock lapses; checked as often as it lapses.
   const locks = {
     lockDuration: sending.workerLockMs,

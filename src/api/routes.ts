@@ -10,6 +10,7 @@ import {
   type Incident,
 } from '../incidents/store.js';
 import { findCampaign, type Campaign } from '../campaigns/store.js';
+import { cancelCampaign, pauseCampaign, resumeCampaign } from '../campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from '../campaigns/channel-policy.js';
 import { commitImport, csvRecords, discardImport, objectRecords, runImport } from '../imports/run.js';
 import { findImport, listImportErrors, type ImportRecord } from '../imports/store.js';
@@ -79,6 +80,8 @@ const campaignJson = (campaign: Campaign) => ({
   status: campaign.status,
   createdBy: campaign.createdBy,
   approvedBy: campaign.approvedBy,
+  /** Sending waits until then (code reminders); null sends once approved. */
+  scheduledFor: campaign.scheduledFor,
   createdAt: campaign.createdAt,
 });
 
@@ -410,6 +413,39 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
         res.json(campaignJson(campaign));
       },
     },
+    // Stopping is the safe direction, so an editor may pause or cancel; sending again needs an approver.
+    ...(
+      [
+        [
+          'pause',
+          'pauseCampaign',
+          'Pause sending: nothing new goes out until resumed',
+          'campaigns:write',
+          pauseCampaign,
+        ],
+        ['resume', 'resumeCampaign', 'Resume a paused campaign', 'campaigns:approve', resumeCampaign],
+        [
+          'cancel',
+          'cancelCampaign',
+          'Cancel for good: messages not yet sent never will be',
+          'campaigns:write',
+          cancelCampaign,
+        ],
+      ] as const
+    ).map(([action, operationId, summary, access, useCase]): ApiRoute => ({
+      method: 'post',
+      path: `/campaigns/:id/${action}`,
+      operationId,
+      summary,
+      access,
+      audit: `campaign.${action}`,
+      responses: { 200: 'Campaign' },
+      handler: async (req, res) => {
+        const campaign = await useCase(deps, { campaignId: (await campaignOf(deps, req)).id });
+        noteAudit(res, { subjectType: 'campaign' });
+        res.json(campaignJson(campaign));
+      },
+    })),
     {
       method: 'get',
       path: '/campaigns/:id/progress',

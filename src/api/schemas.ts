@@ -1,7 +1,7 @@
 import { INCIDENT_STATES } from '../incidents/store.js';
 import { AUDIENCES, CAMPAIGN_STATUSES } from '../campaigns/lifecycle.js';
 import { CHANNELS } from '../campaigns/channel-policy.js';
-import { MESSAGE_KINDS } from '../notices/render.js';
+import { GENERAL_MESSAGE_KINDS, MESSAGE_KINDS } from '../notices/render.js';
 import { IMPORT_STATUSES } from '../imports/store.js';
 import { IMPORT_COLUMNS } from '../imports/validate.js';
 import { SUPPORTED_LOCALES } from '../platform/i18n.js';
@@ -206,6 +206,7 @@ export const SCHEMAS = {
       'status',
       'createdBy',
       'approvedBy',
+      'scheduledFor',
       'createdAt',
     ],
     properties: {
@@ -217,6 +218,7 @@ export const SCHEMAS = {
       status: { enum: [...CAMPAIGN_STATUSES] },
       createdBy: nullable('integer'),
       approvedBy: nullable('integer'),
+      scheduledFor: nullable('string', { format: 'date-time' }),
       createdAt: dateTime,
     },
   },
@@ -225,7 +227,10 @@ export const SCHEMAS = {
     type: 'object',
     required: ['kind', 'audience'],
     properties: {
-      kind: { enum: [...MESSAGE_KINDS] },
+      kind: {
+        enum: [...GENERAL_MESSAGE_KINDS],
+        description: "Code offers and code reminders are made from a code pool, with the pool's audience.",
+      },
       audience: { enum: [...AUDIENCES] },
       channels: {
         type: 'array',
@@ -353,7 +358,7 @@ export interface NewPeopleBody {
   acceptValidRows?: boolean;
 }
 export interface NewCampaignBody {
-  kind: (typeof MESSAGE_KINDS)[number];
+  kind: (typeof GENERAL_MESSAGE_KINDS)[number];
   audience: (typeof AUDIENCES)[number];
   channels?: (typeof CHANNELS)[number][];
   updateId?: number;

@@ -4,7 +4,7 @@ import type { Vault } from '../platform/vault.js';
 import { resolveLocale, type I18n } from '../platform/i18n.js';
 import { findIncidentById, listIncidentUpdates, localizedText, type Incident } from '../incidents/store.js';
 import { loadRecipient, type Recipient } from '../people/store.js';
-import { renderNotice, type MessageKind } from '../notices/render.js';
+import { isCodeMessageKind, renderNotice, type CodeOfferFacts, type MessageKind } from '../notices/render.js';
 import { loadNoticeOverrides } from '../notices/templates.js';
 import type { OutgoingMessage } from '../channels/channel.js';
 import type { Channel } from './channel-policy.js';
@@ -24,6 +24,15 @@ export interface ComposeDeps {
   publicBaseUrl: string;
   /** Signs unsubscribe links (the workers' deps carry the whole config). */
   config?: { lookupHmacKey: Buffer };
+  /**
+   * What a code offer or reminder says about the code (src/codes), or null for other campaigns.
+   * Passed in so campaigns need not know about code pools; without it such messages carry a link only.
+   */
+  codeOffer?: (input: {
+    campaignId: number;
+    personId: number;
+    locale: string;
+  }) => Promise<CodeOfferFacts | null>;
 }
 
 /** Where a person checks their details and reads the incident; no personal data in it. */
@@ -74,6 +83,10 @@ export async function composeMessage(
   // Only the incident's wording in this very language: an English paragraph in a French letter helps nobody.
   const wording = incident.texts[locale] ?? null;
   const overrides = await loadNoticeOverrides(deps.db, incident.id, locale);
+  const codeOffer =
+    isCodeMessageKind(message.kind) && deps.codeOffer
+      ? await deps.codeOffer({ campaignId: message.campaignId, personId: recipient.id, locale })
+      : null;
   const content = renderNotice(deps.i18n.t, locale, message.kind, message.channel, {
     organisation: incident.organisationName,
     name: recipient.name,
@@ -83,6 +96,7 @@ export async function composeMessage(
     helpline: helplineFor(incident, locale),
     incidentWording: wording,
     overrides,
+    codeOffer,
     ...(updateText ? { updateTitle: updateText.title, updateBody: updateText.body } : {}),
     ...(message.kind === 'update' && deps.config
       ? { unsubscribeUrl: unsubscribeUrl(deps.publicBaseUrl, deps.config.lookupHmacKey, recipient.id) }

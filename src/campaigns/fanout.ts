@@ -10,6 +10,7 @@ import { channelForAttempt, CHANNELS, type Channel } from './channel-policy.js';
 import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
 import { AUDIENCE_FILTER, kindFilter } from './audience.js';
 import { findCampaign } from './store.js';
+import { isWaitingForSchedule } from './lifecycle.js';
 import { codeCampaignAudienceSql } from '../codes/audience.js';
 
 export interface FanoutDeps {
@@ -33,6 +34,8 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
   return async function processFanout(job: Job<FanoutJob>): Promise<{ people: number }> {
     const campaign = await findCampaign(deps.db, job.data.campaignId);
     if (!campaign || campaign.status !== 'sending' || campaign.fanoutCompletedAt) return { people: 0 };
+    // Queued early (by hand, or by a reconciler whose clock runs ahead): the reconciler queues it again when due.
+    if (isWaitingForSchedule(campaign, deps.clock.now())) return { people: 0 };
     let cursor = campaign.fanoutCursor;
     let people = 0;
     for (;;) {

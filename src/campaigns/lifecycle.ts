@@ -71,3 +71,8 @@ export function assertCanApprove(campaign: { createdBy: number | null }, approve
     throw new ForbiddenError('A campaign must be approved by someone other than the person who created it.');
   }
 }
+
+/** A campaign that may send but whose scheduled time has not come yet: nothing goes out before it. */
+export function isWaitingForSchedule(campaign: { scheduledFor: Date | null }, now: Date): boolean {
+  return campaign.scheduledFor !== null && campaign.scheduledFor > now;
+}

@@ -36,8 +36,11 @@ const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'wai
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const report: ReconcileReport = { fanoutsRestarted: 0, requeued: 0, followedUp: 0, completed: 0 };
+  // A campaign scheduled for later is left alone until its time: this is what starts it then.
   const { rows: campaigns } = await deps.db.query<{ id: number; fanout_completed_at: Date | null }>(
-    `SELECT id, fanout_completed_at FROM campaigns WHERE status = 'sending' ORDER BY id`,
+    `SELECT id, fanout_completed_at FROM campaigns
+     WHERE status = 'sending' AND (scheduled_for IS NULL OR scheduled_for <= $1) ORDER BY id`,
+    [deps.clock.now()],
   );
 
   for (const campaign of campaigns.filter((c) => !c.fanout_completed_at)) {

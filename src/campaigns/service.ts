@@ -17,7 +17,13 @@ import { zoneOrDefault } from './calling-hours.js';
 import { estimateCompletion, type ChannelEstimate } from './estimate.js';
 import { enqueueSends } from './fanout.js';
 import { readCampaignProgress, readFailureReasons } from './progress.js';
-import { assertCanApprove, nextCampaignStatus, type Audience, type CampaignAction } from './lifecycle.js';
+import {
+  assertCanApprove,
+  isWaitingForSchedule,
+  nextCampaignStatus,
+  type Audience,
+  type CampaignAction,
+} from './lifecycle.js';
 import { findCampaign, insertCampaign, transitionCampaign, type Campaign } from './store.js';
 
 /** The campaign use cases, each read in the order a person would tell it. */
@@ -79,9 +85,14 @@ export function rejectCampaign(deps: CampaignDeps, input: { campaignId: number; 
   return act(deps, input.campaignId, 'reject', { reviewNote: input.note });
 }
 
-/** Starts sending: the campaign is marked sending in PostgreSQL first, then its fan-out job is queued. */
+/**
+ * Starts sending: the campaign is marked sending in PostgreSQL first, then its fan-out job is queued.
+ * A campaign scheduled for later is only marked: the reconciler queues its fan-out once the time
+ * has come, so the schedule lives in PostgreSQL and survives losing Redis.
+ */
 export async function startCampaign(deps: CampaignDeps, input: { campaignId: number }): Promise<Campaign> {
   const campaign = await act(deps, input.campaignId, 'start');
+  if (isWaitingForSchedule(campaign, deps.clock.now())) return campaign;
   await deps.queues.fanout.add(
     JOB_NAMES.fanout,
     { v: 1, campaignId: campaign.id },
@@ -101,7 +112,7 @@ export function pauseCampaign(deps: CampaignDeps, input: { campaignId: number })
 /** Resuming marks the campaign sending, then queues again the fan-out (if unfinished) and every queued message. */
 export async function resumeCampaign(deps: CampaignDeps, input: { campaignId: number }): Promise<Campaign> {
   const campaign = await act(deps, input.campaignId, 'resume');
-  if (!campaign.fanoutCompletedAt) {
+  if (!campaign.fanoutCompletedAt && !isWaitingForSchedule(campaign, deps.clock.now())) {
     await deps.queues.fanout.add(
       JOB_NAMES.fanout,
       { v: 1, campaignId: campaign.id },

@@ -17,6 +17,8 @@ export interface Campaign {
   fanoutCompletedAt: Date | null;
   audienceSize: number;
   exhaustedCount: number;
+  /** Sending waits until then (a code reminder N days before the enroll-by date); null sends at once. */
+  scheduledFor: Date | null;
   createdAt: Date;
 }
 
@@ -34,6 +36,7 @@ interface CampaignRow {
   fanout_completed_at: Date | null;
   audience_size: number;
   exhausted_count: number;
+  scheduled_for: Date | null;
   created_at: Date;
 }
 
@@ -52,6 +55,7 @@ function toCampaign(row: CampaignRow): Campaign {
     fanoutCompletedAt: row.fanout_completed_at,
     audienceSize: row.audience_size,
     exhaustedCount: row.exhausted_count,
+    scheduledFor: row.scheduled_for,
     createdAt: row.created_at,
   };
 }

@@ -5,6 +5,7 @@ import { findIncidentById, localizedText } from '../incidents/store.js';
 import { DEFAULT_CHANNEL_POLICY, type ChannelPolicy } from '../campaigns/channel-policy.js';
 import { createCampaign } from '../campaigns/service.js';
 import type { Campaign } from '../campaigns/store.js';
+import type { CodeOfferFacts } from '../notices/render.js';
 import { checkStock, type AlertDeps } from './alerts.js';
 import { readCodeFile } from './csv.js';
 import {
@@ -316,7 +317,7 @@ export async function createCodeCampaign(
   }
   const campaign = await createCampaign(deps, {
     incidentId: pool.incidentId,
-    kind: input.purpose === 'offer' ? 'code_offer' : 'reminder',
+    kind: input.purpose === 'offer' ? 'code_offer' : 'code_reminder',
     // The base audience; the fan-out narrows it to this pool's people (src/codes/audience.ts).
     audience: pool.eligibility === 'everyone' ? 'everyone' : 'affected',
     channelPolicy: input.channelPolicy ?? DEFAULT_CHANNEL_POLICY,
@@ -337,6 +338,8 @@ export async function createCodeCampaign(
 export interface CodeMessageFacts {
   poolName: string;
   vendorName: string;
+  /** The pool's steps, by language. */
+  instructions: Record<string, string>;
   /** YYYY-MM-DD, or null when the code does not expire. */
   deadline: string | null;
   /** Where the person reveals (or sees again) their code. */
@@ -372,6 +375,7 @@ export async function codeFactsForMessage(
   return {
     poolName: pool.name,
     vendorName: pool.vendorName,
+    instructions: pool.instructions,
     deadline: pool.enrollBy,
     revealUrl: `${deps.config.publicBaseUrl}/incidents/${incident.slug}/codes`,
     code,
@@ -379,19 +383,23 @@ export async function codeFactsForMessage(
 }
 
 /**
- * The code facts of a message in the shape the notice renderer takes today (`NoticeFacts.deadline`,
- * formatted for the person's language), or nothing for a campaign that is not about codes. The send
- * path spreads it into the facts: `...(await codeNoticeFacts(deps, { campaignId, personId, locale }))`.
+ * What a code offer or reminder tells one person about the code, in their language, for the notice
+ * renderer; null for a campaign that is not about codes. The send worker gets this passed in as
+ * `ComposeDeps.codeOffer`.
  */
 export async function codeNoticeFacts(
   deps: CodeDeps,
   input: { campaignId: number; personId: number; locale: string },
-): Promise<{ deadline?: string; code?: string }> {
+): Promise<CodeOfferFacts | null> {
   const facts = await codeFactsForMessage(deps, input);
-  if (!facts) return {};
+  if (!facts) return null;
   return {
-    ...(facts.deadline ? { deadline: formatDay(input.locale, facts.deadline) } : {}),
-    ...(facts.code ? { code: facts.code } : {}),
+    service: facts.poolName,
+    vendor: facts.vendorName,
+    // Only steps written in this very language: an English paragraph in a French letter helps nobody.
+    instructions: facts.instructions[input.locale]?.trim() || null,
+    deadline: facts.deadline ? formatDay(input.locale, facts.deadline) : null,
+    code: facts.code,
   };
 }
 

@@ -6,8 +6,20 @@ import { smsCost, type SmsCost } from './sms.js';
  * Turns a message kind, a channel and one person's facts into what that person receives, in their
  * language. Pure: the translation function is passed in, so tests render without I/O.
  */
-export const MESSAGE_KINDS = ['initial_notice', 'update', 'reminder', 'code_offer'] as const;
+export const MESSAGE_KINDS = ['initial_notice', 'update', 'reminder', 'code_offer', 'code_reminder'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+/** Kinds about a code pool: made from the pool's page, never as a general campaign. */
+export const CODE_MESSAGE_KINDS = ['code_offer', 'code_reminder'] as const satisfies readonly MessageKind[];
+/** What a general campaign may send. */
+export const GENERAL_MESSAGE_KINDS = MESSAGE_KINDS.filter(
+  (kind): kind is Exclude<MessageKind, (typeof CODE_MESSAGE_KINDS)[number]> =>
+    !(CODE_MESSAGE_KINDS as readonly string[]).includes(kind),
+);
+
+export function isCodeMessageKind(kind: MessageKind): boolean {
+  return (CODE_MESSAGE_KINDS as readonly string[]).includes(kind);
+}
 
 /** The incident's own words in the person's language, written by staff for the status page. */
 export interface IncidentWording {
@@ -28,8 +40,8 @@ export interface NoticeFacts {
   updateBody?: string;
   /** Replaces the default "what happened / what we did" wording when staff wrote their own. */
   incidentWording?: IncidentWording | null;
-  /** Already formatted for the person's language (code offers). */
-  deadline?: string | null;
+  /** What a code offer or code reminder says about the code; absent for every other message. */
+  codeOffer?: CodeOfferFacts | null;
   /** One-click opt-out from update emails; only update emails carry it. */
   unsubscribeUrl?: string | null;
   /**
@@ -37,6 +49,19 @@ export interface NoticeFacts {
    * Same placeholders as the default; see checkTemplate.
    */
   overrides?: Readonly<Record<string, string>>;
+}
+
+/** A code pool's offer to one person, in their language. */
+export interface CodeOfferFacts {
+  /** The pool's name as staff wrote it ("24 months of credit monitoring"). */
+  service: string;
+  vendor: string;
+  /** The pool's steps in this very language, or null. */
+  instructions: string | null;
+  /** The enroll-by day, formatted for the person's language; null when the code does not expire. */
+  deadline: string | null;
+  /** The code itself, only for pools that put it in the message; otherwise the person reveals it online. */
+  code: string | null;
 }
 
 export interface NoticeSection {
@@ -120,7 +145,7 @@ export function placeholdersOf(text: string): string[] {
 export function checkTemplate(text: string, defaultText: string): { unknown: string[]; missing: string[] } {
   const allowed = new Set(placeholdersOf(defaultText));
   const used = placeholdersOf(text);
-  const essential = ['lookupUrl', 'referenceCode'].filter((name) => allowed.has(name));
+  const essential = ['lookupUrl', 'referenceCode', 'code'].filter((name) => allowed.has(name));
   return {
     unknown: used.filter((name) => !allowed.has(name)),
     missing: essential.filter((name) => !used.includes(name)),
@@ -145,6 +170,7 @@ export function renderNotice(
   channel: Channel,
   facts: NoticeFacts,
 ): RenderedNotice {
+  const offer = isCodeMessageKind(kind) ? (facts.codeOffer ?? null) : null;
   const dataTypes = facts.dataTypes
     .map((type) => t(`common:dataTypes.${type}`, { lng: locale, defaultValue: type }))
     .join(', ');
@@ -159,8 +185,12 @@ export function renderNotice(
     spokenReferenceCode: spokenReferenceCode(facts.referenceCode),
     updateTitle: facts.updateTitle ?? '',
     updateBody: facts.updateBody ?? '',
-    deadline: facts.deadline ?? '',
     unsubscribeUrl: facts.unsubscribeUrl ?? '',
+    service: offer?.service ?? '',
+    vendor: offer?.vendor ?? '',
+    deadline: offer?.deadline ?? '',
+    code: offer?.code ?? '',
+    spokenCode: offer?.code ? spokenReferenceCode(offer.code) : '',
   };
   const text = (key: string) => {
     const override = facts.overrides?.[key];
@@ -179,6 +209,23 @@ export function renderNotice(
     // Filled in per page by the letter printer.
     pageOf: t('notices:layout.pageOf', { lng: locale, page: '{{page}}', pages: '{{pages}}' }),
   };
+  /** "Claim it before…" or, once they hold the code, "Activate it before…"; nothing when it does not expire. */
+  const deadlineLine = (facts: CodeOfferFacts) =>
+    facts.deadline ? text(facts.code ? 'code_offer.activateBy' : 'code_offer.deadline') : null;
+  /** The offer's steps: the code itself or how to reveal it, the pool's own steps, the deadline. */
+  const codeOfferSteps = (facts: CodeOfferFacts) => [
+    text('code_offer.offerLine'),
+    ...(facts.code
+      ? [text('code_offer.yourCode'), text('code_offer.howToUse')]
+      : [text('code_offer.howToClaim')]),
+    facts.instructions,
+    deadlineLine(facts),
+  ];
+  const codeOfferSpeech = (facts: CodeOfferFacts | null) => [
+    line('voice'),
+    text(facts?.code ? 'code_offer.voiceYourCode' : 'code_offer.voiceHowToClaim'),
+    facts && deadlineLine(facts),
+  ];
   const base = {
     channel,
     locale,
@@ -189,7 +236,9 @@ export function renderNotice(
   };
 
   if (channel === 'sms') {
-    const sms = line('sms');
+    const sms = [line(offer?.code ? 'smsCode' : 'sms'), offer && deadlineLine(offer)]
+      .filter(Boolean)
+      .join(' ');
     return {
       ...base,
       subject: null,
@@ -205,9 +254,13 @@ export function renderNotice(
   }
 
   if (channel === 'voice') {
-    const speech = [line('voice'), ...(hasHelpline ? [line('voiceHelp')] : []), line('voiceReference')].join(
-      ' ',
-    );
+    const speech = [
+      ...(isCodeMessageKind(kind) ? codeOfferSpeech(offer) : [line('voice')]),
+      ...(hasHelpline ? [line('voiceHelp')] : []),
+      line('voiceReference'),
+    ]
+      .filter(Boolean)
+      .join(' ');
     const call: CallScript = {
       message: speech,
       menu: text(hasHelpline ? 'call.menu' : 'call.menuNoHelpline'),
@@ -268,9 +321,10 @@ export function renderNotice(
       section(null, [line('signoff')]);
       break;
     case 'code_offer':
-      section('whatToDoHeading', [line('howToClaim'), facts.deadline ? line('deadline') : null]);
+    case 'code_reminder':
+      section('whatToDoHeading', offer ? codeOfferSteps(offer) : [text('code_offer.howToClaim')]);
       section('helpHeading', [help]);
-      section('genuineHeading', [line('genuine')]);
+      section('genuineHeading', [text('code_offer.genuine')]);
       section(null, [line('signoff')]);
       break;
   }

@@ -6,9 +6,10 @@ import type { MessageKind } from './render.js';
  * incident. Pure, from the shape of locales/<lang>/notices.json.
  */
 export function templateKeys(kind: MessageKind, channel: Channel, keysOfKind: readonly string[]): string[] {
-  const voice = ['voice', 'voiceHelp', 'voiceReference'];
-  if (channel === 'sms') return keysOfKind.filter((key) => key === 'sms').map((key) => `${kind}.${key}`);
-  if (channel === 'voice')
-    return keysOfKind.filter((key) => voice.includes(key)).map((key) => `${kind}.${key}`);
-  return keysOfKind.filter((key) => key !== 'sms' && !voice.includes(key)).map((key) => `${kind}.${key}`);
+  // Named by channel: "sms", "smsCode"… go in a text message, "voice", "voiceHelp"… in a call.
+  const isSms = (key: string) => key.startsWith('sms');
+  const isVoice = (key: string) => key.startsWith('voice');
+  const keep =
+    channel === 'sms' ? isSms : channel === 'voice' ? isVoice : (key: string) => !isSms(key) && !isVoice(key);
+  return keysOfKind.filter(keep).map((key) => `${kind}.${key}`);
 }

@@ -3,9 +3,10 @@ import type { Deps } from '../deps.js';
 import { ForbiddenError, NotFoundError } from '../platform/errors.js';
 import { verifyTwilioSignature } from '../channels/twilio.js';
 import { composeStoredMessage } from '../campaigns/compose.js';
+import { composeDepsWithCodes } from '../codes/compose.js';
 import { answerTwiml, menuTwiml, unknownMessageTwiml } from './twiml.js';
 
-type VoiceDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'i18n' | 'logger'>;
+type VoiceDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'i18n' | 'logger' | 'channels' | 'clock' | 'queues'>;
 
 function messageIdFrom(req: Request): number | null {
   const value = Number(req.query.message);
@@ -31,9 +32,7 @@ export function registerVoiceRoutes(app: Express, deps: VoiceDeps): void {
     });
     if (!verified) throw new ForbiddenError('signature does not verify');
     const messageId = messageIdFrom(req);
-    const message = messageId
-      ? await composeStoredMessage({ ...deps, publicBaseUrl: deps.config.publicBaseUrl }, messageId)
-      : null;
+    const message = messageId ? await composeStoredMessage(composeDepsWithCodes(deps), messageId) : null;
     const script = message?.channel === 'voice' ? message.content.call : null;
     return { params, messageId, message, script };
   }

@@ -98,7 +98,17 @@ describe('the staff console in a real browser', () => {
       'progress to reach 100%',
       async () => {
         await second.goto(campaignUrl);
-        return (await second.locator('[data-field="percent"]').textContent()) === '100';
+        // A short wait per look: one slow or odd page must not use up the whole budget.
+        const percent = await second
+          .locator('[data-field="percent"]')
+          .textContent({ timeout: 2_000 })
+          .catch(() => null);
+        if (percent === '100') return true;
+        const status = await second
+          .locator('[data-testid="campaign-status"]')
+          .textContent({ timeout: 2_000 })
+          .catch(() => 'no status on the page');
+        throw new Error(`campaign ${status?.trim()}, ${percent ?? 'no'} percent`);
       },
       30_000,
     );

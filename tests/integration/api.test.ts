@@ -154,6 +154,39 @@ describe('the JSON API, every answer checked against its OpenAPI document', () =
     });
   });
 
+  it('pauses, resumes and cancels a campaign: an editor may stop it, only an approver may send again', async () => {
+    const editor = await makeApiKey(ctx.deps, 'editor');
+    const approver = await makeApiKey(ctx.deps, 'approver');
+    const incident = await call(editor.token, 'POST', '/api/v1/incidents', {
+      slug: 'pause-resume',
+      organisationName: 'Shop',
+      texts: { en: { title: 'Pause and resume' } },
+    });
+    const incidentId = (incident.body as Json).id as number;
+    const campaign = await call(editor.token, 'POST', `/api/v1/incidents/${incidentId}/campaigns`, {
+      kind: 'initial_notice',
+      audience: 'affected',
+    });
+    const campaignId = (campaign.body as Json).id as number;
+    // Scheduled for tomorrow, as a code reminder is: it stays sending, and nothing goes out meanwhile.
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    await ctx.deps.db.query('UPDATE campaigns SET scheduled_for = $2 WHERE id = $1', [campaignId, tomorrow]);
+    await call(editor.token, 'POST', `/api/v1/campaigns/${campaignId}/submit`);
+    const approved = await call(approver.token, 'POST', `/api/v1/campaigns/${campaignId}/approve`, {});
+    expect(approved.body).toMatchObject({ status: 'sending', scheduledFor: tomorrow.toISOString() });
+
+    const paused = await call(editor.token, 'POST', `/api/v1/campaigns/${campaignId}/pause`);
+    expect(paused).toMatchObject({ status: 200, body: { status: 'paused' } });
+    expect((await call(editor.token, 'POST', `/api/v1/campaigns/${campaignId}/resume`)).status).toBe(403);
+    const resumed = await call(approver.token, 'POST', `/api/v1/campaigns/${campaignId}/resume`);
+    expect(resumed).toMatchObject({ status: 200, body: { status: 'sending' } });
+    const cancelled = await call(editor.token, 'POST', `/api/v1/campaigns/${campaignId}/cancel`);
+    expect(cancelled).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    const again = await call(editor.token, 'POST', `/api/v1/campaigns/${campaignId}/pause`);
+    expect(again.status).toBe(409);
+    expect((again.body as Json).detail).toMatch(/cancelled cannot be paused/);
+  });
+
   it('answers a malformed body with the fields at fault, as a problem document', async () => {
     const editor = await makeApiKey(ctx.deps, 'editor');
     const answer = await call(editor.token, 'POST', '/api/v1/incidents', { slug: 'Not A Slug!', texts: {} });

@@ -20,6 +20,9 @@ import { ConflictError } from '../../src/platform/errors.js';
 import type { Incident } from '../../src/incidents/store.js';
 import type { Pool } from '../../src/codes/store.js';
 import { formatDay } from '../../src/codes/rules.js';
+import { reconcile } from '../../src/campaigns/reconcile.js';
+import { jobIds } from '../../src/queues.js';
+import { listOutbox } from '../../src/sandbox-outbox/store.js';
 
 describe('code offers and reminders through the campaign pipeline', () => {
   let ctx: TestContext;
@@ -35,8 +38,11 @@ describe('code offers and reminders through the campaign pipeline', () => {
     notAffected: 0,
   };
 
+  /** Real time, moved forward when a test needs a scheduled day to come. */
+  const clock = { aheadMs: 0, now: () => new Date(Date.now() + clock.aheadMs) };
+
   beforeAll(async () => {
-    ctx = await startTestContext({ workers: true });
+    ctx = await startTestContext({ workers: true, clock });
     incident = await makeIncident(ctx.deps);
     editor = await makeStaff(ctx.deps, 'editor');
     approver = await makeStaff(ctx.deps, 'approver');
@@ -71,11 +77,14 @@ describe('code offers and reminders through the campaign pipeline', () => {
   });
   afterAll(async () => ctx?.close());
 
-  /** Runs a campaign through approval and sending, and returns who it reached once every message settled. */
-  async function send(campaignId: number): Promise<Set<number>> {
+  async function approveAndStart(campaignId: number) {
     await submitCampaign(ctx.deps, { campaignId });
     await approveCampaign(ctx.deps, { campaignId, approverId: approver.id });
     await startCampaign(ctx.deps, { campaignId });
+  }
+
+  /** Who a started campaign reached, once it has fanned out and every message settled. */
+  async function reachedBy(campaignId: number): Promise<Set<number>> {
     const rows = await eventually('the campaign to fan out and every message to settle', async () => {
       const { rows: campaign } = await ctx.deps.db.query<{ done: boolean }>(
         'SELECT fanout_completed_at IS NOT NULL AS done FROM campaigns WHERE id = $1',
@@ -89,6 +98,34 @@ describe('code offers and reminders through the campaign pipeline', () => {
       return messages.every((m) => m.status === 'delivered') ? messages : undefined;
     });
     return new Set(rows.map((row) => row.person_id));
+  }
+
+  async function send(campaignId: number): Promise<Set<number>> {
+    await approveAndStart(campaignId);
+    return reachedBy(campaignId);
+  }
+
+  /** Starts a scheduled campaign, checks nothing goes before its time, then lets its time come. */
+  async function sendOnSchedule(campaign: { id: number; scheduledFor: Date | null }): Promise<Set<number>> {
+    await approveAndStart(campaign.id);
+    await reconcile(ctx.deps);
+    const { rows } = await ctx.deps.db.query<{ status: string; fanned_out: boolean; messages: number }>(
+      `SELECT status, fanout_completed_at IS NOT NULL AS fanned_out,
+         (SELECT count(*)::int FROM messages WHERE campaign_id = c.id) AS messages
+       FROM campaigns c WHERE id = $1`,
+      [campaign.id],
+    );
+    expect(rows[0]).toEqual({ status: 'sending', fanned_out: false, messages: 0 });
+    // Nothing waits in Redis either: the schedule is kept in PostgreSQL alone.
+    expect(await ctx.deps.queues.fanout.getJobState(jobIds.fanout(campaign.id))).toBe('unknown');
+    clock.aheadMs = campaign.scheduledFor!.getTime() - Date.now() + 60_000;
+    try {
+      // What the workers' reconciler job does every few seconds; called here so the test need not wait.
+      await reconcile(ctx.deps);
+      return await reachedBy(campaign.id);
+    } finally {
+      clock.aheadMs = 0;
+    }
   }
 
   it('offers the code to everyone eligible who has not already used one', async () => {
@@ -110,9 +147,9 @@ describe('code offers and reminders through the campaign pipeline', () => {
       daysBefore: 3,
       createdBy: editor.id,
     });
-    expect(reminder.kind).toBe('reminder');
+    expect(reminder.kind).toBe('code_reminder');
     expect(reminder.scheduledFor?.toISOString()).toBe(`${daysFromToday(7)}T09:00:00.000Z`);
-    const reached = await send(reminder.id);
+    const reached = await sendOnSchedule(reminder);
     expect(reached).toEqual(new Set([people.revealed, people.enrolling, people.neverRevealed]));
     expect(reached.has(latecomer!.id)).toBe(false);
   });
@@ -128,7 +165,7 @@ describe('code offers and reminders through the campaign pipeline', () => {
       pool.id,
       daysFromToday(-1),
     ]);
-    expect(await send(reminder.id)).toEqual(new Set());
+    expect(await sendOnSchedule(reminder)).toEqual(new Set());
     await expect(
       createCodeCampaign(ctx.deps, {
         poolId: pool.id,
@@ -215,12 +252,64 @@ describe('code offers and reminders through the campaign pipeline', () => {
         personId: people.neverRevealed,
         locale: 'fr',
       }),
-    ).toEqual({ deadline: formatDay('fr', inMessage.enrollBy!), code: first?.code });
+    ).toEqual({
+      service: 'In the message',
+      vendor: 'Watchful Credit',
+      instructions: 'Saisissez le code sur la première page.',
+      deadline: formatDay('fr', inMessage.enrollBy!),
+      code: first?.code,
+    });
     const { rows } = await ctx.deps.db.query<{ id: number }>(
       "SELECT id FROM campaigns WHERE kind = 'initial_notice'",
     );
     expect(
       await codeFactsForMessage(ctx.deps, { campaignId: rows[0]!.id, personId: people.revealed }),
     ).toBeNull();
+  });
+
+  it('puts the code and its enroll-by date in the offer people receive, or only the link, as the pool says', async () => {
+    const [person] = await makePeople(ctx.deps, incident.id, [makePerson({ locale: 'en' })]);
+    const inMessage = await makePool(ctx.deps, incident.id, {
+      name: 'Code in the message',
+      offerMode: 'code_in_message',
+      enrollBy: daysFromToday(20),
+      eligibility: 'data_types',
+      eligibleDataTypes: ['health_data'],
+    });
+    await ctx.deps.db.query(`UPDATE people SET exposed_data_types = '{health_data}' WHERE id = $1`, [
+      person!.id,
+    ]);
+    await stockPool(ctx.deps, inMessage.id, codeList('INMSG', 2));
+    const offer = await createCodeCampaign(ctx.deps, {
+      poolId: inMessage.id,
+      purpose: 'offer',
+      createdBy: editor.id,
+    });
+    expect(await send(offer.id)).toEqual(new Set([person!.id]));
+
+    const { rows: messages } = await ctx.deps.db.query<{ id: number }>(
+      'SELECT id FROM messages WHERE campaign_id = $1',
+      [offer.id],
+    );
+    const { entries } = await listOutbox(ctx.deps.db, ctx.deps.vault, 500);
+    const received = entries.find((entry) => entry.messageId === messages[0]!.id)!.content;
+    const { rows: assigned } = await ctx.deps.db.query<{ code_enc: string }>(
+      'SELECT code_enc FROM codes WHERE pool_id = $1 AND person_id = $2',
+      [inMessage.id, person!.id],
+    );
+    const code = ctx.deps.vault.open(assigned[0]!.code_enc);
+    expect(code).toMatch(/^INMSG-/);
+    expect(received.text).toContain(`Your personal code: ${code}`);
+    expect(received.text).toContain(`Please use it before ${formatDay('en', inMessage.enrollBy!)}.`);
+
+    const { rows: linkMessages } = await ctx.deps.db.query<{ id: number }>(
+      `SELECT m.id FROM messages m JOIN code_campaigns cc ON cc.campaign_id = m.campaign_id
+       WHERE cc.pool_id = $1 AND cc.purpose = 'offer'`,
+      [pool.id],
+    );
+    const linkOffer = entries.find((entry) => entry.messageId === linkMessages[0]!.id)!.content;
+    expect(linkOffer.text).toContain('To get your personal code, go to');
+    expect(linkOffer.text).toContain(`Please claim it before ${formatDay('en', pool.enrollBy!)}.`);
+    expect(linkOffer.text).not.toContain('Your personal code:');
   });
 });

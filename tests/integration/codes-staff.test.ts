@@ -13,6 +13,7 @@ import { codesApiRouter } from '../../src/codes/api-routes.js';
 import { uploadCodesFromFile } from '../../src/codes/cli.js';
 import { seedDemoCodes } from '../../src/codes/demo.js';
 import { revealCode } from '../../src/codes/service.js';
+import { approveCampaign, startCampaign, submitCampaign } from '../../src/campaigns/service.js';
 import { listPools, poolStock, type Pool } from '../../src/codes/store.js';
 import { errorHandler, notFound } from '../../src/web/errors.js';
 import type { Incident } from '../../src/incidents/store.js';
@@ -197,6 +198,23 @@ describe('codes in the staff console', () => {
       .send({ _csrf: csrf, purpose: 'reminder', daysBefore: '7' })
       .expect(400);
     expect(reminder.text).toContain('A reminder needs a last day to use the code that has not passed yet');
+  });
+
+  it('schedules a reminder N days before the enroll-by date, and says on the campaign page when it will start', async () => {
+    const pool = await makePool(ctx.deps, incident.id, { enrollBy: '2099-06-30' });
+    const { csrf } = await poolPage(pool.id);
+    const created = await editor
+      .post(`/console/codes/${pool.id}/campaigns`)
+      .type('form')
+      .send({ _csrf: csrf, purpose: 'reminder', daysBefore: '7' })
+      .expect(303);
+    const campaignId = Number(/campaign-(\d+)$/.exec(created.headers.location!)?.[1]);
+    const approver = await makeStaffAccount(ctx.deps, 'approver');
+    await submitCampaign(ctx.deps, { campaignId });
+    await approveCampaign(ctx.deps, { campaignId, approverId: approver.id });
+    await startCampaign(ctx.deps, { campaignId });
+    const page = await editor.get(`/console/campaigns/${campaignId}`).expect(200);
+    expect(page.text).toContain('Scheduled: sending starts at 2099-06-23 09:00 UTC.');
   });
 });
 

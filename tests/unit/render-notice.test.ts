@@ -53,4 +53,61 @@ describe('rendering a notice', () => {
     expect(notice.subject).toContain('Access closed');
     expect(notice.text).toContain('All safe now.');
   });
+
+  describe('code offers and code reminders', () => {
+    const linkOffer = {
+      service: '24 months of credit monitoring',
+      vendor: 'Watchful Credit',
+      instructions: 'Saisissez le code sur la première page.',
+      deadline: '31 mars 2027',
+      code: null,
+    };
+    const codeOffer = { ...linkOffer, code: 'WC-7K2Q-9XD4' };
+
+    it('tells how to reveal the code, and by when, when the pool keeps codes behind the lookup', () => {
+      const notice = renderNotice(i18n.t, 'fr', 'code_offer', 'email', { ...facts, codeOffer: linkOffer });
+      expect(notice.text).toContain('Votre offre : 24 months of credit monitoring, de Watchful Credit.');
+      expect(notice.text).toContain(`entrez votre code de référence ${facts.referenceCode}`);
+      expect(notice.text).toContain('Saisissez le code sur la première page.');
+      expect(notice.text).toContain('Pensez à le demander avant le 31 mars 2027.');
+      expect(notice.text).not.toContain('Votre code personnel :');
+    });
+
+    it('carries the code itself, on every channel, when the pool puts it in the message', () => {
+      const email = renderNotice(i18n.t, 'en', 'code_offer', 'email', { ...facts, codeOffer });
+      expect(email.text).toContain('Your personal code: WC-7K2Q-9XD4');
+      expect(email.text).toContain('Please use it before 31 mars 2027.');
+      expect(email.text).not.toContain('To get your personal code');
+      const sms = renderNotice(i18n.t, 'en', 'code_offer', 'sms', { ...facts, codeOffer });
+      expect(sms.text).toContain('code is WC-7K2Q-9XD4');
+      expect(sms.text).toContain('Please use it before 31 mars 2027.');
+      const call = renderNotice(i18n.t, 'en', 'code_offer', 'voice', { ...facts, codeOffer });
+      expect(call.speech).toContain('Your personal code is W C, 7 K 2 Q, 9 X D 4.');
+      expect(call.speech).not.toContain('on our website');
+    });
+
+    it('leaves out the deadline line for codes that do not expire', () => {
+      const notice = renderNotice(i18n.t, 'en', 'code_offer', 'letter', {
+        ...facts,
+        codeOffer: { ...codeOffer, deadline: null },
+      });
+      expect(notice.text).not.toContain('before');
+    });
+
+    it('writes a code reminder about the unused offer, apart from the general reminder', () => {
+      const email = renderNotice(i18n.t, 'en', 'code_reminder', 'email', { ...facts, codeOffer: linkOffer });
+      expect(email.subject).toBe('Reminder from Acme Bikes: your free offer is waiting');
+      expect(email.text).toContain('You have not used it yet.');
+      expect(email.text).toContain('Please claim it before 31 mars 2027.');
+      const sms = renderNotice(i18n.t, 'de', 'code_reminder', 'sms', { ...facts, codeOffer });
+      expect(sms.text).toContain('Erinnerung von Acme Bikes');
+      expect(sms.text).toContain('WC-7K2Q-9XD4');
+      const call = renderNotice(i18n.t, 'en', 'code_reminder', 'voice', { ...facts, codeOffer: linkOffer });
+      expect(call.speech).toContain('This is a reminder from Acme Bikes.');
+      expect(call.speech).toContain('You can get your personal code on our website');
+      const general = renderNotice(i18n.t, 'en', 'reminder', 'email', { ...facts, codeOffer });
+      expect(general.subject).toBe('Reminder: please act on the data security incident at Acme Bikes');
+      expect(general.text).not.toContain('WC-7K2Q-9XD4');
+    });
+  });
 });

@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { templateKeys } from '../../src/notices/template-keys.js';
 
-const KEYS = ['subject', 'greeting', 'intro', 'reference', 'sms', 'voice', 'voiceHelp', 'voiceReference'];
+const KEYS = [
+  'subject',
+  'greeting',
+  'intro',
+  'reference',
+  'sms',
+  'smsCode',
+  'voice',
+  'voiceHelp',
+  'voiceReference',
+];
 
 describe('which texts make up a message', () => {
-  it('gives an SMS its one text', () => {
-    expect(templateKeys('reminder', 'sms', KEYS)).toEqual(['reminder.sms']);
+  it('gives an SMS its texts', () => {
+    expect(templateKeys('reminder', 'sms', KEYS)).toEqual(['reminder.sms', 'reminder.smsCode']);
   });
 
   it('gives a call its spoken parts', () => {

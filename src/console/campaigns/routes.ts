@@ -5,9 +5,10 @@ import { NotFoundError } from '../../platform/errors.js';
 import { parseForm } from '../../web/forms.js';
 import { AUDIENCES, type Audience } from '../../campaigns/lifecycle.js';
 import { channelForAttempt, CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
-import { MESSAGE_KINDS } from '../../notices/render.js';
+import { GENERAL_MESSAGE_KINDS } from '../../notices/render.js';
 import { findCampaign, type Campaign } from '../../campaigns/store.js';
 import { cancelCampaign, pauseCampaign, resumeCampaign } from '../../campaigns/service.js';
+import { isWaitingForSchedule } from '../../campaigns/lifecycle.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../incidents/routes.js';
 import { audienceShapes, campaignProgress, countAudience } from './store.js';
@@ -26,7 +27,7 @@ export async function loadCampaign(deps: Pick<Deps, 'db'>, idParam: unknown): Pr
 }
 
 const newCampaignForm = z.object({
-  kind: z.enum(MESSAGE_KINDS, 'console:campaigns.errors.kindMissing'),
+  kind: z.enum(GENERAL_MESSAGE_KINDS, 'console:campaigns.errors.kindMissing'),
   audience: z.enum(AUDIENCES, 'console:campaigns.errors.audienceMissing'),
   order1: z.string().optional(),
   order2: z.string().optional(),
@@ -67,7 +68,8 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
     );
     res.status(errors.length ? 400 : 200).render('console/campaigns/new', {
       incident,
-      kinds: MESSAGE_KINDS,
+      // Code offers and reminders are made from a code pool's page, which knows who may have a code.
+      kinds: GENERAL_MESSAGE_KINDS,
       audiences: AUDIENCES,
       channels: CHANNELS,
       audienceCounts,
@@ -157,6 +159,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
           createdByName: campaign.createdBy ? names.get(campaign.createdBy) : null,
           approvedByName: campaign.approvedBy ? names.get(campaign.approvedBy) : null,
           isCreator: campaign.createdBy === res.locals.staff!.id,
+          startsAt: isWaitingForSchedule(campaign, deps.clock.now()) ? campaign.scheduledFor : null,
           percent:
             progress.total === 0
               ? campaign.status === 'completed'

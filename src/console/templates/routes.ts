@@ -8,7 +8,16 @@ import { loadRecipient, type Recipient } from '../../people/store.js';
 import { findDeliveriesByReference } from '../../deliveries/search.js';
 import { createNoticeI18n } from '../../notices/all-locales-i18n.js';
 import { NOTICE_LOCALES } from '../../notices/locales.js';
-import { checkTemplate, MESSAGE_KINDS, renderNotice, type MessageKind } from '../../notices/render.js';
+import {
+  checkTemplate,
+  isCodeMessageKind,
+  MESSAGE_KINDS,
+  renderNotice,
+  type CodeOfferFacts,
+  type MessageKind,
+} from '../../notices/render.js';
+import { listPools } from '../../codes/store.js';
+import { formatDay } from '../../codes/rules.js';
 import { deleteNoticeOverride, loadNoticeOverrides, saveNoticeOverride } from '../../notices/templates.js';
 import { templateKeys } from '../../notices/template-keys.js';
 import { buildLettersPdf } from '../../letters/pdf.js';
@@ -65,6 +74,34 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
     return rows[0] ? loadRecipient(deps.db, deps.vault, rows[0].id) : null;
   };
 
+  /**
+   * A code offer or code reminder is previewed with the incident's first code pool as it is set up
+   * (a code in the message, or a link) and a made-up code; with no pool yet, with a sample offer.
+   */
+  const sampleCodeOffer = async (
+    incident: Incident,
+    kind: MessageKind,
+    locale: string,
+  ): Promise<CodeOfferFacts | null> => {
+    if (!isCodeMessageKind(kind)) return null;
+    const [pool] = await listPools(deps.db, { incidentId: incident.id });
+    if (!pool)
+      return {
+        service: 'Credit monitoring',
+        vendor: 'Vendor',
+        instructions: null,
+        deadline: null,
+        code: null,
+      };
+    return {
+      service: pool.name,
+      vendor: pool.vendorName,
+      instructions: pool.instructions[locale] ?? null,
+      deadline: pool.enrollBy ? formatDay(locale, pool.enrollBy) : null,
+      code: pool.offerMode === 'code_in_message' ? 'SAMPLE-7K2Q-9XD4' : null,
+    };
+  };
+
   const buildPreview = async (
     incident: Incident,
     selection: Selection,
@@ -85,7 +122,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
       helpline: helplineFor(incident, locale),
       incidentWording: incident.texts[locale] ?? null,
       overrides: { ...overrides, ...drafts },
-      deadline: kind === 'code_offer' ? '31/12/2026' : null,
+      codeOffer: await sampleCodeOffer(incident, kind, locale),
       ...(update ? { updateTitle: update.title, updateBody: update.body } : {}),
       ...(kind === 'update' && channel === 'email'
         ? { unsubscribeUrl: `${deps.config.publicBaseUrl}/notices/unsubscribe/…` }
