@@ -82,7 +82,7 @@ export async function composeMessage(
   const updateText = update ? localizedText(update.texts, locale, incident.defaultLocale) : null;
   // Only the incident's wording in this very language: an English paragraph in a French letter helps nobody.
   const wording = incident.texts[locale] ?? null;
-  const overrides = await loadNoticeOverrides(deps.db, incident.id, locale);
+  const overrides = await loadNoticeOverrides(deps.db, incident.id, locale, recipient.segment);
   const codeOffer =
     isCodeMessageKind(message.kind) && deps.codeOffer
       ? await deps.codeOffer({ campaignId: message.campaignId, personId: recipient.id, locale })

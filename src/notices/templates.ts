@@ -2,17 +2,51 @@ import type { Queryable } from '../platform/db.js';
 import { ValidationError } from '../platform/errors.js';
 import { checkTemplate } from './render.js';
 
-/** Staff-written texts for one incident and language, keyed like the locale file ("update.intro"). */
+/** The segment value meaning "everyone": a text for all people in the language, whatever their segment. */
+export const EVERYONE = '';
+
+/**
+ * Staff-written texts for one incident and language, keyed like the locale file ("update.intro"):
+ * the texts for everyone, with the variants for the person's segment (if any) in their place.
+ */
 export async function loadNoticeOverrides(
   db: Queryable,
   incidentId: number,
   locale: string,
+  segment: string | null = null,
 ): Promise<Record<string, string>> {
   const { rows } = await db.query<{ key: string; text: string }>(
-    'SELECT key, text FROM notice_templates WHERE incident_id = $1 AND locale = $2',
-    [incidentId, locale],
+    `SELECT key, text FROM notice_templates WHERE incident_id = $1 AND locale = $2 AND segment IN ('', $3)
+     ORDER BY segment`,
+    [incidentId, locale, segment ?? EVERYONE],
+  );
+  // '' sorts first, so a segment's own text is written over the text for everyone.
+  return Object.fromEntries(rows.map((row) => [row.key, row.text]));
+}
+
+/** Texts staff wrote for exactly this segment ('' for everyone), without falling back: what the editor shows. */
+export async function loadSegmentTexts(
+  db: Queryable,
+  incidentId: number,
+  locale: string,
+  segment: string,
+): Promise<Record<string, string>> {
+  const { rows } = await db.query<{ key: string; text: string }>(
+    'SELECT key, text FROM notice_templates WHERE incident_id = $1 AND locale = $2 AND segment = $3',
+    [incidentId, locale, segment],
   );
   return Object.fromEntries(rows.map((row) => [row.key, row.text]));
+}
+
+/** The segments an incident's people are in, and any a variant was written for, sorted. */
+export async function listSegments(db: Queryable, incidentId: number): Promise<string[]> {
+  const { rows } = await db.query<{ segment: string }>(
+    `SELECT segment FROM people WHERE incident_id = $1 AND segment IS NOT NULL
+     UNION SELECT segment FROM notice_templates WHERE incident_id = $1 AND segment <> ''
+     ORDER BY 1`,
+    [incidentId],
+  );
+  return rows.map((row) => row.segment);
 }
 
 /**
@@ -25,6 +59,7 @@ export async function saveNoticeOverride(
   override: {
     incidentId: number;
     locale: string;
+    segment: string;
     key: string;
     text: string;
     defaultText: string;
@@ -40,20 +75,19 @@ export async function saveNoticeOverride(
     throw new ValidationError(problems.join('; '), { text: problems.join('; ') });
   }
   await db.query(
-    `INSERT INTO notice_templates (incident_id, locale, key, text, updated_by) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (incident_id, locale, key) DO UPDATE SET text = EXCLUDED.text, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-    [override.incidentId, override.locale, override.key, override.text, override.staffId],
+    `INSERT INTO notice_templates (incident_id, locale, segment, key, text, updated_by) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (incident_id, locale, segment, key) DO UPDATE SET text = EXCLUDED.text, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+    [override.incidentId, override.locale, override.segment, override.key, override.text, override.staffId],
   );
 }
 
 /** Goes back to the default text for one key. */
 export async function deleteNoticeOverride(
   db: Queryable,
-  override: { incidentId: number; locale: string; key: string },
+  override: { incidentId: number; locale: string; segment: string; key: string },
 ): Promise<void> {
-  await db.query('DELETE FROM notice_templates WHERE incident_id = $1 AND locale = $2 AND key = $3', [
-    override.incidentId,
-    override.locale,
-    override.key,
-  ]);
+  await db.query(
+    'DELETE FROM notice_templates WHERE incident_id = $1 AND locale = $2 AND segment = $3 AND key = $4',
+    [override.incidentId, override.locale, override.segment, override.key],
+  );
 }

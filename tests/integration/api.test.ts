@@ -19,6 +19,21 @@ describe('the JSON API, every answer checked against its OpenAPI document', () =
   });
   afterAll(async () => ctx?.close());
 
+  /** A new incident with nobody imported yet, and a draft first notice for it, made with this key. */
+  async function draftCampaign(token: string, slug: string): Promise<number> {
+    const incident = await call(token, 'POST', '/api/v1/incidents', {
+      slug,
+      organisationName: 'Shop',
+      texts: { en: { title: slug } },
+    });
+    const incidentId = (incident.body as Json).id as number;
+    const campaign = await call(token, 'POST', `/api/v1/incidents/${incidentId}/campaigns`, {
+      kind: 'initial_notice',
+      audience: 'affected',
+    });
+    return (campaign.body as Json).id as number;
+  }
+
   it('publishes an OpenAPI 3.1 document naming every endpoint of the route table', () => {
     expect(document.openapi).toBe('3.1.0');
     const paths = document.paths as Record<string, Record<string, { operationId: string }>>;
@@ -128,17 +143,7 @@ describe('the JSON API, every answer checked against its OpenAPI document', () =
 
   it('refuses to let anyone approve a campaign they created, even with an admin key', async () => {
     const admin = await makeApiKey(ctx.deps, 'admin');
-    const incident = await call(admin.token, 'POST', '/api/v1/incidents', {
-      slug: 'four-eyes',
-      organisationName: 'Shop',
-      texts: { en: { title: 'Four eyes' } },
-    });
-    const incidentId = (incident.body as Json).id as number;
-    const campaign = await call(admin.token, 'POST', `/api/v1/incidents/${incidentId}/campaigns`, {
-      kind: 'initial_notice',
-      audience: 'affected',
-    });
-    const campaignId = (campaign.body as Json).id as number;
+    const campaignId = await draftCampaign(admin.token, 'four-eyes');
     await call(admin.token, 'POST', `/api/v1/campaigns/${campaignId}/submit`);
     const refused = await call(admin.token, 'POST', `/api/v1/campaigns/${campaignId}/approve`, {});
     expect(refused.status).toBe(403);
@@ -157,17 +162,7 @@ describe('the JSON API, every answer checked against its OpenAPI document', () =
   it('pauses, resumes and cancels a campaign: an editor may stop it, only an approver may send again', async () => {
     const editor = await makeApiKey(ctx.deps, 'editor');
     const approver = await makeApiKey(ctx.deps, 'approver');
-    const incident = await call(editor.token, 'POST', '/api/v1/incidents', {
-      slug: 'pause-resume',
-      organisationName: 'Shop',
-      texts: { en: { title: 'Pause and resume' } },
-    });
-    const incidentId = (incident.body as Json).id as number;
-    const campaign = await call(editor.token, 'POST', `/api/v1/incidents/${incidentId}/campaigns`, {
-      kind: 'initial_notice',
-      audience: 'affected',
-    });
-    const campaignId = (campaign.body as Json).id as number;
+    const campaignId = await draftCampaign(editor.token, 'pause-resume');
     // Scheduled for tomorrow, as a code reminder is: it stays sending, and nothing goes out meanwhile.
     const tomorrow = new Date(Date.now() + 86_400_000);
     await ctx.deps.db.query('UPDATE campaigns SET scheduled_for = $2 WHERE id = $1', [campaignId, tomorrow]);

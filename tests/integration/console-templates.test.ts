@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, type TestContext } from '../support/context.js';
 import { csrfFrom, makeStaffAccount, signedInAgent } from '../support/console.js';
 import { seedDemo, type DemoSeed } from '../../src/demo/seed.js';
+import { composeMessage, loadMessageRecipient } from '../../src/campaigns/compose.js';
 
 describe('templates with preview in the console', () => {
   let ctx: TestContext;
@@ -84,6 +85,52 @@ describe('templates with preview in the console', () => {
       `SELECT 1 FROM audit_log WHERE action = 'template.save' AND outcome = 'ok'`,
     );
     expect(rowCount).toBe(1);
+  });
+
+  it('gives a segment its own wording in preview and in the message sent, and leaves everyone else theirs', async () => {
+    const { rows: people } = await ctx.deps.db.query<{ id: number }>(
+      `SELECT id FROM people WHERE incident_id = $1 AND locale = 'en' ORDER BY id LIMIT 2`,
+      [seed.incident.id],
+    );
+    const [gentle, plain] = people.map((row) => row.id);
+    await ctx.deps.db.query(`UPDATE people SET segment = 'health' WHERE id = $1`, [gentle]);
+    const choose = `${base}?kind=initial_notice&channel=email&locale=en&segment=health`;
+    const page = await editor.get(choose).expect(200);
+    expect(page.text).toContain('<option value="health" selected>health</option>');
+    const variant =
+      'We know this news about your health information is hard to read, and we are here to help.';
+    await editor
+      .post(base)
+      .type('form')
+      .send({
+        _csrf: csrfFrom(page.text),
+        kind: 'initial_notice',
+        channel: 'email',
+        locale: 'en',
+        segment: 'health',
+        'text.initial_notice.intro': variant,
+      })
+      .expect(303)
+      .expect('Location', new RegExp('segment=health'));
+    expect((await editor.get(choose).expect(200)).text).toContain(variant);
+    expect(
+      (await editor.get(`${base}?kind=initial_notice&channel=email&locale=en`).expect(200)).text,
+    ).not.toContain(variant);
+
+    const composeDeps = { ...ctx.deps, publicBaseUrl: ctx.baseUrl };
+    const sent = async (personId: number) =>
+      (
+        await composeMessage(composeDeps, {
+          messageId: 0,
+          campaignId: 0,
+          kind: 'initial_notice',
+          channel: 'email',
+          recipient: await loadMessageRecipient(composeDeps, personId),
+          updateId: null,
+        })
+      ).content.text;
+    expect(await sent(gentle!)).toContain(variant);
+    expect(await sent(plain!)).not.toContain(variant);
   });
 
   it('lets a viewer preview but not change texts', async () => {

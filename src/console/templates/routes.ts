@@ -18,7 +18,14 @@ import {
 } from '../../notices/render.js';
 import { listPools } from '../../codes/store.js';
 import { formatDay } from '../../codes/rules.js';
-import { deleteNoticeOverride, loadNoticeOverrides, saveNoticeOverride } from '../../notices/templates.js';
+import {
+  deleteNoticeOverride,
+  EVERYONE,
+  listSegments,
+  loadNoticeOverrides,
+  loadSegmentTexts,
+  saveNoticeOverride,
+} from '../../notices/templates.js';
 import { templateKeys } from '../../notices/template-keys.js';
 import { buildLettersPdf } from '../../letters/pdf.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
@@ -28,6 +35,8 @@ interface Selection {
   kind: MessageKind;
   channel: Channel;
   locale: string;
+  /** The segment whose variant is shown and edited; '' for the texts everyone gets. */
+  segment: string;
   reference: string;
 }
 
@@ -38,7 +47,8 @@ function readSelection(source: Record<string, unknown>): Selection {
     : 'initial_notice';
   const channel = isChannel(text('channel')) ? (text('channel') as Channel) : 'email';
   const locale = (NOTICE_LOCALES as readonly string[]).includes(text('locale')) ? text('locale') : 'en';
-  return { kind, channel, locale, reference: text('reference').trim() };
+  const segment = /^[A-Za-z0-9_-]{1,50}$/.test(text('segment')) ? text('segment') : EVERYONE;
+  return { kind, channel, locale, segment, reference: text('reference').trim() };
 }
 
 const SAMPLE_PERSON = {
@@ -109,7 +119,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
   ) => {
     const i18n = await texts();
     const { kind, channel, locale } = selection;
-    const overrides = await loadNoticeOverrides(deps.db, incident.id, locale);
+    const overrides = await loadNoticeOverrides(deps.db, incident.id, locale, selection.segment);
     const person = await findPerson(incident, selection.reference);
     const updates = kind === 'update' ? await listIncidentUpdates(deps.db, incident.id) : [];
     const update = updates[0] ? localizedText(updates[0].texts, locale, incident.defaultLocale) : null;
@@ -128,7 +138,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
         ? { unsubscribeUrl: `${deps.config.publicBaseUrl}/notices/unsubscribe/…` }
         : {}),
     });
-    return { preview, person, overrides };
+    return { preview, person };
   };
 
   const render = async (
@@ -146,17 +156,21 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
     const { kind, channel, locale } = selection;
     const bundle: unknown = i18n.getResource('en', 'notices', kind);
     const keys = templateKeys(kind, channel, bundle && typeof bundle === 'object' ? Object.keys(bundle) : []);
-    const { preview, person, overrides } = await buildPreview(incident, selection, extra.drafts);
+    const { preview, person } = await buildPreview(incident, selection, extra.drafts);
+    const own = await loadSegmentTexts(deps.db, incident.id, locale, selection.segment);
+    // A segment's variant falls back to the incident's text for everyone, then to the default.
+    const fallback = selection.segment ? await loadSegmentTexts(deps.db, incident.id, locale, EVERYONE) : {};
     res.status(extra.status ?? 200).render('console/templates/index', {
       incident,
       selection,
       kinds: MESSAGE_KINDS,
       channels: CHANNELS,
       locales: NOTICE_LOCALES,
+      segments: await listSegments(deps.db, incident.id),
       fields: keys.map((key) => ({
         key,
-        defaultText: defaultText(i18n, locale, key),
-        override: extra.drafts?.[key] ?? overrides[key] ?? '',
+        defaultText: fallback[key] ?? defaultText(i18n, locale, key),
+        override: extra.drafts?.[key] ?? own[key] ?? '',
         problem: extra.problem?.[key] ?? null,
       })),
       person: person ? { referenceCode: person.referenceCode } : null,
@@ -252,25 +266,37 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
             await saveNoticeOverride(deps.db, {
               incidentId: incident.id,
               locale: selection.locale,
+              segment: selection.segment,
               key,
               text,
               defaultText: defaultText(i18n, selection.locale, key),
               staffId: res.locals.staff!.id,
             });
           } else {
-            await deleteNoticeOverride(deps.db, { incidentId: incident.id, locale: selection.locale, key });
+            await deleteNoticeOverride(deps.db, {
+              incidentId: incident.id,
+              locale: selection.locale,
+              segment: selection.segment,
+              key,
+            });
           }
         }
         noteAudit(res, {
           subjectType: 'incident',
           subjectId: incident.id,
-          details: { kind: selection.kind, channel: selection.channel, locale: selection.locale },
+          details: {
+            kind: selection.kind,
+            channel: selection.channel,
+            locale: selection.locale,
+            segment: selection.segment,
+          },
         });
         const query = new URLSearchParams({
           kind: selection.kind,
           channel: selection.channel,
           locale: selection.locale,
         });
+        if (selection.segment) query.set('segment', selection.segment);
         if (selection.reference) query.set('reference', selection.reference);
         res.redirect(303, `/console/incidents/${incident.id}/templates?${query.toString()}`);
       },
