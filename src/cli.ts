@@ -47,6 +47,7 @@ function describeImport(result: ImportRecord, seconds: number): string {
   }
 }
 import { uploadCodesFromFile } from './codes/cli.js';
+import { purgeFromCli, rotateFromCli } from './retention/cli.js';
 
 const USAGE = `Usage: npx candor <command>
 
@@ -64,6 +65,11 @@ Commands:
                import affected people from a CSV file; all or nothing unless --accept-valid-rows
   upload-codes <pool id> <file.csv>
                add a vendor's codes to a code pool (a header line naming a code column; all or nothing)
+  purge [--dry-run]
+               purge the personal data of incidents resolved more than RETENTION_DAYS ago (the
+               workers also do this every few hours); --dry-run only says what is due
+  rotate-key   after setting a new ENCRYPTION_KEY (old one in ENCRYPTION_KEYS_PREVIOUS), re-encrypt
+               every stored value under the new key; safe to stop and run again
 `;
 
 loadEnvironment();
@@ -77,6 +83,7 @@ const { positionals, values: flags } = parseArgs({
     totp: { type: 'boolean' },
     incident: { type: 'string' },
     'accept-valid-rows': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
   },
 });
 const flag = (key: string) => (typeof flags[key] === 'string' ? flags[key] : undefined);
@@ -228,6 +235,20 @@ switch (command) {
       process.exit(1);
     }
     console.log(outcome.message);
+    break;
+  }
+  case 'purge':
+  case 'rotate-key': {
+    const deps = await createDeps(config);
+    try {
+      console.log(
+        command === 'purge'
+          ? await purgeFromCli(deps, { dryRun: flags['dry-run'] === true })
+          : await rotateFromCli(deps),
+      );
+    } finally {
+      await deps.close();
+    }
     break;
   }
   default:

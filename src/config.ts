@@ -107,6 +107,8 @@ const schema = z.object({
       'REGULATOR_DEADLINE_HOURS must look like US=720,AU=720 (country code = hours)',
     )
     .default(''),
+  /** Days after an incident is resolved that its people's personal data is kept, then purged. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   EMAIL_RATE_PER_SECOND: ratePerSecond('EMAIL_RATE_PER_SECOND').default(100),
   SMS_RATE_PER_SECOND: ratePerSecond('SMS_RATE_PER_SECOND').default(10),
   VOICE_RATE_PER_SECOND: ratePerSecond('VOICE_RATE_PER_SECOND').default(1),
@@ -182,6 +184,8 @@ export interface Config {
   sendConcurrency: number;
   staffSignIn: { attemptsPerAccount: number; attemptsPerClient: number; lockoutMinutes: number };
   apiRequestsPerMinute: number;
+  /** Personal data is purged this many days after its incident is resolved. */
+  retentionDays: number;
   /** Hours from discovery to notify each country's regulator, beyond the built-in GDPR and UK ones. */
   regulatorDeadlineHours: Record<string, number>;
   sending: SendingConfig;
@@ -256,6 +260,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       lockoutMinutes: env.STAFF_LOCKOUT_MINUTES,
     },
     apiRequestsPerMinute: env.API_REQUESTS_PER_MINUTE,
+    retentionDays: env.RETENTION_DAYS,
     regulatorDeadlineHours: Object.fromEntries(
       env.REGULATOR_DEADLINE_HOURS.split(',')
         .map((pair) => pair.split('=').map((part) => part.trim()))

@@ -39,8 +39,11 @@ export interface MaintenanceJob {
   v: 1;
 }
 
-export const JOB_NAMES = { fanout: 'fanout', send: 'send', reconcile: 'reconcile' } as const;
+export const JOB_NAMES = { fanout: 'fanout', send: 'send', reconcile: 'reconcile', purge: 'purge' } as const;
 export const RECONCILE_SCHEDULER_ID = 'reconcile';
+export const PURGE_SCHEDULER_ID = 'purge';
+/** The retention purge looks for what is due this often. */
+export const PURGE_EVERY_MS = 6 * 60 * 60 * 1000;
 
 /** Deterministic ids (no ':' — BullMQ reserves it): adding the same work twice is a no-op while the first is known. */
 export const jobIds = {

@@ -1,7 +1,15 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Deps } from '../src/deps.js';
-import { JOB_NAMES, QUEUE_NAMES, RECONCILE_SCHEDULER_ID } from '../src/queues.js';
+import {
+  JOB_NAMES,
+  PURGE_EVERY_MS,
+  PURGE_SCHEDULER_ID,
+  QUEUE_NAMES,
+  RECONCILE_SCHEDULER_ID,
+  type MaintenanceJob,
+} from '../src/queues.js';
+import type { Job } from 'bullmq';
 import { CHANNELS } from '../src/campaigns/channel-policy.js';
 import { makeFanoutProcessor } from '../src/campaigns/fanout.js';
 import { makeSendProcessor } from '../src/campaigns/send.js';
@@ -9,6 +17,7 @@ import { composeDepsWithCodes } from '../src/codes/compose.js';
 import { PORTAL_QUEUE_NAME } from '../src/portal-messages/queue.js';
 import { makePortalMessageProcessor } from '../src/portal-messages/processor.js';
 import { makeReconcileProcessor } from '../src/campaigns/reconcile.js';
+import { purgeDue } from '../src/retention/purge.js';
 import { limiterFor } from '../src/campaigns/rate-limit.js';
 
 export interface Workers {
@@ -27,6 +36,9 @@ export function createWorkers(deps: Deps): Workers {
   const prefix = deps.config.queuePrefix;
   const { sending } = deps.config;
   const sendDeps = composeDepsWithCodes(deps);
+  const reconcile = makeReconcileProcessor(deps);
+  const maintenance = (job: Job<MaintenanceJob>) =>
+    job.name === JOB_NAMES.purge ? purgeDue(deps) : reconcile(job);
   // A killed worker's jobs go back to the queue once its lock lapses; checked as often as it lapses.
   const locks = {
     lockDuration: sending.workerLockMs,
@@ -41,7 +53,7 @@ export function createWorkers(deps: Deps): Workers {
       concurrency: 2,
       ...locks,
     }),
-    new Worker(QUEUE_NAMES.maintenance, makeReconcileProcessor(deps), {
+    new Worker(QUEUE_NAMES.maintenance, maintenance, {
       connection,
       prefix,
       concurrency: 1,
@@ -72,26 +84,32 @@ export function createWorkers(deps: Deps): Workers {
     );
   }
 
-  // The reconciler runs as a BullMQ job scheduler, one run per interval across all processes. A
-  // flushed Redis loses the scheduler too, so every worker process checks it is still there.
-  const ensureReconciler = async () => {
-    try {
-      if (await deps.queues.maintenance.getJobScheduler(RECONCILE_SCHEDULER_ID)) return;
-      await deps.queues.maintenance.upsertJobScheduler(
-        RECONCILE_SCHEDULER_ID,
-        { every: sending.reconcileEveryMs },
-        {
-          name: JOB_NAMES.reconcile,
-          data: { v: 1 },
-          opts: { removeOnComplete: true, removeOnFail: { count: 100 } },
-        },
-      );
-    } catch (error) {
-      deps.logger.warn({ err: error }, 'could not schedule the reconciler yet');
+  // The reconciler and the retention purge run as BullMQ job schedulers, one run per interval across
+  // all processes. A flushed Redis loses the schedulers too, so every worker process checks they are there.
+  const schedulers = [
+    { id: RECONCILE_SCHEDULER_ID, every: sending.reconcileEveryMs, name: JOB_NAMES.reconcile },
+    { id: PURGE_SCHEDULER_ID, every: PURGE_EVERY_MS, name: JOB_NAMES.purge },
+  ];
+  const ensureSchedulers = async () => {
+    for (const scheduler of schedulers) {
+      try {
+        if (await deps.queues.maintenance.getJobScheduler(scheduler.id)) continue;
+        await deps.queues.maintenance.upsertJobScheduler(
+          scheduler.id,
+          { every: scheduler.every },
+          {
+            name: scheduler.name,
+            data: { v: 1 },
+            opts: { removeOnComplete: true, removeOnFail: { count: 100 } },
+          },
+        );
+      } catch (error) {
+        deps.logger.warn({ err: error, scheduler: scheduler.id }, 'could not schedule maintenance yet');
+      }
     }
   };
-  void ensureReconciler();
-  const watchdog = setInterval(() => void ensureReconciler(), Math.max(1_000, sending.reconcileEveryMs));
+  void ensureSchedulers();
+  const watchdog = setInterval(() => void ensureSchedulers(), Math.max(1_000, sending.reconcileEveryMs));
   watchdog.unref();
 
   return {

@@ -144,7 +144,7 @@ async function requeueLostSends(deps: ReconcileDeps, channel: Channel): Promise<
 }
 
 export function makeReconcileProcessor(deps: ReconcileDeps) {
-  return async function processMaintenance(_job: Job<MaintenanceJob>): Promise<ReconcileReport> {
+  return async function processReconcile(_job: Job<MaintenanceJob>): Promise<ReconcileReport> {
     return reconcile(deps);
   };
 }

@@ -23,6 +23,7 @@ import {
   updateIncidentContent,
 } from './store.js';
 import { DATA_TYPES } from '../../incidents/data-types.js';
+import { retentionOf } from '../../retention/purge.js';
 import { missingTexts, readIncidentTexts, readList, TEXT_FIELDS } from './texts.js';
 import { listCampaignSummaries } from '../campaigns/store.js';
 import { listImports } from '../../imports/store.js';
@@ -136,14 +137,17 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
       access: 'incidents:read',
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
-        const [campaigns, imports, countries, updates] = await Promise.all([
+        const [campaigns, imports, countries, updates, retention] = await Promise.all([
           listCampaignSummaries(deps.db, incident.id),
           listImports(deps.db, incident.id, 5),
           countPeopleByCountry(deps.db, incident.id),
           listIncidentUpdates(deps.db, incident.id),
+          retentionOf(deps, incident.id),
         ]);
         res.render('console/incidents/show', {
           incident,
+          retention,
+          retentionDays: deps.config.retentionDays,
           campaigns,
           imports,
           countries,

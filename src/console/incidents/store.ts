@@ -74,7 +74,13 @@ export async function updateIncidentContent(
 }
 
 export async function setIncidentState(db: Queryable, id: number, state: IncidentState, at: Date) {
-  await db.query('UPDATE incidents SET state = $2, updated_at = $3 WHERE id = $1', [id, state, at]);
+  // Resolving starts the retention clock; reopening stops it.
+  await db.query(
+    `UPDATE incidents SET state = $2, updated_at = $3,
+       resolved_at = CASE WHEN $2 = 'resolved' THEN COALESCE(resolved_at, $3) END
+     WHERE id = $1`,
+    [id, state, at],
+  );
 }
 
 /** Countries of the people on file for an incident, with counts: the jurisdictions whose rules apply. */
