@@ -92,6 +92,11 @@ async function main() {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 50);
     started = performance.now();
+    // The last progress report comes after the final row is staged and before the merge starts.
+    let stagedAt = started;
+    // CPU time of this process (all its threads), which a busy machine inflates less than wall time.
+    const cpuAtStart = process.cpuUsage();
+    let cpuStaged = cpuAtStart;
     const result = await runImport(
       { db, vault, clock: systemClock, logger },
       {
@@ -100,6 +105,10 @@ async function main() {
         filename: 'bench.csv',
         records: csvRecords(fs.createReadStream(file)),
         acceptValidRows: false,
+        onProgress: () => {
+          stagedAt = performance.now();
+          cpuStaged = process.cpuUsage();
+        },
       },
     );
     const importSeconds = (performance.now() - started) / 1000;
@@ -117,8 +126,22 @@ async function main() {
       `  Candor import:              ${importSeconds.toFixed(1)} s, ${Math.round(importRate).toLocaleString('en')} rows/s ` +
         `(${result.peopleCreated} people created, ${result.peopleMerged} merged)`,
     );
+    const stageSeconds = (stagedAt - started) / 1000;
+    const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
+    console.log(
+      `    read, validate, seal, COPY to staging: ${stageSeconds.toFixed(1)} s, ` +
+        `${Math.round(ROWS / stageSeconds).toLocaleString('en')} rows/s, ` +
+        `${(cpuSeconds(cpuStaged) - cpuSeconds(cpuAtStart)).toFixed(1)} s of Node CPU`,
+    );
+    console.log(`    merge into people:                     ${(importSeconds - stageSeconds).toFixed(1)} s`);
     console.log(`  ratio import / COPY:        ${(importRate / copyRate).toFixed(3)} (goal ≥ 0.5)`);
     console.log(`  peak RSS while importing:   ${(peakRss / 1024 ** 2).toFixed(0)} MB (goal < 256 MB)`);
+    console.log(
+      `  load average:               ${os
+        .loadavg()
+        .map((n) => n.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await db.end();
     fs.rmSync(file, { force: true });
