@@ -22,6 +22,7 @@ import { createVault } from '../src/platform/vault.js';
 import { systemClock } from '../src/platform/clock.js';
 import { insertIncident } from '../src/incidents/store.js';
 import { csvRecords, runImport } from '../src/imports/run.js';
+import { createImportStager } from '../src/imports/stage-pool.js';
 
 const ROWS = Number(process.env.IMPORT_BENCH_ROWS ?? 1_000_000);
 const HEADER = 'name,email,phone,country,language,postal_code,birth_year,exposed_data_types\n';
@@ -65,6 +66,8 @@ async function main() {
     }
   }
   const db = createDb(url.toString(), logger);
+  const vault = createVault(config.encryptionKeys, config.lookupHmacKey);
+  const importStager = createImportStager(config, vault);
   try {
     // Baseline: PostgreSQL's COPY of the same rows, as text, into a table shaped like the file.
     await db.query(
@@ -80,7 +83,6 @@ async function main() {
     const copySeconds = (performance.now() - started) / 1000;
     client.release();
 
-    const vault = createVault(config.encryptionKeys, config.lookupHmacKey);
     const incident = await insertIncident(db, {
       slug: 'import-benchmark',
       organisationName: 'Benchmark',
@@ -98,7 +100,7 @@ async function main() {
     const cpuAtStart = process.cpuUsage();
     let cpuStaged = cpuAtStart;
     const result = await runImport(
-      { db, vault, clock: systemClock, logger },
+      { db, vault, clock: systemClock, logger, importStager },
       {
         incidentId: incident.id,
         createdBy: null,
@@ -143,6 +145,7 @@ async function main() {
         .join(' ')}`,
     );
   } finally {
+    await importStager.close();
     await db.end();
     fs.rmSync(file, { force: true });
     const admin = new pg.Client({ connectionString: config.databaseUrl });
