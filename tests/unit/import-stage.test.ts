@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createVault } from '../../src/platform/vault.js';
 import { stageBatch, type StageBatchInput } from '../../src/imports/stage.js';
 import { threadPoolStager } from '../../src/imports/stage-pool.js';
-import { readHeader, type ImportColumn } from '../../src/imports/validate.js';
+import { readHeader } from '../../src/imports/validate.js';
 
 const keys = {
   encryptionKeys: { current: crypto.randomBytes(32), previous: [] },
@@ -11,7 +11,7 @@ const keys = {
 };
 const vault = createVault(keys.encryptionKeys, keys.lookupHmacKey);
 const header = readHeader(['name', 'email', 'phone', 'country']);
-const columns = (header.ok ? header.columns : []) as (ImportColumn | null)[];
+const columns = header.ok ? header.columns : [];
 const input: StageBatchInput = {
   importId: 7,
   columns,
