@@ -11,6 +11,7 @@ import { createSandbox } from './channels/sandbox.js';
 import { createChannelAdapters } from './channels/index.js';
 import { applyProviderEvent } from './deliveries/receipts.js';
 import { recordOutboxEntry } from './sandbox-outbox/store.js';
+import { createImportStager } from './imports/stage-pool.js';
 
 /**
  * The composition root: every long-lived thing, built once, for web and workers alike. Tests build
@@ -42,6 +43,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
     onReceiptError: (error, messageId) => logger.error({ err: error, messageId }, 'sandbox receipt failed'),
   });
   const channels = createChannelAdapters(config, sandbox, { db, vault });
+  const importStager = createImportStager(config, vault);
 
   return {
     config,
@@ -55,11 +57,13 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
     portalQueue,
     sandbox,
     channels,
+    importStager,
     /** Closes in dependency order: in-flight receipts, queues and Redis, then PostgreSQL. */
     async close() {
       await sandbox.drain();
       await queues.close();
       await portalQueue.close();
+      await importStager.close();
       redis.disconnect();
       await db.end();
     },

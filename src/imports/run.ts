@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
@@ -10,13 +9,9 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
 import { findIncidentById } from '../incidents/store.js';
-import { dedupeKey, type PersonInput } from '../people/store.js';
-import {
-  formatReferenceCode,
-  normalizeReferenceCode,
-  REFERENCE_CODE_BYTES,
-} from '../people/reference-code.js';
-import { IMPORT_COLUMNS, readHeader, validateRow, type ImportColumn, type RowError } from './validate.js';
+import { IMPORT_COLUMNS, readHeader, type ImportColumn, type RowError } from './validate.js';
+import type { SourceRecord, StagedBatch } from './stage.js';
+import type { RowStager } from './stage-pool.js';
 import {
   dropStagedRows,
   findImport,
@@ -34,18 +29,18 @@ export interface ImportDeps {
   vault: Vault;
   clock: Clock;
   logger: Logger;
+  importStager: RowStager;
 }
 
-/** One parsed row: its line number in the file and its cells. The first one is the header. */
-export interface SourceRecord {
-  line: number;
-  cells: string[];
-}
+export type { SourceRecord };
 
 /** Errors kept per import to show and download; beyond this only the count grows (a wrong file can have millions). */
 export const MAX_STORED_ERRORS = 5_000;
 const PROGRESS_EVERY = 10_000;
-const COPY_BATCH = 1_000;
+/** Rows per batch handed to the stager; PROGRESS_EVERY is a multiple, so progress lands on round counts. */
+const BATCH_ROWS = 500;
+/** Batches being staged at once: enough to keep every thread busy, few enough to bound memory. */
+const BATCHES_IN_FLIGHT = 8;
 
 export class ImportFileError extends Error {
   override name = 'ImportFileError';
@@ -100,57 +95,6 @@ export function* objectRecords(people: readonly Record<string, unknown>[]): Gene
   }
 }
 
-function copyText(value: string): string {
-  return value.replace(/[\\\n\r\t]/g, (char) =>
-    char === '\\' ? '\\\\' : char === '\n' ? '\\n' : char === '\r' ? '\\r' : '\\t',
-  );
-}
-const NULL = '\\N';
-const bytea = (value: Buffer) => `\\\\x${value.toString('hex')}`;
-const textOrNull = (value: string | null) => (value === null ? NULL : copyText(value));
-const array = (items: readonly string[]) =>
-  copyText(`{${items.map((item) => `"${item.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`);
-
-/** One staged row in COPY text format: normalized, hashed and encrypted before it leaves the process. */
-export function stagedLine(
-  vault: Vault,
-  importId: number,
-  line: number,
-  person: PersonInput,
-  referenceBytes: Uint8Array,
-): string {
-  const code = formatReferenceCode(referenceBytes);
-  const seal = (value: string | null) => (value === null ? NULL : vault.seal(value));
-  const hash = (purpose: Parameters<Vault['hash']>[0], value: string | null) =>
-    value === null ? NULL : bytea(vault.hash(purpose, value));
-  return (
-    [
-      String(importId),
-      String(line),
-      bytea(vault.hash('dedupe', dedupeKey(person))),
-      bytea(vault.hash('reference', normalizeReferenceCode(code)!)),
-      vault.seal(code),
-      hash('email', person.email),
-      hash('phone', person.phone),
-      hash('postal_code', person.postalCode),
-      hash('birth_year', person.birthYear === null ? null : String(person.birthYear)),
-      seal(person.name),
-      seal(person.email),
-      seal(person.phone),
-      seal(person.postalAddress),
-      copyText(person.locale),
-      textOrNull(person.preferredChannel),
-      array(person.accessibilityNeeds),
-      textOrNull(person.country),
-      textOrNull(person.region),
-      textOrNull(person.timeZone),
-      textOrNull(person.segment),
-      array(person.exposedDataTypes),
-      person.affected ? 't' : 'f',
-    ].join('\t') + '\n'
-  );
-}
-
 export interface ImportOptions {
   incidentId: number;
   createdBy: number | null;
@@ -186,11 +130,42 @@ export async function runImport(deps: ImportDeps, options: ImportOptions): Promi
   const copyDone = once(copy, 'finish');
   // An error before the end is handled below; this keeps an early COPY failure from going unobserved.
   copyDone.catch(() => undefined);
+  // Batches are staged concurrently but written, counted and reported strictly in file order.
+  const inFlight: Promise<StagedBatch>[] = [];
+  const writeNext = async () => {
+    const staged = await inFlight.shift()!;
+    counts.processed += staged.valid + staged.invalid;
+    counts.valid += staged.valid;
+    counts.invalid += staged.invalid;
+    if (staged.copyText && !copy.write(staged.copyText)) await once(copy, 'drain');
+    for (const error of staged.errors) {
+      if (storedErrors >= MAX_STORED_ERRORS) break;
+      storedErrors += 1;
+      pendingErrors.push(error);
+    }
+    if (pendingErrors.length >= 500) await flushErrors();
+    if (counts.processed % PROGRESS_EVERY === 0) {
+      await recordProgress(deps.db, record.id, counts);
+      options.onProgress?.(counts);
+    }
+  };
   try {
     let columns: (ImportColumn | null)[] | null = null;
     const currentYear = deps.clock.now().getUTCFullYear();
-    let batch: string[] = [];
-    let random = Buffer.alloc(0);
+    let batch: SourceRecord[] = [];
+    const submit = async (records: SourceRecord[]) => {
+      const staged = deps.importStager.stage({
+        importId: record.id,
+        columns: columns!,
+        defaultLocale: incident.defaultLocale,
+        currentYear,
+        records,
+      });
+      // Observed at once, so a batch failing while an earlier one is awaited is not "unhandled".
+      staged.catch(() => undefined);
+      inFlight.push(staged);
+      if (inFlight.length >= BATCHES_IN_FLIGHT) await writeNext();
+    };
     for await (const source of options.records) {
       if (!columns) {
         const header = readHeader(source.cells);
@@ -202,54 +177,15 @@ export async function runImport(deps: ImportDeps, options: ImportOptions): Promi
         columns = header.columns;
         continue;
       }
-      counts.processed += 1;
-      let result: ReturnType<typeof validateRow>;
-      if (source.cells.length !== columns.length) {
-        result = {
-          ok: false,
-          errors: [{ line: source.line, column: null, reason: 'wrong_number_of_columns' }],
-        };
-      } else {
-        const cells: Partial<Record<ImportColumn, string>> = {};
-        columns.forEach((column, index) => {
-          if (column) cells[column] = source.cells[index];
-        });
-        result = validateRow(cells, source.line, { defaultLocale: incident.defaultLocale, currentYear });
-      }
-      if (result.ok) {
-        counts.valid += 1;
-        // Random bytes in blocks: one system call per thousand reference codes, not one per row.
-        if (random.length < REFERENCE_CODE_BYTES) random = crypto.randomBytes(REFERENCE_CODE_BYTES * 1024);
-        batch.push(
-          stagedLine(
-            deps.vault,
-            record.id,
-            source.line,
-            result.person,
-            random.subarray(0, REFERENCE_CODE_BYTES),
-          ),
-        );
-        random = random.subarray(REFERENCE_CODE_BYTES);
-        if (batch.length >= COPY_BATCH) {
-          if (!copy.write(batch.join(''))) await once(copy, 'drain');
-          batch = [];
-        }
-      } else {
-        counts.invalid += 1;
-        for (const error of result.errors) {
-          if (storedErrors >= MAX_STORED_ERRORS) break;
-          storedErrors += 1;
-          pendingErrors.push(error);
-        }
-        if (pendingErrors.length >= 500) await flushErrors();
-      }
-      if (counts.processed % PROGRESS_EVERY === 0) {
-        await recordProgress(deps.db, record.id, counts);
-        options.onProgress?.(counts);
+      batch.push(source);
+      if (batch.length >= BATCH_ROWS) {
+        await submit(batch);
+        batch = [];
       }
     }
     if (!columns) throw new ImportFileError('empty_file', null);
-    if (batch.length > 0) copy.write(batch.join(''));
+    if (batch.length > 0) await submit(batch);
+    while (inFlight.length > 0) await writeNext();
     copy.end();
     await copyDone;
   } catch (error) {

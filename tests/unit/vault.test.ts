@@ -39,4 +39,17 @@ describe('vault', () => {
     expect(vault.hash('email', 'a@b.c').equals(vault.hash('email', 'a@b.c'))).toBe(true);
     expect(vault.hash('email', 'a@b.c').equals(vault.hash('phone', 'a@b.c'))).toBe(false);
   });
+
+  it('never reuses an IV, across the blocks of random bytes it draws them from', () => {
+    const vault = createVault({ current: key(), previous: [] }, key());
+    const ivs = new Set(Array.from({ length: 3_000 }, () => vault.seal('x').split('.')[2]));
+    expect(ivs.size).toBe(3_000);
+  });
+
+  it('keeps the keyed hash stable (HMAC-SHA-256 of purpose, NUL, value), so stored hashes stay findable', () => {
+    const hmacKey = key();
+    const vault = createVault({ current: key(), previous: [] }, hmacKey);
+    const expected = crypto.createHmac('sha256', hmacKey).update('email\0a@b.c').digest();
+    expect(vault.hash('email', 'a@b.c').equals(expected)).toBe(true);
+  });
 });
