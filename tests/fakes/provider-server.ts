@@ -72,6 +72,8 @@ export interface FakeProviders {
   setSendgridWebhookUrl(url: string): void;
   /** resolves when predicate(requests) is true; rejects with a clear message after timeoutMs (default 10000) */
   waitFor(predicate: (requests: RecordedRequest[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Event Webhook POST for `events` as the fake posts it: the raw body and its signed headers (for replaying receipts by hand). */
+  signSendgridEvents(events: Record<string, unknown>[]): { body: string; headers: Record<string, string> };
   /** resolves when every scheduled receipt has been posted (and its response received) */
   settled(): Promise<void>;
   /** responses Candor gave to each receipt post (status 0 = the post failed at the network level) */
@@ -161,6 +163,39 @@ export function twilioSignature(authToken: string, url: string, params: Params):
     .sort()
     .reduce((acc, key) => acc + key + (params[key] ?? ''), url);
   return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
+}
+
+/** Headers of a Twilio status callback to `url` carrying `params`, signed with the account's auth token. */
+export function twilioCallbackHeaders(
+  authToken: string,
+  url: string,
+  params: Params,
+): Record<string, string> {
+  return {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    'User-Agent': 'TwilioProxy/1.1',
+    'I-Twilio-Idempotency-Token': randomUUID(),
+    'X-Twilio-Signature': twilioSignature(authToken, url, params),
+  };
+}
+
+/** The Signed Event Webhook: ECDSA P-256 / SHA-256 over timestamp + raw body; the body ends with CRLF as SendGrid's does. */
+function signSendgridEvents(
+  events: Record<string, unknown>[],
+  key: KeyObject,
+): { body: string; headers: Record<string, string> } {
+  const body = `${JSON.stringify(events)}\r\n`;
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = sign('sha256', Buffer.from(timestamp + body, 'utf8'), key).toString('base64');
+  return {
+    body,
+    headers: {
+      'Content-Type': 'application/json',
+      'User-Agent': 'SendGrid Event API',
+      'X-Twilio-Email-Event-Webhook-Signature': signature,
+      'X-Twilio-Email-Event-Webhook-Timestamp': timestamp,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -258,7 +293,12 @@ function sendgridEventDetails(status: string): Record<string, string> {
   }
 }
 
-function buildSendgridEvents(body: unknown, xMessageId: string, status: string): Record<string, unknown>[] {
+/** SendGrid's events for one accepted mail/send body (one per `to` recipient), as the Event Webhook reports them. */
+export function buildSendgridEvents(
+  body: unknown,
+  xMessageId: string,
+  status: string,
+): Record<string, unknown>[] {
   if (!isRecord(body) || !Array.isArray(body.personalizations)) return [];
   const mailArgs = stringRecord(body.custom_args);
   const categories = stringList(body.categories);
@@ -287,6 +327,29 @@ function buildSendgridEvents(body: unknown, xMessageId: string, status: string):
     }
   }
   return events;
+}
+
+/** The parameters of Twilio's status callback for a message (`request` is the Messages.json form the fake accepted). */
+export function twilioMessageCallback(
+  accountSid: string,
+  sid: string,
+  request: Params,
+  status: string,
+): Params {
+  const callback: Params = {
+    AccountSid: accountSid,
+    ApiVersion: TWILIO_API_VERSION,
+    To: request.To ?? '',
+    From: request.From ?? MESSAGING_SERVICE_SENDER,
+    MessageSid: sid,
+    SmsSid: sid,
+    MessageStatus: status,
+    SmsStatus: status,
+  };
+  if (request.MessagingServiceSid) callback.MessagingServiceSid = request.MessagingServiceSid;
+  if (status === 'undelivered') callback.ErrorCode = '30003';
+  if (status === 'failed') callback.ErrorCode = '30008';
+  return callback;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -351,27 +414,19 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     notifyWaiters();
   }
 
-  async function postSendgridEvents(events: Record<string, unknown>[], key: KeyObject): Promise<void> {
+  async function postSendgridEvents(events: Record<string, unknown>[]): Promise<void> {
     const url = sendgridWebhookUrl;
     if (url === undefined || events.length === 0) return;
-    const body = `${JSON.stringify(events)}\r\n`;
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const signature = sign('sha256', Buffer.from(timestamp + body, 'utf8'), key).toString('base64');
-    return postReceipt(url, body, {
-      'Content-Type': 'application/json',
-      'User-Agent': 'SendGrid Event API',
-      'X-Twilio-Email-Event-Webhook-Signature': signature,
-      'X-Twilio-Email-Event-Webhook-Timestamp': timestamp,
-    });
+    const { body, headers } = signSendgridEvents(events, privateKey);
+    return postReceipt(url, body, headers);
   }
 
   async function postTwilioCallback(url: string, params: Params): Promise<void> {
-    return postReceipt(url, new URLSearchParams(params).toString(), {
-      'Content-Type': 'application/x-www-form-urlencoded',
-      'User-Agent': 'TwilioProxy/1.1',
-      'I-Twilio-Idempotency-Token': randomUUID(),
-      'X-Twilio-Signature': twilioSignature(twilioAuthToken, url, params),
-    });
+    return postReceipt(
+      url,
+      new URLSearchParams(params).toString(),
+      twilioCallbackHeaders(twilioAuthToken, url, params),
+    );
   }
 
   /** Records the request, asks `behaviour` what to do (unless the fake already rejected it). */
@@ -433,7 +488,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     const receipt = outcome.receipt === undefined ? DEFAULT_RECEIPT : outcome.receipt;
     if (receipt === null) return;
     const events = buildSendgridEvents(body, xMessageId, receipt.status);
-    scheduleReceipt(outcome.receiptDelayMs ?? 0, () => postSendgridEvents(events, privateKey));
+    scheduleReceipt(outcome.receiptDelayMs ?? 0, () => postSendgridEvents(events));
   }
 
   function checkTwilioAuth(
@@ -571,16 +626,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     };
     let callback: Params;
     if (kind === 'twilio-sms') {
-      callback = {
-        ...common,
-        MessageSid: sid,
-        SmsSid: sid,
-        MessageStatus: receipt.status,
-        SmsStatus: receipt.status,
-      };
-      if (params.MessagingServiceSid) callback.MessagingServiceSid = params.MessagingServiceSid;
-      if (receipt.status === 'undelivered') callback.ErrorCode = '30003';
-      if (receipt.status === 'failed') callback.ErrorCode = '30008';
+      callback = twilioMessageCallback(twilioAccountSid, sid, params, receipt.status);
     } else {
       const answered = receipt.status === 'completed';
       callback = {
@@ -648,6 +694,9 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     },
     setSendgridWebhookUrl(url) {
       sendgridWebhookUrl = url;
+    },
+    signSendgridEvents(events) {
+      return signSendgridEvents(events, privateKey);
     },
     waitFor(predicate, timeoutMs = 10_000) {
       return new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@ import { eventually, startTestContext, type TestContext } from '../support/conte
 import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
 import { startProviders, TWILIO_AUTH_TOKEN } from '../support/providers.js';
 import {
+  buildSendgridEvents,
   twilioSignature,
   type FakeOutcome,
   type FakeProviders,
@@ -321,6 +322,45 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
       [shuffled!.id],
     );
     expect(events[0]!.n).toBe(3); // one stored event per distinct receipt; replays add nothing
+  });
+
+  it('applies a receipt that failed half-way when SendGrid posts it again', async () => {
+    await makePeople(ctx.deps, incident.id, [makePerson({ email: 'halfway@example.com' })]);
+    fake.setBehaviour(() => ({ reply: 'accept', receipt: null }));
+    const campaign = await approvedCampaign();
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    const message = await eventually('the email to be accepted', async () => {
+      const [row] = await messages(campaign.id);
+      return row?.status === 'sent' ? row : undefined;
+    });
+    const request = fake.requests.find((r) => toOf(r) === 'halfway@example.com')!;
+    const { body, headers } = fake.signSendgridEvents(
+      buildSendgridEvents(request.body, request.providerMessageId, 'delivered'),
+    );
+    const post = () => fetch(`${ctx.baseUrl}/webhooks/sendgrid`, { method: 'POST', headers, body });
+
+    // The status update fails after the event could have been stored: SendGrid gets a 5xx and retries.
+    await ctx.deps.db.query(
+      `CREATE FUNCTION refuse_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'refused for the test'; END $$`,
+    );
+    await ctx.deps.db.query(
+      `CREATE TRIGGER refuse_delivery BEFORE UPDATE ON messages FOR EACH ROW
+       WHEN (NEW.id = ${message.id} AND NEW.status = 'delivered') EXECUTE FUNCTION refuse_delivery()`,
+    );
+    try {
+      expect((await post()).status).toBe(500);
+    } finally {
+      await ctx.deps.db.query('DROP TRIGGER refuse_delivery ON messages; DROP FUNCTION refuse_delivery()');
+    }
+    expect((await post()).status).toBe(204);
+
+    expect((await messages(campaign.id)).map((row) => row.status)).toEqual(['delivered']);
+    const { rows: events } = await ctx.deps.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM delivery_events WHERE message_id = $1',
+      [message.id],
+    );
+    expect(events[0]!.n).toBe(1);
   });
 
   /**
