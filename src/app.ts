@@ -6,6 +6,7 @@ import { cspNonce, securityHeaders } from './web/security.js';
 import { localeMiddleware } from './web/locale.js';
 import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
+import { measureRequests, registerMetrics } from './web/metrics.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerStatusPage, statusPageFastPath } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
@@ -32,13 +33,15 @@ export function createApp(deps: Deps): express.Express {
   app.set('views', path.join(ROOT, 'views'));
   if (deps.config.env === 'production') app.enable('view cache');
 
-  // Before any per-request middleware: see statusPageFastPath.
+  app.use(measureRequests(deps.metrics));
+  // Before any other per-request middleware: see statusPageFastPath.
   app.get('/incidents/:slug', statusPageFastPath(deps));
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
   app.use(localeMiddleware(deps.i18n));
 
   registerHealth(app, deps);
+  registerMetrics(app, deps);
   registerWebhooks(app, deps);
   registerVoiceRoutes(app, deps);
   registerStatusPage(app, deps);
@@ -60,5 +63,14 @@ export function createApp(deps: Deps): express.Express {
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** What a worker-only process serves: liveness, readiness and metrics, nothing else. */
+export function createWorkerHttpApp(deps: Deps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  registerHealth(app, deps);
+  registerMetrics(app, deps);
   return app;
 }

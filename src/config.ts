@@ -113,6 +113,10 @@ const schema = z.object({
       'REGULATOR_DEADLINE_HOURS must look like US=720,AU=720 (country code = hours)',
     )
     .default(''),
+  /** Bearer token for GET /metrics; without one, metrics answer only requests from this machine. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** A worker-only process serves /metrics, /healthz and /readyz on this port (0: none). */
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** Days after an incident is resolved that its people's personal data is kept, then purged. */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   EMAIL_RATE_PER_SECOND: ratePerSecond('EMAIL_RATE_PER_SECOND').default(100),
@@ -193,6 +197,8 @@ export interface Config {
   apiRequestsPerMinute: number;
   /** Personal data is purged this many days after its incident is resolved. */
   retentionDays: number;
+  metricsToken: string | null;
+  workerHttpPort: number;
   /** Hours from discovery to notify each country's regulator, beyond the built-in GDPR and UK ones. */
   regulatorDeadlineHours: Record<string, number>;
   sending: SendingConfig;
@@ -269,6 +275,8 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     },
     apiRequestsPerMinute: env.API_REQUESTS_PER_MINUTE,
     retentionDays: env.RETENTION_DAYS,
+    metricsToken: env.METRICS_TOKEN ?? null,
+    workerHttpPort: env.WORKER_HTTP_PORT,
     regulatorDeadlineHours: Object.fromEntries(
       env.REGULATOR_DEADLINE_HOURS.split(',')
         .map((pair) => pair.split('=').map((part) => part.trim()))

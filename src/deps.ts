@@ -12,6 +12,7 @@ import { createChannelAdapters } from './channels/index.js';
 import { applyProviderEvent } from './deliveries/receipts.js';
 import { recordOutboxEntry } from './sandbox-outbox/store.js';
 import { createImportStager } from './imports/stage-pool.js';
+import { createMetrics } from './platform/metrics.js';
 
 /**
  * The composition root: every long-lived thing, built once, for web and workers alike. Tests build
@@ -44,6 +45,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
   });
   const channels = createChannelAdapters(config, sandbox, { db, vault });
   const importStager = createImportStager(config, vault);
+  const metrics = createMetrics({ db, queues: () => [...queues.all(), portalQueue] });
 
   return {
     config,
@@ -58,6 +60,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
     sandbox,
     channels,
     importStager,
+    metrics,
     /** Closes in dependency order: in-flight receipts, queues and Redis, then PostgreSQL. */
     async close() {
       await sandbox.drain();

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Deps } from './deps.js';
-import { createApp } from './app.js';
+import { createApp, createWorkerHttpApp } from './app.js';
 import { createWorkers, type Workers } from '../workers/index.js';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -20,6 +20,12 @@ export async function run(
     const listening = server;
     await new Promise<void>((resolve) => listening.listen(deps.config.port, resolve));
     deps.logger.info({ port: deps.config.port, url: deps.config.publicBaseUrl }, 'web listening');
+  } else if (deps.config.workerHttpPort > 0) {
+    // A worker-only process has no web app, but an orchestrator still wants health and metrics.
+    server = http.createServer(createWorkerHttpApp(deps));
+    const listening = server;
+    await new Promise<void>((resolve) => listening.listen(deps.config.workerHttpPort, resolve));
+    deps.logger.info({ port: deps.config.workerHttpPort }, 'worker health and metrics listening');
   }
   let stopping: Promise<void> | null = null;
   const stop = () =>

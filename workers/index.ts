@@ -73,6 +73,13 @@ export function createWorkers(deps: Deps): Workers {
     new Worker(PORTAL_QUEUE_NAME, makePortalMessageProcessor(deps), { connection, prefix, concurrency: 10 }),
   ];
   for (const worker of workers) {
+    worker.on('completed', (_job, result: unknown) =>
+      deps.metrics.jobs.inc({
+        queue: worker.name,
+        outcome: typeof result === 'string' ? result : 'completed',
+      }),
+    );
+    worker.on('failed', () => deps.metrics.jobs.inc({ queue: worker.name, outcome: 'error' }));
     worker.on('error', (error) =>
       deps.logger.error({ err: error.message, queue: worker.name }, 'worker error'),
     );

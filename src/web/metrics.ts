@@ -1,0 +1,49 @@
+import crypto from 'node:crypto';
+import type { Express, RequestHandler } from 'express';
+import type { Metrics } from '../platform/metrics.js';
+
+/** Times every request under its route template (never its path: ids and slugs would explode the labels). */
+export function measureRequests(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const stop = metrics.httpRequests.startTimer();
+    res.once('finish', () => {
+      const route = req.route
+        ? `${req.baseUrl}${String((req.route as { path: unknown }).path)}`
+        : 'unmatched';
+      stop({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * `GET /metrics` in Prometheus text format: with METRICS_TOKEN set, for `Authorization: Bearer <token>`
+ * only; without it, for the machine itself only (a scraper on localhost or a sidecar).
+ */
+export function registerMetrics(
+  app: Express,
+  deps: { metrics: Metrics; config: { metricsToken: string | null } },
+) {
+  app.get('/metrics', async (req, res) => {
+    const token = deps.config.metricsToken;
+    const allowed = token
+      ? safeEqual(req.get('authorization') ?? '', `Bearer ${token}`)
+      : LOOPBACK.has(req.socket.remoteAddress ?? '');
+    if (!allowed) {
+      res
+        .status(token ? 401 : 403)
+        .type('text/plain')
+        .send('Metrics need the METRICS_TOKEN, or a request from this machine.\n');
+      return;
+    }
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+}
+
+function safeEqual(given: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}

@@ -1,0 +1,87 @@
+import express from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestContext, type TestContext } from '../support/context.js';
+import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import {
+  approveCampaign,
+  createCampaign,
+  startCampaign,
+  submitCampaign,
+} from '../../src/campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { createWorkerHttpApp } from '../../src/app.js';
+import { registerMetrics } from '../../src/web/metrics.js';
+
+const TOKEN = 'metrics-token-for-tests-0123456789';
+
+describe('Prometheus metrics', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await startTestContext({ workers: true, env: { METRICS_TOKEN: TOKEN } });
+  });
+  afterAll(async () => ctx?.close());
+
+  const scrape = () =>
+    fetch(`${ctx.baseUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.text());
+  /** The value of one sample line, e.g. `candor_jobs_total{queue="send-email",outcome="sent"}`. */
+  const sample = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line ? Number(line.slice(series.length + 1)) : undefined;
+  };
+
+  it('answers only with the token when METRICS_TOKEN is set', async () => {
+    expect((await fetch(`${ctx.baseUrl}/metrics`)).status).toBe(401);
+    const wrong = await fetch(`${ctx.baseUrl}/metrics`, { headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+    const right = await fetch(`${ctx.baseUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(right.status).toBe(200);
+    expect(right.headers.get('content-type')).toContain('text/plain');
+    expect(await right.text()).toContain('candor_process_resident_memory_bytes');
+  });
+
+  it('counts sends, times requests by route template, and reads queue depths and live campaigns', async () => {
+    const incident = await makeIncident(ctx.deps);
+    await makePeople(ctx.deps, incident.id, [makePerson(), makePerson(), makePerson()]);
+    const editor = await makeStaff(ctx.deps, 'editor');
+    const approver = await makeStaff(ctx.deps, 'approver');
+    const campaign = await createCampaign(ctx.deps, {
+      incidentId: incident.id,
+      kind: 'initial_notice',
+      audience: 'affected',
+      channelPolicy: DEFAULT_CHANNEL_POLICY,
+      createdBy: editor.id,
+    });
+    await submitCampaign(ctx.deps, { campaignId: campaign.id });
+    await approveCampaign(ctx.deps, { campaignId: campaign.id, approverId: approver.id });
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    await fetch(`${ctx.baseUrl}/incidents/${incident.slug}`);
+
+    const text = await eventually('three sends to be counted', async () => {
+      const current = await scrape();
+      return sample(current, 'candor_jobs_total{queue="send-email",outcome="sent"}') === 3
+        ? current
+        : undefined;
+    });
+    expect(text).toMatch(
+      /candor_http_request_duration_seconds_count\{method="GET",route="\/incidents\/:slug",status="\d+"\} 1/,
+    );
+    expect(text).not.toContain(`route="/incidents/${incident.slug}"`);
+    expect(text).toMatch(/candor_queue_jobs\{queue="send-email",state="waiting"\} \d+/);
+    expect(text).toContain('# TYPE candor_live_campaign_messages gauge');
+  });
+
+  it('without a token, serves the machine itself (loopback) and nobody else', async () => {
+    const app = express();
+    registerMetrics(app, { metrics: ctx.deps.metrics, config: { metricsToken: null } });
+    const answer = await request(app).get('/metrics').expect(200);
+    expect(answer.text).toContain('candor_jobs_total');
+  });
+
+  it('gives a worker-only process health, readiness and metrics', async () => {
+    const app = createWorkerHttpApp({ ...ctx.deps, config: { ...ctx.deps.config, metricsToken: null } });
+    await request(app).get('/healthz').expect(200);
+    expect((await request(app).get('/readyz').expect(200)).body).toMatchObject({ status: 'ready' });
+    await request(app).get('/metrics').expect(200);
+  });
+});
