@@ -12,7 +12,9 @@ import type { MessageKind } from '../notices/render.js';
 import type { Channel } from './channel-policy.js';
 import type { CampaignStatus } from './lifecycle.js';
 import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
-import { composeMessage, loadMessageRecipient, type ComposeDeps } from './compose.js';
+import { composeMessage, type ComposeDeps } from './compose.js';
+import { createNoticeContentCache, noticeContentVersionSql } from './notice-content.js';
+import { RECIPIENT_COLUMNS, toRecipient, type RecipientRow } from '../people/store.js';
 import { followUpFailure } from './next-attempt.js';
 
 export interface SendDeps extends ComposeDeps {
@@ -33,16 +35,21 @@ interface GateRow {
   campaign_status: CampaignStatus;
 }
 
-interface ClaimedMessage {
-  id: number;
+/** The claimed message with what sending it needs: its person (still encrypted) and its content's version. */
+interface ClaimedMessage extends Omit<RecipientRow, 'id'> {
+  message_id: number;
   campaign_id: number;
   person_id: number;
   channel: Channel;
   kind: MessageKind;
   update_id: number | null;
   send_after: Date | null;
-  time_zone: string | null;
+  content_version: string;
 }
+
+const CLAIM_PERSON_COLUMNS = RECIPIENT_COLUMNS.filter((column) => column !== 'id')
+  .map((column) => `p.${column}`)
+  .join(', ');
 
 async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
   const { rows } = await db.query<GateRow>(
@@ -56,15 +63,18 @@ async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
 /**
  * The status gate. Only a queued message in a campaign that is sending may go out — or one left
  * `sending` for longer than any provider call takes, whose worker died mid-send. A replayed or
- * duplicate job finds the message claimed or sent and does nothing.
+ * duplicate job finds the message claimed or sent and does nothing. The same statement reads the
+ * person and the version of the incident's content, saving a round trip each per message.
  */
 async function claimMessage(db: Db, messageId: number, at: Date, staleBefore: Date) {
   const { rows } = await db.query<ClaimedMessage>(
     `UPDATE messages m SET status = 'sending', sending_at = $2, tries = tries + 1, updated_at = $2
-     FROM campaigns c, people p
-     WHERE m.id = $1 AND c.id = m.campaign_id AND p.id = m.person_id AND c.status = 'sending' AND m.channel IS NOT NULL
+     FROM campaigns c, people p, incidents i
+     WHERE m.id = $1 AND c.id = m.campaign_id AND p.id = m.person_id AND i.id = p.incident_id
+       AND c.status = 'sending' AND m.channel IS NOT NULL
        AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < $3))
-     RETURNING m.id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after, p.time_zone`,
+     RETURNING m.id AS message_id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after,
+       ${CLAIM_PERSON_COLUMNS}, ${noticeContentVersionSql('i')} AS content_version`,
     [messageId, at, staleBefore],
   );
   return rows[0] ?? null;
@@ -118,6 +128,7 @@ export type SendOutcome = 'sent' | 'skipped' | 'failed';
  * No transaction is open across the provider call: a slow provider must not hold a connection.
  */
 export function makeSendProcessor(deps: SendDeps) {
+  const contentCache = createNoticeContentCache(deps.db);
   return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
     const { messageId } = job.data;
     if (job.data.accepted) {
@@ -161,15 +172,24 @@ export function makeSendProcessor(deps: SendDeps) {
     const started = performance.now();
     let result;
     try {
-      const recipient = await loadMessageRecipient(deps, claimed.person_id);
-      const outgoing = await composeMessage(deps, {
-        messageId,
-        campaignId: claimed.campaign_id,
-        kind: claimed.kind,
-        channel: claimed.channel,
-        recipient,
-        updateId: claimed.update_id,
-      });
+      const recipient = toRecipient(deps.vault, { ...claimed, id: claimed.person_id });
+      let content = await contentCache.get(recipient.incidentId, claimed.content_version);
+      if (claimed.update_id !== null && !content?.updates.some((u) => u.id === claimed.update_id)) {
+        // Published after the copy we hold was read (the incident is bumped just after the insert).
+        content = await contentCache.reload(recipient.incidentId, claimed.content_version);
+      }
+      const outgoing = await composeMessage(
+        deps,
+        {
+          messageId,
+          campaignId: claimed.campaign_id,
+          kind: claimed.kind,
+          channel: claimed.channel,
+          recipient,
+          updateId: claimed.update_id,
+        },
+        content,
+      );
       result = await adapter.send(outgoing);
     } catch (error) {
       return handleSendFailure(
@@ -208,7 +228,7 @@ async function handleSendFailure(
   error: unknown,
   ms: number,
 ): Promise<never> {
-  const messageId = claimed.id;
+  const messageId = claimed.message_id;
   const reason = error instanceof Error ? error.message : String(error);
   const throttled = error instanceof ProviderError && error.details.status === 429;
   const permanent = isPermanent(error);
