@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Db } from '../platform/db.js';
+import { createBatcher } from '../platform/batch.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
@@ -60,24 +61,43 @@ async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
   return rows[0] ?? null;
 }
 
+interface ClaimRequest {
+  messageId: number;
+  at: Date;
+  staleBefore: Date;
+}
+
 /**
  * The status gate. Only a queued message in a campaign that is sending may go out — or one left
  * `sending` for longer than any provider call takes, whose worker died mid-send. A replayed or
  * duplicate job finds the message claimed or sent and does nothing. The same statement reads the
  * person and the version of the incident's content, saving a round trip each per message.
+ *
+ * Claims made by this process's jobs at the same moment go in one statement (one commit, one run
+ * of the progress counters' trigger): the gate is per row, so each is claimed or not exactly as it
+ * would be alone. Rows are locked in id order, as every batch here does.
  */
-async function claimMessage(db: Db, messageId: number, at: Date, staleBefore: Date) {
+async function claimMessages(db: Db, requests: ClaimRequest[]): Promise<(ClaimedMessage | null)[]> {
+  const unique = [...new Map(requests.map((r) => [r.messageId, r])).values()].sort(
+    (a, b) => a.messageId - b.messageId,
+  );
   const { rows } = await db.query<ClaimedMessage>(
-    `UPDATE messages m SET status = 'sending', sending_at = $2, tries = tries + 1, updated_at = $2
-     FROM campaigns c, people p, incidents i
-     WHERE m.id = $1 AND c.id = m.campaign_id AND p.id = m.person_id AND i.id = p.incident_id
+    `UPDATE messages m SET status = 'sending', sending_at = v.at, tries = m.tries + 1, updated_at = v.at
+     FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS v(id, at, stale_before),
+       campaigns c, people p, incidents i
+     WHERE m.id = v.id AND c.id = m.campaign_id AND p.id = m.person_id AND i.id = p.incident_id
        AND c.status = 'sending' AND m.channel IS NOT NULL
-       AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < $3))
+       AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < v.stale_before))
      RETURNING m.id AS message_id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after,
        ${CLAIM_PERSON_COLUMNS}, ${noticeContentVersionSql('i')} AS content_version`,
-    [messageId, at, staleBefore],
+    [unique.map((r) => r.messageId), unique.map((r) => r.at), unique.map((r) => r.staleBefore)],
   );
-  return rows[0] ?? null;
+  const byId = new Map(rows.map((row) => [row.message_id, row]));
+  // Two jobs for one message in one batch: only the first may send it.
+  return requests.map((request, i) => {
+    const first = requests.findIndex((r) => r.messageId === request.messageId) === i;
+    return first ? (byId.get(request.messageId) ?? null) : null;
+  });
 }
 
 /** Hands a claimed message back (a transient failure): the job's retry claims it again. */
@@ -88,20 +108,33 @@ async function releaseClaim(db: Db, messageId: number, at: Date): Promise<void> 
   );
 }
 
-async function recordAccepted(
-  db: Db,
-  messageId: number,
-  provider: string,
-  providerMessageId: string,
-  at: Date,
-) {
+interface AcceptedRecord {
+  messageId: number;
+  provider: string;
+  providerMessageId: string;
+  at: Date;
+}
+
+/** Records what providers accepted, many messages in one statement (see claimMessages). */
+async function recordAccepted(db: Db, records: AcceptedRecord[]): Promise<void[]> {
+  const unique = [...new Map(records.map((r) => [r.messageId, r])).values()].sort(
+    (a, b) => a.messageId - b.messageId,
+  );
   // A receipt may have overtaken us ('delivered' before we got here): never move it back to 'sent'.
   await db.query(
-    `UPDATE messages SET provider = $2, provider_message_id = $3, sent_at = COALESCE(sent_at, $4), updated_at = $4,
-       status = CASE WHEN status IN ('queued', 'sending') THEN 'sent' ELSE status END
-     WHERE id = $1`,
-    [messageId, provider, providerMessageId, at],
+    `UPDATE messages m SET provider = v.provider, provider_message_id = v.provider_message_id,
+       sent_at = COALESCE(m.sent_at, v.at), updated_at = v.at,
+       status = CASE WHEN m.status IN ('queued', 'sending') THEN 'sent' ELSE m.status END
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS v(id, provider, provider_message_id, at)
+     WHERE m.id = v.id`,
+    [
+      unique.map((r) => r.messageId),
+      unique.map((r) => r.provider),
+      unique.map((r) => r.providerMessageId),
+      unique.map((r) => r.at),
+    ],
   );
+  return records.map(() => undefined);
 }
 
 /** Puts the job back to sleep until `until` (by the injected clock) without spending an attempt. */
@@ -129,18 +162,20 @@ export type SendOutcome = 'sent' | 'skipped' | 'failed';
  */
 export function makeSendProcessor(deps: SendDeps) {
   const contentCache = createNoticeContentCache(deps.db);
+  const claim = createBatcher({ run: (requests: ClaimRequest[]) => claimMessages(deps.db, requests) });
+  const record = createBatcher({ run: (records: AcceptedRecord[]) => recordAccepted(deps.db, records) });
   return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
     const { messageId } = job.data;
     if (job.data.accepted) {
       // The provider has it already; only PostgreSQL missed it. Sending again would duplicate it.
       const { provider, providerMessageId } = job.data.accepted;
-      await recordAccepted(deps.db, messageId, provider, providerMessageId, deps.clock.now());
+      await record({ messageId, provider, providerMessageId, at: deps.clock.now() });
       return 'sent';
     }
 
     const now = deps.clock.now();
     const staleBefore = new Date(now.getTime() - deps.config.sending.staleSendingMs);
-    const claimed = await claimMessage(deps.db, messageId, now, staleBefore);
+    const claimed = await claim({ messageId, at: now, staleBefore });
     if (!claimed) {
       // Rarely here: the message is gone, done, or its campaign not sending (skip), or another
       // worker holds it, or held it when it died (look again once that hold has gone stale).
@@ -211,7 +246,12 @@ export function makeSendProcessor(deps: SendDeps) {
       'provider accepted message',
     );
     try {
-      await recordAccepted(deps.db, messageId, result.provider, result.providerMessageId, deps.clock.now());
+      await record({
+        messageId,
+        provider: result.provider,
+        providerMessageId: result.providerMessageId,
+        at: deps.clock.now(),
+      });
     } catch (error) {
       await job.updateData({ ...job.data, accepted: result });
       throw error;
