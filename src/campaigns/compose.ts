@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import type { Queryable } from '../platform/db.js';
 import type { Vault } from '../platform/vault.js';
 import { resolveLocale, type I18n } from '../platform/i18n.js';
-import { findIncidentById, listIncidentUpdates, localizedText, type Incident } from '../incidents/store.js';
+import { localizedText, type Incident } from '../incidents/store.js';
 import { loadRecipient, type Recipient } from '../people/store.js';
 import { isCodeMessageKind, renderNotice, type CodeOfferFacts, type MessageKind } from '../notices/render.js';
-import { loadNoticeOverrides } from '../notices/templates.js';
+import { loadNoticeContent, overridesFor, type NoticeContent } from './notice-content.js';
 import type { OutgoingMessage } from '../channels/channel.js';
 import type { Channel } from './channel-policy.js';
 
@@ -67,22 +67,25 @@ export function helplineFor(incident: Incident, locale: string): string | null {
   return localizedText(incident.helplines, locale, incident.defaultLocale);
 }
 
-/** Builds what one person receives: their language, their data types, their reference code. */
+/**
+ * Builds what one person receives: their language, their data types, their reference code. The
+ * incident's content is read here unless the caller has it already (the send worker keeps it).
+ */
 export async function composeMessage(
   deps: ComposeDeps,
   message: MessageToSend & { updateId: number | null },
+  preloaded?: NoticeContent | null,
 ): Promise<OutgoingMessage> {
   const { recipient } = message;
-  const incident = await findIncidentById(deps.db, recipient.incidentId);
-  if (!incident) throw new Error(`incident ${recipient.incidentId} of message ${message.messageId} is gone`);
+  const shared = preloaded ?? (await loadNoticeContent(deps.db, recipient.incidentId));
+  if (!shared) throw new Error(`incident ${recipient.incidentId} of message ${message.messageId} is gone`);
+  const { incident } = shared;
   const locale = resolveLocale(recipient.locale);
-  const update = message.updateId
-    ? (await listIncidentUpdates(deps.db, incident.id)).find((u) => u.id === message.updateId)
-    : undefined;
+  const update = message.updateId ? shared.updates.find((u) => u.id === message.updateId) : undefined;
   const updateText = update ? localizedText(update.texts, locale, incident.defaultLocale) : null;
   // Only the incident's wording in this very language: an English paragraph in a French letter helps nobody.
   const wording = incident.texts[locale] ?? null;
-  const overrides = await loadNoticeOverrides(deps.db, incident.id, locale, recipient.segment);
+  const overrides = overridesFor(shared, locale, recipient.segment);
   const codeOffer =
     isCodeMessageKind(message.kind) && deps.codeOffer
       ? await deps.codeOffer({ campaignId: message.campaignId, personId: recipient.id, locale })
@@ -115,12 +118,6 @@ export async function composeMessage(
     },
     content,
   };
-}
-
-export async function loadMessageRecipient(deps: ComposeDeps, personId: number): Promise<Recipient> {
-  const recipient = await loadRecipient(deps.db, deps.vault, personId);
-  if (!recipient) throw new Error(`person ${personId} is gone (purged?)`);
-  return recipient;
 }
 
 /**

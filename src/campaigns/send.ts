@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Db } from '../platform/db.js';
+import { createBatcher } from '../platform/batch.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
@@ -12,7 +13,9 @@ import type { MessageKind } from '../notices/render.js';
 import type { Channel } from './channel-policy.js';
 import type { CampaignStatus } from './lifecycle.js';
 import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
-import { composeMessage, loadMessageRecipient, type ComposeDeps } from './compose.js';
+import { composeMessage, type ComposeDeps } from './compose.js';
+import { createNoticeContentCache, noticeContentVersionSql } from './notice-content.js';
+import { RECIPIENT_COLUMNS, toRecipient, type RecipientRow } from '../people/store.js';
 import { followUpFailure } from './next-attempt.js';
 
 export interface SendDeps extends ComposeDeps {
@@ -33,16 +36,21 @@ interface GateRow {
   campaign_status: CampaignStatus;
 }
 
-interface ClaimedMessage {
-  id: number;
+/** The claimed message with what sending it needs: its person (still encrypted) and its content's version. */
+interface ClaimedMessage extends Omit<RecipientRow, 'id'> {
+  message_id: number;
   campaign_id: number;
   person_id: number;
   channel: Channel;
   kind: MessageKind;
   update_id: number | null;
   send_after: Date | null;
-  time_zone: string | null;
+  content_version: string;
 }
+
+const CLAIM_PERSON_COLUMNS = RECIPIENT_COLUMNS.filter((column) => column !== 'id')
+  .map((column) => `p.${column}`)
+  .join(', ');
 
 async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
   const { rows } = await db.query<GateRow>(
@@ -53,21 +61,43 @@ async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
   return rows[0] ?? null;
 }
 
+interface ClaimRequest {
+  messageId: number;
+  at: Date;
+  staleBefore: Date;
+}
+
 /**
  * The status gate. Only a queued message in a campaign that is sending may go out — or one left
  * `sending` for longer than any provider call takes, whose worker died mid-send. A replayed or
- * duplicate job finds the message claimed or sent and does nothing.
+ * duplicate job finds the message claimed or sent and does nothing. The same statement reads the
+ * person and the version of the incident's content, saving a round trip each per message.
+ *
+ * Claims made by this process's jobs at the same moment go in one statement (one commit, one run
+ * of the progress counters' trigger): the gate is per row, so each is claimed or not exactly as it
+ * would be alone. Rows are locked in id order, as every batch here does.
  */
-async function claimMessage(db: Db, messageId: number, at: Date, staleBefore: Date) {
-  const { rows } = await db.query<ClaimedMessage>(
-    `UPDATE messages m SET status = 'sending', sending_at = $2, tries = tries + 1, updated_at = $2
-     FROM campaigns c, people p
-     WHERE m.id = $1 AND c.id = m.campaign_id AND p.id = m.person_id AND c.status = 'sending' AND m.channel IS NOT NULL
-       AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < $3))
-     RETURNING m.id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after, p.time_zone`,
-    [messageId, at, staleBefore],
+async function claimMessages(db: Db, requests: ClaimRequest[]): Promise<(ClaimedMessage | null)[]> {
+  const unique = [...new Map(requests.map((r) => [r.messageId, r])).values()].sort(
+    (a, b) => a.messageId - b.messageId,
   );
-  return rows[0] ?? null;
+  const { rows } = await db.query<ClaimedMessage>(
+    `UPDATE messages m SET status = 'sending', sending_at = v.at, tries = m.tries + 1, updated_at = v.at
+     FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS v(id, at, stale_before),
+       campaigns c, people p, incidents i
+     WHERE m.id = v.id AND c.id = m.campaign_id AND p.id = m.person_id AND i.id = p.incident_id
+       AND c.status = 'sending' AND m.channel IS NOT NULL
+       AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < v.stale_before))
+     RETURNING m.id AS message_id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after,
+       ${CLAIM_PERSON_COLUMNS}, ${noticeContentVersionSql('i')} AS content_version`,
+    [unique.map((r) => r.messageId), unique.map((r) => r.at), unique.map((r) => r.staleBefore)],
+  );
+  const byId = new Map(rows.map((row) => [row.message_id, row]));
+  // Two jobs for one message in one batch: only the first may send it.
+  return requests.map((request, i) => {
+    const first = requests.findIndex((r) => r.messageId === request.messageId) === i;
+    return first ? (byId.get(request.messageId) ?? null) : null;
+  });
 }
 
 /** Hands a claimed message back (a transient failure): the job's retry claims it again. */
@@ -78,20 +108,33 @@ async function releaseClaim(db: Db, messageId: number, at: Date): Promise<void> 
   );
 }
 
-async function recordAccepted(
-  db: Db,
-  messageId: number,
-  provider: string,
-  providerMessageId: string,
-  at: Date,
-) {
+interface AcceptedRecord {
+  messageId: number;
+  provider: string;
+  providerMessageId: string;
+  at: Date;
+}
+
+/** Records what providers accepted, many messages in one statement (see claimMessages). */
+async function recordAccepted(db: Db, records: AcceptedRecord[]): Promise<void[]> {
+  const unique = [...new Map(records.map((r) => [r.messageId, r])).values()].sort(
+    (a, b) => a.messageId - b.messageId,
+  );
   // A receipt may have overtaken us ('delivered' before we got here): never move it back to 'sent'.
   await db.query(
-    `UPDATE messages SET provider = $2, provider_message_id = $3, sent_at = COALESCE(sent_at, $4), updated_at = $4,
-       status = CASE WHEN status IN ('queued', 'sending') THEN 'sent' ELSE status END
-     WHERE id = $1`,
-    [messageId, provider, providerMessageId, at],
+    `UPDATE messages m SET provider = v.provider, provider_message_id = v.provider_message_id,
+       sent_at = COALESCE(m.sent_at, v.at), updated_at = v.at,
+       status = CASE WHEN m.status IN ('queued', 'sending') THEN 'sent' ELSE m.status END
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS v(id, provider, provider_message_id, at)
+     WHERE m.id = v.id`,
+    [
+      unique.map((r) => r.messageId),
+      unique.map((r) => r.provider),
+      unique.map((r) => r.providerMessageId),
+      unique.map((r) => r.at),
+    ],
   );
+  return records.map(() => undefined);
 }
 
 /** Puts the job back to sleep until `until` (by the injected clock) without spending an attempt. */
@@ -118,18 +161,21 @@ export type SendOutcome = 'sent' | 'skipped' | 'failed';
  * No transaction is open across the provider call: a slow provider must not hold a connection.
  */
 export function makeSendProcessor(deps: SendDeps) {
+  const contentCache = createNoticeContentCache(deps.db);
+  const claim = createBatcher({ run: (requests: ClaimRequest[]) => claimMessages(deps.db, requests) });
+  const record = createBatcher({ run: (records: AcceptedRecord[]) => recordAccepted(deps.db, records) });
   return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
     const { messageId } = job.data;
     if (job.data.accepted) {
       // The provider has it already; only PostgreSQL missed it. Sending again would duplicate it.
       const { provider, providerMessageId } = job.data.accepted;
-      await recordAccepted(deps.db, messageId, provider, providerMessageId, deps.clock.now());
+      await record({ messageId, provider, providerMessageId, at: deps.clock.now() });
       return 'sent';
     }
 
     const now = deps.clock.now();
     const staleBefore = new Date(now.getTime() - deps.config.sending.staleSendingMs);
-    const claimed = await claimMessage(deps.db, messageId, now, staleBefore);
+    const claimed = await claim({ messageId, at: now, staleBefore });
     if (!claimed) {
       // Rarely here: the message is gone, done, or its campaign not sending (skip), or another
       // worker holds it, or held it when it died (look again once that hold has gone stale).
@@ -161,15 +207,24 @@ export function makeSendProcessor(deps: SendDeps) {
     const started = performance.now();
     let result;
     try {
-      const recipient = await loadMessageRecipient(deps, claimed.person_id);
-      const outgoing = await composeMessage(deps, {
-        messageId,
-        campaignId: claimed.campaign_id,
-        kind: claimed.kind,
-        channel: claimed.channel,
-        recipient,
-        updateId: claimed.update_id,
-      });
+      const recipient = toRecipient(deps.vault, { ...claimed, id: claimed.person_id });
+      let content = await contentCache.get(recipient.incidentId, claimed.content_version);
+      if (claimed.update_id !== null && !content?.updates.some((u) => u.id === claimed.update_id)) {
+        // Published after the copy we hold was read (the incident is bumped just after the insert).
+        content = await contentCache.reload(recipient.incidentId, claimed.content_version);
+      }
+      const outgoing = await composeMessage(
+        deps,
+        {
+          messageId,
+          campaignId: claimed.campaign_id,
+          kind: claimed.kind,
+          channel: claimed.channel,
+          recipient,
+          updateId: claimed.update_id,
+        },
+        content,
+      );
       result = await adapter.send(outgoing);
     } catch (error) {
       return handleSendFailure(
@@ -191,7 +246,12 @@ export function makeSendProcessor(deps: SendDeps) {
       'provider accepted message',
     );
     try {
-      await recordAccepted(deps.db, messageId, result.provider, result.providerMessageId, deps.clock.now());
+      await record({
+        messageId,
+        provider: result.provider,
+        providerMessageId: result.providerMessageId,
+        at: deps.clock.now(),
+      });
     } catch (error) {
       await job.updateData({ ...job.data, accepted: result });
       throw error;
@@ -208,7 +268,7 @@ async function handleSendFailure(
   error: unknown,
   ms: number,
 ): Promise<never> {
-  const messageId = claimed.id;
+  const messageId = claimed.message_id;
   const reason = error instanceof Error ? error.message : String(error);
   const throttled = error instanceof ProviderError && error.details.status === 429;
   const permanent = isPermanent(error);

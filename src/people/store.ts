@@ -147,7 +147,26 @@ export async function upsertPeople(
   }));
 }
 
-interface PersonRow {
+/** The columns a send needs about a person (still encrypted), for queries that read them with other things. */
+export const RECIPIENT_COLUMNS = [
+  'id',
+  'incident_id',
+  'reference_enc',
+  'name_enc',
+  'email_enc',
+  'phone_enc',
+  'postal_address_enc',
+  'locale',
+  'preferred_channel',
+  'accessibility_needs',
+  'country',
+  'time_zone',
+  'segment',
+  'exposed_data_types',
+  'affected',
+] as const;
+
+export interface RecipientRow {
   id: number;
   incident_id: number;
   reference_enc: string;
@@ -165,14 +184,8 @@ interface PersonRow {
   affected: boolean;
 }
 
-export async function loadRecipient(
-  db: Queryable,
-  vault: Vault,
-  personId: number,
-): Promise<Recipient | null> {
-  const { rows } = await db.query<PersonRow>('SELECT * FROM people WHERE id = $1', [personId]);
-  const row = rows[0];
-  if (!row) return null;
+/** Decrypts a person's row into what a send needs. */
+export function toRecipient(vault: Vault, row: RecipientRow): Recipient {
   const open = (value: string | null) => (value === null ? null : vault.open(value));
   return {
     id: row.id,
@@ -191,6 +204,19 @@ export async function loadRecipient(
     exposedDataTypes: row.exposed_data_types,
     affected: row.affected,
   };
+}
+
+export async function loadRecipient(
+  db: Queryable,
+  vault: Vault,
+  personId: number,
+): Promise<Recipient | null> {
+  const { rows } = await db.query<RecipientRow>(
+    `SELECT ${RECIPIENT_COLUMNS.join(', ')} FROM people WHERE id = $1`,
+    [personId],
+  );
+  const row = rows[0];
+  return row ? toRecipient(vault, row) : null;
 }
 
 /** What channel choice needs about a person, read without decrypting anything. */

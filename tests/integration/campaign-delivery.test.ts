@@ -27,6 +27,7 @@ import type { Audience } from '../../src/campaigns/lifecycle.js';
 import type { Incident } from '../../src/incidents/store.js';
 import { jobIds } from '../../src/queues.js';
 import { ForbiddenError } from '../../src/platform/errors.js';
+import { saveNoticeOverride } from '../../src/notices/templates.js';
 
 // Noon in London: inside calling hours for everyone in Europe, so SMS and calls go at once.
 const NOON = new Date('2026-01-15T12:00:00Z');
@@ -479,6 +480,39 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
     );
     expect(emails.map(toOf).sort()).toEqual(['affected@example.com', 'subscriber@example.com']);
     expect(JSON.stringify(emails[0]!.body)).toContain('Passwords reset');
+  });
+
+  it('sends wording staff changed after the workers last read the incident, with the clock standing still', async () => {
+    const subjectOf = (email: string) =>
+      (
+        fake.requests.find((r) => r.kind === 'sendgrid' && toOf(r) === email)?.body as
+          { subject?: string } | undefined
+      )?.subject;
+    await makePeople(ctx.deps, incident.id, [makePerson({ email: 'first-read@example.com' })]);
+    const first = await approvedCampaign();
+    await startCampaign(ctx.deps, { campaignId: first.id });
+    await eventually('the first email', () => Promise.resolve(subjectOf('first-read@example.com')));
+    expect(subjectOf('first-read@example.com')).toContain(incident.organisationName);
+
+    await saveNoticeOverride(ctx.deps.db, {
+      incidentId: incident.id,
+      locale: 'en',
+      segment: '',
+      key: 'initial_notice.subject',
+      text: 'Please read: {{organisation}} incident',
+      defaultText: 'Important: a data security incident at {{organisation}} involved your information',
+      staffId: null,
+    });
+    await ctx.deps.db.query('UPDATE incidents SET organisation_name = $2 WHERE id = $1', [
+      incident.id,
+      'Renamed Ltd',
+    ]);
+    await makePeople(ctx.deps, incident.id, [makePerson({ email: 'after-edit@example.com' })]);
+    const second = await approvedCampaign('not_reached');
+    await startCampaign(ctx.deps, { campaignId: second.id });
+    expect(
+      await eventually('the second email', () => Promise.resolve(subjectOf('after-edit@example.com'))),
+    ).toBe('Please read: Renamed Ltd incident');
   });
 
   it('estimates each channel’s finish from the audience, the rates and calling hours before sending', async () => {

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, type TestContext } from '../support/context.js';
 import { csrfFrom, makeStaffAccount, signedInAgent } from '../support/console.js';
 import { seedDemo, type DemoSeed } from '../../src/demo/seed.js';
-import { composeMessage, loadMessageRecipient } from '../../src/campaigns/compose.js';
+import { composeMessage } from '../../src/campaigns/compose.js';
+import { loadRecipient } from '../../src/people/store.js';
 
 describe('templates with preview in the console', () => {
   let ctx: TestContext;
@@ -125,7 +126,7 @@ describe('templates with preview in the console', () => {
           campaignId: 0,
           kind: 'initial_notice',
           channel: 'email',
-          recipient: await loadMessageRecipient(composeDeps, personId),
+          recipient: (await loadRecipient(ctx.deps.db, ctx.deps.vault, personId))!,
           updateId: null,
         })
       ).content.text;
