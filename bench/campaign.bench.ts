@@ -11,15 +11,8 @@ import { createDeps } from '../src/deps.js';
 import { migrate } from '../src/platform/db.js';
 import { createLogger } from '../src/platform/logger.js';
 import { createWorkers } from '../workers/index.js';
-import {
-  approveCampaign,
-  campaignProgress,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../src/campaigns/channel-policy.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../tests/support/factories.js';
+import { campaignProgress, startCampaign } from '../src/campaigns/service.js';
+import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../tests/support/factories.js';
 import { TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from '../tests/support/providers.js';
 
 /**
@@ -141,18 +134,7 @@ async function measureCampaign(people: number): Promise<CampaignResult> {
         ),
       );
     }
-    const campaign = await createCampaign(deps, {
-      incidentId: incident.id,
-      kind: 'initial_notice',
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: (await makeStaff(deps, 'editor')).id,
-    });
-    await submitCampaign(deps, { campaignId: campaign.id });
-    await approveCampaign(deps, {
-      campaignId: campaign.id,
-      approverId: (await makeStaff(deps, 'approver')).id,
-    });
+    const campaign = await makeApprovedCampaign(deps, incident.id);
     const workers = createWorkers(deps);
     await Promise.all(workers.workers.map((worker) => worker.waitUntilReady()));
     global.gc?.();

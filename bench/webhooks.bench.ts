@@ -31,15 +31,8 @@ import { createDeps } from '../src/deps.js';
 import { migrate } from '../src/platform/db.js';
 import { createLogger } from '../src/platform/logger.js';
 import { createWorkers } from '../workers/index.js';
-import {
-  approveCampaign,
-  campaignProgress,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../src/campaigns/channel-policy.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../tests/support/factories.js';
+import { campaignProgress, startCampaign } from '../src/campaigns/service.js';
+import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../tests/support/factories.js';
 import { startProviders, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from '../tests/support/providers.js';
 import {
   buildSendgridEvents,
@@ -280,18 +273,7 @@ try {
       }),
     );
   }
-  const campaign = await createCampaign(deps, {
-    incidentId: incident.id,
-    kind: 'initial_notice',
-    audience: 'affected',
-    channelPolicy: DEFAULT_CHANNEL_POLICY,
-    createdBy: (await makeStaff(deps, 'editor')).id,
-  });
-  await submitCampaign(deps, { campaignId: campaign.id });
-  await approveCampaign(deps, {
-    campaignId: campaign.id,
-    approverId: (await makeStaff(deps, 'approver')).id,
-  });
+  const campaign = await makeApprovedCampaign(deps, incident.id);
   const workers = createWorkers(deps);
   await startCampaign(deps, { campaignId: campaign.id });
   for (;;) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, uniqueName } from '../support/context.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
 import { startProviders } from '../support/providers.js';
 import {
   startPrivatePostgres,
@@ -15,14 +15,7 @@ import { parseConfig } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { migrate } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
-import {
-  approveCampaign,
-  campaignProgress,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { campaignProgress, startCampaign } from '../../src/campaigns/service.js';
 
 const PEOPLE = 2_000;
 const SEND_CONCURRENCY = 10;
@@ -99,18 +92,7 @@ describe('nothing lost when things break mid-campaign', () => {
       incident.id,
       Array.from({ length: PEOPLE }, (_, i) => makePerson({ email: `${label}${i}@example.com` })),
     );
-    const campaign = await createCampaign(deps, {
-      incidentId: incident.id,
-      kind: 'initial_notice',
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: (await makeStaff(deps, 'editor')).id,
-    });
-    await submitCampaign(deps, { campaignId: campaign.id });
-    await approveCampaign(deps, {
-      campaignId: campaign.id,
-      approverId: (await makeStaff(deps, 'approver')).id,
-    });
+    const campaign = await makeApprovedCampaign(deps, incident.id);
     const mine = (r: RecordedRequest) =>
       r.kind === 'sendgrid' &&
       (

@@ -2,14 +2,8 @@ import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
-import {
-  approveCampaign,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
+import { startCampaign } from '../../src/campaigns/service.js';
 import { createWorkerHttpApp } from '../../src/app.js';
 import { registerMetrics } from '../../src/web/metrics.js';
 
@@ -43,17 +37,7 @@ describe('Prometheus metrics', () => {
   it('counts sends, times requests by route template, and reads queue depths and live campaigns', async () => {
     const incident = await makeIncident(ctx.deps);
     await makePeople(ctx.deps, incident.id, [makePerson(), makePerson(), makePerson()]);
-    const editor = await makeStaff(ctx.deps, 'editor');
-    const approver = await makeStaff(ctx.deps, 'approver');
-    const campaign = await createCampaign(ctx.deps, {
-      incidentId: incident.id,
-      kind: 'initial_notice',
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: editor.id,
-    });
-    await submitCampaign(ctx.deps, { campaignId: campaign.id });
-    await approveCampaign(ctx.deps, { campaignId: campaign.id, approverId: approver.id });
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id);
     await startCampaign(ctx.deps, { campaignId: campaign.id });
     await fetch(`${ctx.baseUrl}/incidents/${incident.slug}`);
 

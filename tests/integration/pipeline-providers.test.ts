@@ -2,7 +2,13 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import {
+  makeApprovedCampaign,
+  makeIncident,
+  makePeople,
+  makePerson,
+  makeStaff,
+} from '../support/factories.js';
 import { startProviders, TWILIO_AUTH_TOKEN } from '../support/providers.js';
 import { twilioSignature, type FakeProviders } from '../fakes/provider-server.js';
 import { REDACTED_FIELDS } from '../../src/platform/logger.js';
@@ -41,17 +47,7 @@ describe('sending through SendGrid and Twilio (official SDKs against fake provid
   });
 
   async function sendCampaign() {
-    const editor = await makeStaff(ctx.deps, 'editor');
-    const approver = await makeStaff(ctx.deps, 'approver');
-    const campaign = await createCampaign(ctx.deps, {
-      incidentId: incident.id,
-      kind: 'initial_notice',
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: editor.id,
-    });
-    await submitCampaign(ctx.deps, { campaignId: campaign.id });
-    await approveCampaign(ctx.deps, { campaignId: campaign.id, approverId: approver.id });
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id);
     await startCampaign(ctx.deps, { campaignId: campaign.id });
     return campaign;
   }

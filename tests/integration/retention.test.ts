@@ -1,14 +1,8 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
-import {
-  approveCampaign,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
+import { startCampaign } from '../../src/campaigns/service.js';
 import { setIncidentState } from '../../src/console/incidents/store.js';
 import { insertSupportRequest } from '../../src/support/store.js';
 import { insertSubscription } from '../../src/subscriptions/store.js';
@@ -30,7 +24,7 @@ describe('retention: purging personal data on schedule, and rotating the encrypt
   const emails = new Map<number, string>();
 
   /** An incident with people, a delivered notice, a support request and a subscription. */
-  async function incidentWithHistory(approverId: number, editorId: number): Promise<Incident> {
+  async function incidentWithHistory(): Promise<Incident> {
     const incident = await makeIncident(ctx.deps);
     const inputs = [
       makePerson({ postalCode: 'SW1A 1AA', birthYear: 1980, segment: 'health' }),
@@ -38,15 +32,7 @@ describe('retention: purging personal data on schedule, and rotating the encrypt
     ];
     const people = await makePeople(ctx.deps, incident.id, inputs);
     people.forEach((person, i) => emails.set(person.id, inputs[i]!.email!));
-    const campaign = await createCampaign(ctx.deps, {
-      incidentId: incident.id,
-      kind: 'initial_notice',
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: editorId,
-    });
-    await submitCampaign(ctx.deps, { campaignId: campaign.id });
-    await approveCampaign(ctx.deps, { campaignId: campaign.id, approverId });
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id);
     await startCampaign(ctx.deps, { campaignId: campaign.id });
     await eventually('the notice to be delivered to both', async () => {
       const { rows } = await ctx.deps.db.query<{ n: number }>(
@@ -76,11 +62,9 @@ describe('retention: purging personal data on schedule, and rotating the encrypt
 
   beforeAll(async () => {
     ctx = await startTestContext({ workers: true });
-    const editor = await makeStaff(ctx.deps, 'editor');
-    const approver = await makeStaff(ctx.deps, 'approver');
-    old = await incidentWithHistory(approver.id, editor.id);
-    recent = await incidentWithHistory(approver.id, editor.id);
-    open = await incidentWithHistory(approver.id, editor.id);
+    old = await incidentWithHistory();
+    recent = await incidentWithHistory();
+    open = await incidentWithHistory();
     const retention = ctx.deps.config.retentionDays;
     await setIncidentState(ctx.deps.db, old.id, 'resolved', new Date(Date.now() - (retention + 1) * DAY));
     await setIncidentState(ctx.deps.db, recent.id, 'resolved', new Date(Date.now() - (retention - 1) * DAY));

@@ -8,6 +8,9 @@ import {
 import { upsertPeople, type PersonInput } from '../../src/people/store.js';
 import { ensureStaff, type StaffRole } from '../../src/staff/store.js';
 import { uniqueName } from './context.js';
+import { approveCampaign, createCampaign, submitCampaign } from '../../src/campaigns/service.js';
+import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import type { Campaign } from '../../src/campaigns/store.js';
 
 /** Test data with keyword defaults: say only what matters to the test. */
 export function makePerson(overrides: Partial<PersonInput> = {}): PersonInput {
@@ -78,4 +81,27 @@ export async function makeStaff(deps: Pick<Deps, 'db' | 'vault'>, role: StaffRol
     displayName: `Test ${role}`,
     role,
   });
+}
+
+/**
+ * A first notice to an incident's affected people, made by one new editor and approved by another
+ * staff member: ready to start (benchmarks start their workers first).
+ */
+export async function makeApprovedCampaign(
+  deps: Pick<Deps, 'db' | 'vault' | 'queues' | 'clock'>,
+  incidentId: number,
+): Promise<Campaign> {
+  const campaign = await createCampaign(deps, {
+    incidentId,
+    kind: 'initial_notice',
+    audience: 'affected',
+    channelPolicy: DEFAULT_CHANNEL_POLICY,
+    createdBy: (await makeStaff(deps, 'editor')).id,
+  });
+  await submitCampaign(deps, { campaignId: campaign.id });
+  await approveCampaign(deps, {
+    campaignId: campaign.id,
+    approverId: (await makeStaff(deps, 'approver')).id,
+  });
+  return campaign;
 }
