@@ -2,15 +2,26 @@ import crypto from 'node:crypto';
 import type { Express, RequestHandler } from 'express';
 import type { Metrics } from '../platform/metrics.js';
 
-/** Times every request under its route template (never its path: ids and slugs would explode the labels). */
+/**
+ * Times every request under its route template (never its path: ids and slugs would explode the
+ * labels). Cheap enough for the cached status page: one listener, and a labelled child per series
+ * kept here rather than looked up by prom-client's label hashing on every request.
+ */
 export function measureRequests(metrics: Metrics): RequestHandler {
+  const series = new Map<string, { observe(seconds: number): void }>();
   return (req, res, next) => {
-    const stop = metrics.httpRequests.startTimer();
+    const started = performance.now();
     res.once('finish', () => {
       const route = req.route
         ? `${req.baseUrl}${String((req.route as { path: unknown }).path)}`
         : 'unmatched';
-      stop({ method: req.method, route, status: String(res.statusCode) });
+      const key = `${req.method} ${route} ${res.statusCode}`;
+      let child = series.get(key);
+      if (!child) {
+        child = metrics.httpRequests.labels(req.method, route, String(res.statusCode));
+        series.set(key, child);
+      }
+      child.observe((performance.now() - started) / 1000);
     });
     next();
   };
