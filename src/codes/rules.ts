@@ -12,6 +12,11 @@ export const POOL_KINDS = [
 ] as const;
 export type PoolKind = (typeof POOL_KINDS)[number];
 
+/** A discount, gift or upgrade makes amends; it does not protect anyone, and the message must not say so. */
+export function isGoodwill(kind: PoolKind): boolean {
+  return kind === 'discount' || kind === 'gift_certificate' || kind === 'membership_upgrade';
+}
+
 export const ELIGIBILITIES = ['affected', 'everyone', 'data_types'] as const;
 export type Eligibility = (typeof ELIGIBILITIES)[number];
 

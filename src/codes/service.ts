@@ -14,6 +14,7 @@ import {
   deadlinePassed,
   enrollmentUrl,
   isEligible,
+  isGoodwill,
   normalizeCode,
   offerState,
   reminderSendAt,
@@ -337,6 +338,7 @@ export async function createCodeCampaign(
 /** What a code offer or reminder says about the code, for the notice renderer. */
 export interface CodeMessageFacts {
   poolName: string;
+  kind: Pool['kind'];
   vendorName: string;
   /** The pool's steps, by language. */
   instructions: Record<string, string>;
@@ -374,6 +376,7 @@ export async function codeFactsForMessage(
   }
   return {
     poolName: pool.name,
+    kind: pool.kind,
     vendorName: pool.vendorName,
     instructions: pool.instructions,
     deadline: pool.enrollBy,
@@ -395,6 +398,7 @@ export async function codeNoticeFacts(
   if (!facts) return null;
   return {
     service: facts.poolName,
+    goodwill: isGoodwill(facts.kind),
     vendor: facts.vendorName,
     // Only steps written in this very language: an English paragraph in a French letter helps nobody.
     instructions: facts.instructions[input.locale]?.trim() || null,

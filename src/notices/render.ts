@@ -55,6 +55,8 @@ export interface NoticeFacts {
 export interface CodeOfferFacts {
   /** The pool's name as staff wrote it ("24 months of credit monitoring"). */
   service: string;
+  /** A goodwill gesture (discount, gift, upgrade), offered as amends rather than as protection. */
+  goodwill: boolean;
   vendor: string;
   /** The pool's steps in this very language, or null. */
   instructions: string | null;
@@ -197,7 +199,11 @@ export function renderNotice(
     if (override !== undefined && override.trim() !== '') return interpolate(override, values);
     return t(`notices:${key}`, { ...values, lng: locale });
   };
-  const line = (key: string) => text(`${kind}.${key}`);
+  const GOODWILL_VARIANTS = new Set(['subject', 'intro', 'sms', 'voice']);
+  const line = (key: string) =>
+    text(
+      `${kind}.${kind === 'code_offer' && offer?.goodwill && GOODWILL_VARIANTS.has(key) ? `${key}Goodwill` : key}`,
+    );
   const layout = (key: string) => text(`layout.${key}`);
   const dir = noticeDirection(locale);
   const wording = facts.incidentWording ?? {};

@@ -254,6 +254,7 @@ describe('code offers and reminders through the campaign pipeline', () => {
       }),
     ).toEqual({
       service: 'In the message',
+      goodwill: false,
       vendor: 'Watchful Credit',
       instructions: 'Saisissez le code sur la première page.',
       deadline: formatDay('fr', inMessage.enrollBy!),

@@ -57,6 +57,7 @@ describe('rendering a notice', () => {
   describe('code offers and code reminders', () => {
     const linkOffer = {
       service: '24 months of credit monitoring',
+      goodwill: false,
       vendor: 'Watchful Credit',
       instructions: 'Saisissez le code sur la première page.',
       deadline: '31 mars 2027',
@@ -84,6 +85,24 @@ describe('rendering a notice', () => {
       const call = renderNotice(i18n.t, 'en', 'code_offer', 'voice', { ...facts, codeOffer });
       expect(call.speech).toContain('Your personal code is W C, 7 K 2 Q, 9 X D 4.');
       expect(call.speech).not.toContain('on our website');
+    });
+
+    it('offers a discount or gift as amends, never as protection, on every channel', () => {
+      const gift = { ...codeOffer, service: '20% off your next order', goodwill: true };
+      const email = renderNotice(i18n.t, 'en', 'code_offer', 'email', { ...facts, codeOffer: gift });
+      expect(email.subject).toBe('Acme Bikes: a gift for you, with our apologies');
+      expect(email.text).toContain('To make up for it, we would like to offer you something free.');
+      expect(email.text).not.toMatch(/protect/i);
+      const sms = renderNotice(i18n.t, 'en', 'code_offer', 'sms', {
+        ...facts,
+        codeOffer: { ...gift, code: null },
+      });
+      expect(sms.text).toContain('with our apologies, a free offer for you');
+      const call = renderNotice(i18n.t, 'fr', 'code_offer', 'voice', { ...facts, codeOffer: gift });
+      expect(call.speech).toContain('Pour nous faire pardonner');
+      expect(call.speech).not.toMatch(/protég|protection/i);
+      const protection = renderNotice(i18n.t, 'en', 'code_offer', 'email', { ...facts, codeOffer });
+      expect(protection.subject).toBe('Acme Bikes: a free protection service for you');
     });
 
     it('leaves out the deadline line for codes that do not expire', () => {

@@ -17,7 +17,7 @@ import {
   type MessageKind,
 } from '../../notices/render.js';
 import { listPools } from '../../codes/store.js';
-import { formatDay } from '../../codes/rules.js';
+import { formatDay, isGoodwill } from '../../codes/rules.js';
 import {
   deleteNoticeOverride,
   EVERYONE,
@@ -98,6 +98,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
     if (!pool)
       return {
         service: 'Credit monitoring',
+        goodwill: false,
         vendor: 'Vendor',
         instructions: null,
         deadline: null,
@@ -105,6 +106,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
       };
     return {
       service: pool.name,
+      goodwill: isGoodwill(pool.kind),
       vendor: pool.vendorName,
       instructions: pool.instructions[locale] ?? null,
       deadline: pool.enrollBy ? formatDay(locale, pool.enrollBy) : null,
