@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadEnvironment, configOrExit, servicesOrExit } from './startup.js';
-import { createDeps } from './deps.js';
+import { createDeps, type Deps } from './deps.js';
 import { migrate } from './platform/db.js';
 import { createLogger } from './platform/logger.js';
 import { seedDemo } from './demo/seed.js';
@@ -94,6 +94,22 @@ if (!command || command === 'help') {
 }
 const config = configOrExit();
 await servicesOrExit(config);
+
+/**
+ * Runs one command on fresh deps: its own failures are told in a line (no stack trace) with exit
+ * code 1, and the connections close either way. Logs below warnings stay out of the output.
+ */
+async function withDeps(command: (deps: Deps) => Promise<void>): Promise<void> {
+  const deps = await createDeps(config, { logger: createLogger({ level: 'warn' }) });
+  try {
+    await command(deps);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  } finally {
+    await deps.close();
+  }
+}
 switch (command) {
   case 'migrate': {
     const applied = await migrate(config.databaseUrl, createLogger({ level: 'warn' }));
@@ -105,14 +121,14 @@ switch (command) {
     break;
   }
   case 'seed-demo': {
-    const deps = await createDeps(config);
-    const seed = await seedDemo(deps);
-    console.log(
-      seed.created
-        ? `Created demo incident ${seed.incident.slug}.`
-        : `Demo incident ${seed.incident.slug} already exists.`,
-    );
-    await deps.close();
+    await withDeps(async (deps) => {
+      const seed = await seedDemo(deps);
+      console.log(
+        seed.created
+          ? `Created demo incident ${seed.incident.slug}.`
+          : `Demo incident ${seed.incident.slug} already exists.`,
+      );
+    });
     break;
   }
   case 'create-staff': {
@@ -125,8 +141,7 @@ switch (command) {
     }
     const password =
       process.env.CANDOR_STAFF_PASSWORD ?? (await askHidden('Password (12 characters or more): '));
-    const deps = await createDeps(config, { logger: createLogger({ level: 'warn' }) });
-    try {
+    await withDeps(async (deps) => {
       const created = await createStaffAccount(deps, {
         email,
         displayName: name,
@@ -141,12 +156,7 @@ switch (command) {
       } else if (created.totpRequiredAtSignIn) {
         console.log('At their first sign-in they will be asked to set up an authenticator app.');
       }
-    } catch (error) {
-      console.error(error instanceof Error ? error.message : String(error));
-      process.exitCode = 1;
-    } finally {
-      await deps.close();
-    }
+    });
     break;
   }
   case 'create-api-key': {
@@ -156,8 +166,7 @@ switch (command) {
       console.error(`create-api-key needs --email and --name.\n\n${USAGE}`);
       process.exit(1);
     }
-    const deps = await createDeps(config, { logger: createLogger({ level: 'warn' }) });
-    try {
+    await withDeps(async (deps) => {
       const staff = await findStaffCredentialsByEmail(deps.db, deps.vault, email);
       if (!staff || staff.disabled) throw new Error(`There is no active staff member ${email}.`);
       const { key, token } = await createApiKey(deps, {
@@ -180,12 +189,7 @@ switch (command) {
         `API key ${key.id} (${key.role}) acts as ${staff.displayName}. Keep it secret; it is not shown again:`,
       );
       console.log(token);
-    } catch (error) {
-      console.error(error instanceof Error ? error.message : String(error));
-      process.exitCode = 1;
-    } finally {
-      await deps.close();
-    }
+    });
     break;
   }
   case 'import': {
@@ -195,8 +199,7 @@ switch (command) {
       console.error(`import needs --incident and a file.\n\n${USAGE}`);
       process.exit(1);
     }
-    const deps = await createDeps(config, { logger: createLogger({ level: 'warn' }) });
-    try {
+    await withDeps(async (deps) => {
       const incident = await findIncidentBySlug(deps.db, slug);
       if (!incident) throw new Error(`There is no incident "${slug}".`);
       const started = performance.now();
@@ -218,37 +221,26 @@ switch (command) {
         if (result.rowsInvalid > 20) console.log('  ...');
       }
       if (result.status !== 'completed') process.exitCode = 2;
-    } catch (error) {
-      console.error(error instanceof Error ? error.message : String(error));
-      process.exitCode = 1;
-    } finally {
-      await deps.close();
-    }
+    });
     break;
   }
   case 'upload-codes': {
-    const deps = await createDeps(config);
-    const outcome = await uploadCodesFromFile(deps, positionals[1], positionals[2]);
-    await deps.close();
-    if (!outcome.ok) {
-      console.error(outcome.message);
-      process.exit(1);
-    }
-    console.log(outcome.message);
+    await withDeps(async (deps) => {
+      const outcome = await uploadCodesFromFile(deps, positionals[1], positionals[2]);
+      if (!outcome.ok) throw new Error(outcome.message);
+      console.log(outcome.message);
+    });
     break;
   }
   case 'purge':
   case 'rotate-key': {
-    const deps = await createDeps(config);
-    try {
+    await withDeps(async (deps) => {
       console.log(
         command === 'purge'
           ? await purgeFromCli(deps, { dryRun: flags['dry-run'] === true })
           : await rotateFromCli(deps),
       );
-    } finally {
-      await deps.close();
-    }
+    });
     break;
   }
   default:
