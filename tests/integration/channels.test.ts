@@ -3,17 +3,11 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { makeIncident, makePeople, makePerson, makeApprovedCampaign } from '../support/factories.js';
 import { startProviders, TWILIO_AUTH_TOKEN } from '../support/providers.js';
 import { twilioSignature, type FakeProviders, type RecordedRequest } from '../fakes/provider-server.js';
 import { REDACTED_FIELDS } from '../../src/platform/logger.js';
-import {
-  approveCampaign,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { startCampaign } from '../../src/campaigns/service.js';
 import { insertIncidentUpdate, type Incident } from '../../src/incidents/store.js';
 import type { MessageKind } from '../../src/notices/render.js';
 
@@ -79,19 +73,7 @@ describe('every channel through its official SDK, and the call and letter that f
   });
 
   async function runCampaign(kind: MessageKind, updateId: number | null = null): Promise<number> {
-    const campaign = await createCampaign(ctx.deps, {
-      incidentId: incident.id,
-      kind,
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: (await makeStaff(ctx.deps, 'editor')).id,
-      updateId,
-    });
-    await submitCampaign(ctx.deps, { campaignId: campaign.id });
-    await approveCampaign(ctx.deps, {
-      campaignId: campaign.id,
-      approverId: (await makeStaff(ctx.deps, 'approver')).id,
-    });
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id, { kind, updateId });
     await startCampaign(ctx.deps, { campaignId: campaign.id });
     await eventually('every message to be accepted', async () => {
       const { rows } = await ctx.deps.db.query<{ status: string }>(

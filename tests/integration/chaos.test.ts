@@ -170,27 +170,22 @@ describe('nothing lost when things break mid-campaign', () => {
     expect(duplicates).toBe(0);
   }, 120_000);
 
-  it('reaches everyone exactly once after Redis is flushed mid-campaign', async () => {
-    const run = await startBigCampaign('flush');
-    await run.reach(PEOPLE * 0.3);
-    await redis.flushAll();
-    expect(run.received().length).toBeLessThan(PEOPLE);
+  it.each([
+    ['Redis is flushed', 'flush', () => redis.flushAll()],
+    ['PostgreSQL restarts', 'restart', () => postgres.restart()],
+  ] as const)(
+    'reaches everyone exactly once after %s mid-campaign',
+    async (_what, label, disrupt) => {
+      const run = await startBigCampaign(label);
+      await run.reach(PEOPLE * 0.3);
+      await disrupt();
+      expect(run.received().length).toBeLessThan(PEOPLE);
 
-    await finished(run.campaign.id);
-    const { reached, duplicates } = tally(run.received());
-    expect(reached).toBe(PEOPLE);
-    expect(duplicates).toBe(0);
-  }, 120_000);
-
-  it('reaches everyone exactly once after PostgreSQL restarts mid-campaign', async () => {
-    const run = await startBigCampaign('restart');
-    await run.reach(PEOPLE * 0.3);
-    await postgres.restart();
-    expect(run.received().length).toBeLessThan(PEOPLE);
-
-    await finished(run.campaign.id);
-    const { reached, duplicates } = tally(run.received());
-    expect(reached).toBe(PEOPLE);
-    expect(duplicates).toBe(0);
-  }, 120_000);
+      await finished(run.campaign.id);
+      const { reached, duplicates } = tally(run.received());
+      expect(reached).toBe(PEOPLE);
+      expect(duplicates).toBe(0);
+    },
+    120_000,
+  );
 });

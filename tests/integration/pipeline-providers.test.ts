@@ -2,23 +2,11 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import {
-  makeApprovedCampaign,
-  makeIncident,
-  makePeople,
-  makePerson,
-  makeStaff,
-} from '../support/factories.js';
+import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
 import { startProviders, TWILIO_AUTH_TOKEN } from '../support/providers.js';
 import { twilioSignature, type FakeProviders } from '../fakes/provider-server.js';
 import { REDACTED_FIELDS } from '../../src/platform/logger.js';
-import {
-  approveCampaign,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { startCampaign } from '../../src/campaigns/service.js';
 import type { Incident } from '../../src/incidents/store.js';
 
 describe('sending through SendGrid and Twilio (official SDKs against fake providers)', () => {
@@ -225,17 +213,9 @@ describe('sending through SendGrid and Twilio (official SDKs against fake provid
     });
     await ctx.deps.db.query("UPDATE campaigns SET status = 'completed'");
     const [tia, rex] = await makePeople(ctx.deps, incident.id, [throttled, refused]);
-    const campaign = await createCampaign(ctx.deps, {
-      incidentId: incident.id,
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id, {
       kind: 'update',
       audience: 'not_reached',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: (await makeStaff(ctx.deps, 'editor')).id,
-    });
-    await submitCampaign(ctx.deps, { campaignId: campaign.id });
-    await approveCampaign(ctx.deps, {
-      campaignId: campaign.id,
-      approverId: (await makeStaff(ctx.deps, 'approver')).id,
     });
     await startCampaign(ctx.deps, { campaignId: campaign.id });
 

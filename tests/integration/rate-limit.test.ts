@@ -1,18 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
+import { makeIncident, makePeople, makePerson, makeApprovedCampaign } from '../support/factories.js';
 import { startProviders } from '../support/providers.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/processes.js';
 import type { FakeProviders } from '../fakes/provider-server.js';
 import { fixedClock } from '../../src/platform/clock.js';
-import {
-  approveCampaign,
-  campaignProgress,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { campaignProgress, startCampaign } from '../../src/campaigns/service.js';
 
 const RATE = 4;
 const PEOPLE = 24;
@@ -69,18 +62,7 @@ describe('provider rate limits across worker processes', () => {
         makePerson({ email: null, phone: `+4474005580${String(i).padStart(2, '0')}`, timeZone: 'UTC' }),
       ),
     );
-    const campaign = await createCampaign(ctx.deps, {
-      incidentId: incident.id,
-      kind: 'initial_notice',
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: (await makeStaff(ctx.deps, 'editor')).id,
-    });
-    await submitCampaign(ctx.deps, { campaignId: campaign.id });
-    await approveCampaign(ctx.deps, {
-      campaignId: campaign.id,
-      approverId: (await makeStaff(ctx.deps, 'approver')).id,
-    });
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id);
     await startCampaign(ctx.deps, { campaignId: campaign.id });
 
     await fake.waitFor(

@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
-import {
-  approveCampaign,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { makeIncident, makePeople, makePerson, makeApprovedCampaign } from '../support/factories.js';
+import { startCampaign } from '../../src/campaigns/service.js';
 import { makeStaffAccount, staffCookie } from '../support/console.js';
 
 describe('the sandbox outbox shows each message as the person receives it', () => {
@@ -29,18 +23,7 @@ describe('the sandbox outbox shows each message as the person receives it', () =
       }),
       makePerson({ name: 'Pat Postal', email: null, postalAddress: '7 Mill Lane\nYork\nYO1 7HH' }),
     ]);
-    const campaign = await createCampaign(ctx.deps, {
-      incidentId: incident.id,
-      kind: 'initial_notice',
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: (await makeStaff(ctx.deps, 'editor')).id,
-    });
-    await submitCampaign(ctx.deps, { campaignId: campaign.id });
-    await approveCampaign(ctx.deps, {
-      campaignId: campaign.id,
-      approverId: (await makeStaff(ctx.deps, 'approver')).id,
-    });
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id);
     await startCampaign(ctx.deps, { campaignId: campaign.id });
     await eventually('all four in the outbox', async () => {
       const { rows } = await ctx.deps.db.query<{ n: number }>(

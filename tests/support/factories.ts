@@ -11,6 +11,8 @@ import { uniqueName } from './context.js';
 import { approveCampaign, createCampaign, submitCampaign } from '../../src/campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
 import type { Campaign } from '../../src/campaigns/store.js';
+import type { Audience } from '../../src/campaigns/lifecycle.js';
+import type { MessageKind } from '../../src/notices/render.js';
 
 /** Test data with keyword defaults: say only what matters to the test. */
 export function makePerson(overrides: Partial<PersonInput> = {}): PersonInput {
@@ -84,19 +86,21 @@ export async function makeStaff(deps: Pick<Deps, 'db' | 'vault'>, role: StaffRol
 }
 
 /**
- * A first notice to an incident's affected people, made by one new editor and approved by another
- * staff member: ready to start (benchmarks start their workers first).
+ * A campaign (a first notice to the affected people unless told otherwise), made by one new editor
+ * and approved by another staff member: ready to start (benchmarks start their workers first).
  */
 export async function makeApprovedCampaign(
   deps: Pick<Deps, 'db' | 'vault' | 'queues' | 'clock'>,
   incidentId: number,
+  options: { kind?: MessageKind; audience?: Audience; updateId?: number | null } = {},
 ): Promise<Campaign> {
   const campaign = await createCampaign(deps, {
     incidentId,
-    kind: 'initial_notice',
-    audience: 'affected',
+    kind: options.kind ?? 'initial_notice',
+    audience: options.audience ?? 'affected',
     channelPolicy: DEFAULT_CHANNEL_POLICY,
     createdBy: (await makeStaff(deps, 'editor')).id,
+    updateId: options.updateId ?? null,
   });
   await submitCampaign(deps, { campaignId: campaign.id });
   await approveCampaign(deps, {
