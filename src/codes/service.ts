@@ -28,7 +28,7 @@ import {
   existingCodeHashes,
   findAssignment,
   findCodeByHash,
-  findCodeCampaign,
+  findPoolOfCampaign,
   findPool,
   insertCodeCampaign,
   insertCodes,
@@ -359,11 +359,9 @@ export async function codeFactsForMessage(
   deps: CodeDeps,
   input: { campaignId: number; personId: number },
 ): Promise<CodeMessageFacts | null> {
-  const link = await findCodeCampaign(deps.db, input.campaignId);
-  if (!link) return null;
-  const pool = await findPool(deps.db, link.poolId);
-  const incident = pool ? await findIncidentById(deps.db, pool.incidentId) : null;
-  if (!pool || !incident) return null;
+  const found = await findPoolOfCampaign(deps.db, input.campaignId);
+  if (!found) return null;
+  const { pool, incidentSlug } = found;
   let code: string | null = null;
   if (pool.offerMode === 'code_in_message') {
     const result = await revealCode(deps, { personId: input.personId, poolId: pool.id }).catch(
@@ -380,7 +378,7 @@ export async function codeFactsForMessage(
     vendorName: pool.vendorName,
     instructions: pool.instructions,
     deadline: pool.enrollBy,
-    revealUrl: `${deps.config.publicBaseUrl}/incidents/${incident.slug}/codes`,
+    revealUrl: `${deps.config.publicBaseUrl}/incidents/${incidentSlug}/codes`,
     code,
   };
 }

@@ -382,15 +382,16 @@ export async function insertCodeCampaign(
   );
 }
 
-export async function findCodeCampaign(
+/** The pool a code campaign is about, with its incident's slug, in one read: the send path asks per message. */
+export async function findPoolOfCampaign(
   db: Queryable,
   campaignId: number,
-): Promise<{ poolId: number; purpose: 'offer' | 'reminder'; daysBefore: number | null } | null> {
-  const { rows } = await db.query<{
-    pool_id: number;
-    purpose: 'offer' | 'reminder';
-    days_before: number | null;
-  }>('SELECT pool_id, purpose, days_before FROM code_campaigns WHERE campaign_id = $1', [campaignId]);
+): Promise<{ pool: Pool; incidentSlug: string } | null> {
+  const { rows } = await db.query<PoolRow & { incident_slug: string }>(
+    `SELECT ${POOL_COLUMNS}, (SELECT slug FROM incidents i WHERE i.id = code_pools.incident_id) AS incident_slug
+     FROM code_pools WHERE id = (SELECT pool_id FROM code_campaigns WHERE campaign_id = $1)`,
+    [campaignId],
+  );
   const row = rows[0];
-  return row ? { poolId: row.pool_id, purpose: row.purpose, daysBefore: row.days_before } : null;
+  return row ? { pool: toPool(row), incidentSlug: row.incident_slug } : null;
 }
