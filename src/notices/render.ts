@@ -110,6 +110,8 @@ export interface RenderedNotice {
 }
 
 const RTL_LANGUAGES = new Set(['ar', 'he', 'fa', 'ur']);
+/** The code-offer texts with a wording of their own for goodwill pools (`subjectGoodwill`, …). */
+const GOODWILL_VARIANTS = new Set(['subject', 'intro', 'sms', 'voice']);
 
 export function noticeDirection(locale: string): 'ltr' | 'rtl' {
   return RTL_LANGUAGES.has(locale.split('-')[0] ?? '') ? 'rtl' : 'ltr';
@@ -199,7 +201,6 @@ export function renderNotice(
     if (override !== undefined && override.trim() !== '') return interpolate(override, values);
     return t(`notices:${key}`, { ...values, lng: locale });
   };
-  const GOODWILL_VARIANTS = new Set(['subject', 'intro', 'sms', 'voice']);
   const line = (key: string) =>
     text(
       `${kind}.${kind === 'code_offer' && offer?.goodwill && GOODWILL_VARIANTS.has(key) ? `${key}Goodwill` : key}`,

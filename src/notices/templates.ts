@@ -5,39 +5,6 @@ import { checkTemplate } from './render.js';
 /** The segment value meaning "everyone": a text for all people in the language, whatever their segment. */
 export const EVERYONE = '';
 
-/**
- * Staff-written texts for one incident and language, keyed like the locale file ("update.intro"):
- * the texts for everyone, with the variants for the person's segment (if any) in their place.
- */
-export async function loadNoticeOverrides(
-  db: Queryable,
-  incidentId: number,
-  locale: string,
-  segment: string | null = null,
-): Promise<Record<string, string>> {
-  const { rows } = await db.query<{ key: string; text: string }>(
-    `SELECT key, text FROM notice_templates WHERE incident_id = $1 AND locale = $2 AND segment IN ('', $3)
-     ORDER BY segment`,
-    [incidentId, locale, segment ?? EVERYONE],
-  );
-  // '' sorts first, so a segment's own text is written over the text for everyone.
-  return Object.fromEntries(rows.map((row) => [row.key, row.text]));
-}
-
-/** Texts staff wrote for exactly this segment ('' for everyone), without falling back: what the editor shows. */
-export async function loadSegmentTexts(
-  db: Queryable,
-  incidentId: number,
-  locale: string,
-  segment: string,
-): Promise<Record<string, string>> {
-  const { rows } = await db.query<{ key: string; text: string }>(
-    'SELECT key, text FROM notice_templates WHERE incident_id = $1 AND locale = $2 AND segment = $3',
-    [incidentId, locale, segment],
-  );
-  return Object.fromEntries(rows.map((row) => [row.key, row.text]));
-}
-
 /** The segments an incident's people are in, and any a variant was written for, sorted. */
 export async function listSegments(db: Queryable, incidentId: number): Promise<string[]> {
   const { rows } = await db.query<{ segment: string }>(

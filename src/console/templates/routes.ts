@@ -3,7 +3,7 @@ import type { Deps } from '../../deps.js';
 import type { I18n } from '../../platform/i18n.js';
 import { CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
 import { helplineFor, lookupUrl } from '../../campaigns/compose.js';
-import { listIncidentUpdates, localizedText, type Incident } from '../../incidents/store.js';
+import { localizedText, type Incident } from '../../incidents/store.js';
 import { loadRecipient, type Recipient } from '../../people/store.js';
 import { findDeliveriesByReference } from '../../deliveries/search.js';
 import { createNoticeI18n } from '../../notices/all-locales-i18n.js';
@@ -18,17 +18,11 @@ import {
 } from '../../notices/render.js';
 import { listPools } from '../../codes/store.js';
 import { formatDay, isGoodwill } from '../../codes/rules.js';
-import {
-  deleteNoticeOverride,
-  EVERYONE,
-  listSegments,
-  loadNoticeOverrides,
-  loadSegmentTexts,
-  saveNoticeOverride,
-} from '../../notices/templates.js';
+import { deleteNoticeOverride, EVERYONE, listSegments, saveNoticeOverride } from '../../notices/templates.js';
 import { templateKeys } from '../../notices/template-keys.js';
 import { buildLettersPdf } from '../../letters/pdf.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { loadNoticeContent, overridesFor } from '../../campaigns/notice-content.js';
 import { loadIncident } from '../incidents/routes.js';
 
 interface Selection {
@@ -121,10 +115,13 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
   ) => {
     const i18n = await texts();
     const { kind, channel, locale } = selection;
-    const overrides = await loadNoticeOverrides(deps.db, incident.id, locale, selection.segment);
+    // The same read and the same segment fallback as the send worker's, so the preview is what goes out.
+    const content = await loadNoticeContent(deps.db, incident.id);
+    const textsBySegment = content?.textsByLocale[locale] ?? {};
+    const overrides = content ? overridesFor(content, locale, selection.segment) : {};
     const person = await findPerson(incident, selection.reference);
-    const updates = kind === 'update' ? await listIncidentUpdates(deps.db, incident.id) : [];
-    const update = updates[0] ? localizedText(updates[0].texts, locale, incident.defaultLocale) : null;
+    const latest = kind === 'update' ? content?.updates[0] : undefined;
+    const update = latest ? localizedText(latest.texts, locale, incident.defaultLocale) : null;
     const preview = renderNotice(i18n.t, locale, kind, channel, {
       organisation: incident.organisationName,
       name: person ? person.name : SAMPLE_PERSON.name,
@@ -140,7 +137,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
         ? { unsubscribeUrl: `${deps.config.publicBaseUrl}/notices/unsubscribe/…` }
         : {}),
     });
-    return { preview, person };
+    return { preview, person, textsBySegment };
   };
 
   const render = async (
@@ -158,10 +155,10 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
     const { kind, channel, locale } = selection;
     const bundle: unknown = i18n.getResource('en', 'notices', kind);
     const keys = templateKeys(kind, channel, bundle && typeof bundle === 'object' ? Object.keys(bundle) : []);
-    const { preview, person } = await buildPreview(incident, selection, extra.drafts);
-    const own = await loadSegmentTexts(deps.db, incident.id, locale, selection.segment);
+    const { preview, person, textsBySegment } = await buildPreview(incident, selection, extra.drafts);
+    const own = textsBySegment[selection.segment] ?? {};
     // A segment's variant falls back to the incident's text for everyone, then to the default.
-    const fallback = selection.segment ? await loadSegmentTexts(deps.db, incident.id, locale, EVERYONE) : {};
+    const fallback = (selection.segment && textsBySegment[EVERYONE]) || {};
     res.status(extra.status ?? 200).render('console/templates/index', {
       incident,
       selection,
