@@ -27,11 +27,11 @@ export async function rotateKeys(deps: { db: Db; vault: Vault; logger: Logger })
   const reports: RotationReport[] = [];
   for (const [table, columns] of Object.entries(SEALED_COLUMNS)) {
     const key = keyOf(table);
+    const keyList = key.join(', ');
     const stale = columns.map((column) => `(${column} IS NOT NULL AND ${column} NOT LIKE $1)`).join(' OR ');
     let after: unknown[] | null = null;
     let rows = 0;
     for (;;) {
-      const keyList = key.join(', ');
       const { rows: page }: { rows: Record<string, unknown>[] } = await deps.db.query(
         `SELECT ${keyList}, ${columns.join(', ')} FROM ${table}
          WHERE (${stale}) ${after ? `AND (${keyList}) > (${key.map((_, i) => `$${i + 2}`).join(', ')})` : ''}
