@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcile } from '../../src/campaigns/reconcile.js';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
 import { makeStaffAccount, TEST_PASSWORD, type TestStaff } from '../support/console.js';
 import { makeIncident } from '../support/factories.js';
@@ -89,10 +90,12 @@ describe('the staff console in a real browser', () => {
 
     const second = await signIn(approver);
     await second.goto(campaignUrl);
-    await Promise.all([
+    const [approval] = await Promise.all([
       second.waitForResponse((r) => r.url().endsWith('/approve') && r.request().method() === 'POST'),
       second.click('form[action$="/approve"] button:not([formaction])'),
     ]);
+    // The approval answers with a redirect to the campaign; anything else is the failure to report.
+    expect(approval.status(), `approve answered ${approval.status()} at ${second.url()}`).toBe(303);
     await second.waitForLoadState();
     await eventually(
       'progress to reach 100%',
@@ -108,7 +111,14 @@ describe('the staff console in a real browser', () => {
           .locator('[data-testid="campaign-status"]')
           .textContent({ timeout: 2_000 })
           .catch(() => 'no status on the page');
-        throw new Error(`campaign ${status?.trim()}, ${percent ?? 'no'} percent`);
+        const heading = await second
+          .locator('h1')
+          .first()
+          .textContent({ timeout: 2_000 })
+          .catch(() => null);
+        throw new Error(
+          `campaign ${status?.trim()}, ${percent ?? 'no'} percent, at ${second.url()} showing "${heading?.trim()}"`,
+        );
       },
       30_000,
     );
@@ -116,6 +126,16 @@ describe('the staff console in a real browser', () => {
       `SELECT count(*)::int AS n FROM messages WHERE status IN ('delivered', 'answered')`,
     );
     expect(rows[0]!.n).toBe(3);
+
+    // What the workers' reconciler does next: mark it completed. A finished campaign's page then
+    // stays put (it once reloaded itself for ever, finding the campaign at 100% on every load).
+    await reconcile(ctx.deps);
+    await second.goto(campaignUrl);
+    expect(await second.locator('[data-testid="campaign-status"]').textContent()).toBe('Finished');
+    let navigations = 0;
+    second.on('framenavigated', () => (navigations += 1));
+    await second.waitForTimeout(1_500);
+    expect(navigations).toBe(0);
   }, 60_000);
 
   it('shows an admin the queue dashboard with every queue', async () => {
