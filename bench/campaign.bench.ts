@@ -14,6 +14,7 @@ import { createWorkers } from '../workers/index.js';
 import { campaignProgress, startCampaign } from '../src/campaigns/service.js';
 import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../tests/support/factories.js';
 import { TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from '../tests/support/providers.js';
+import { waitUntil, withTimeout } from './support/wait.js';
 
 /**
  * Campaign throughput, end to end: fan-out → send worker → official SendGrid SDK → fake provider
@@ -31,6 +32,8 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const NOOP_JOBS = Number(process.env.BENCH_NOOP_JOBS ?? 50_000);
+/** One campaign, from start to every message recorded; generous even for 100,000 people on a loaded machine. */
+const CAMPAIGN_TIMEOUT_MS = Number(process.env.BENCH_CAMPAIGN_TIMEOUT_MS ?? 900_000);
 
 const self = fileURLToPath(import.meta.url);
 const tsx = path.join(path.dirname(self), '../node_modules/.bin/tsx');
@@ -72,7 +75,7 @@ async function measureNoop(jobs: number): Promise<number> {
       })),
     );
   }
-  await allDone;
+  await withTimeout(`${jobs} no-op jobs to complete`, allDone, 300_000);
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
   await queue.obliterate({ force: true });
@@ -85,8 +88,10 @@ async function startFake(): Promise<{ child: ChildProcess; baseUrl: string; publ
   const child = spawn(tsx, [path.join(path.dirname(self), 'support/fake-providers.ts')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const line = await new Promise<string>((resolve) =>
-    readline.createInterface({ input: child.stdout }).once('line', resolve),
+  const line = await withTimeout(
+    'the fake providers to start',
+    new Promise<string>((resolve) => readline.createInterface({ input: child.stdout }).once('line', resolve)),
+    60_000,
   );
   const { baseUrl, sendgridWebhookPublicKey } = JSON.parse(line) as {
     baseUrl: string;
@@ -144,11 +149,14 @@ async function measureCampaign(people: number): Promise<CampaignResult> {
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
     const started = performance.now();
     await startCampaign(deps, { campaignId: campaign.id });
-    for (;;) {
-      const progress = await campaignProgress(deps, { campaignId: campaign.id });
-      if (progress.totals.sent + progress.reached >= people) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil(
+      `all ${people} messages to be recorded sent`,
+      async () => {
+        const progress = await campaignProgress(deps, { campaignId: campaign.id });
+        return progress.totals.sent + progress.reached >= people;
+      },
+      CAMPAIGN_TIMEOUT_MS,
+    );
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     await workers.close();

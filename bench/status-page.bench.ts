@@ -6,13 +6,13 @@
  * BENCH_DURATION seconds per run, BENCH_CONNECTIONS).
  */
 import crypto from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { migrate } from '../src/platform/db.js';
 import { createLogger } from '../src/platform/logger.js';
+import { startListeningProcess } from './support/wait.js';
 import { insertIncident, insertIncidentUpdate, publishIncident } from '../src/incidents/store.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -28,31 +28,13 @@ function schemaUrl(schema: string): string {
 }
 
 async function startServer(mode: 'hello' | 'candor', env: Record<string, string>) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(HERE, 'status-page-server.ts'), mode],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+  const server = await startListeningProcess(
+    `the ${mode} server`,
+    path.join(HERE, 'status-page-server.ts'),
+    [mode],
+    env,
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop() };
 }
 
 async function load(url: string) {

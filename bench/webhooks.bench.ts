@@ -20,7 +20,6 @@
  *   BENCH_MESSAGES=20000 npm run bench webhooks
  */
 import crypto from 'node:crypto';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,8 +38,11 @@ import {
   twilioCallbackHeaders,
   twilioMessageCallback,
 } from '../tests/fakes/provider-server.js';
+import { startListeningProcess, waitUntil } from './support/wait.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** Sending the set-up campaign through the fake providers; minutes even at 20,000 per provider. */
+const SETUP_TIMEOUT_MS = Number(process.env.BENCH_SETUP_TIMEOUT_MS ?? 300_000);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2_000);
@@ -93,29 +95,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function startServer(mode: 'bare' | 'candor', env: Record<string, string>) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(HERE, 'support/webhook-server.ts'), mode],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+function startServer(mode: 'bare' | 'candor', env: Record<string, string>) {
+  return startListeningProcess(
+    `the ${mode} webhook server`,
+    path.join(HERE, 'support/webhook-server.ts'),
+    [mode],
+    env,
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
-  });
-  return {
-    port,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 function postOnce(agent: http.Agent, port: number, post: Post): Promise<{ status: number; body: string }> {
@@ -252,6 +238,8 @@ const env: Record<string, string> = {
   SEND_CONCURRENCY: '50',
   EMAIL_RATE_PER_SECOND: '10000',
   SMS_RATE_PER_SECOND: '10000',
+  // The set-up sends SMS: at night, calling hours would hold them until morning.
+  CALLING_HOURS: '00:00-24:00',
   ...providers.env,
 };
 const config = parseConfig(env);
@@ -276,11 +264,11 @@ try {
   const campaign = await makeApprovedCampaign(deps, incident.id);
   const workers = createWorkers(deps);
   await startCampaign(deps, { campaignId: campaign.id });
-  for (;;) {
-    const progress = await campaignProgress(deps, { campaignId: campaign.id });
-    if (progress.totals.sent >= 2 * MESSAGES) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitUntil(
+    `all ${2 * MESSAGES} set-up messages to be recorded sent`,
+    async () => (await campaignProgress(deps, { campaignId: campaign.id })).totals.sent >= 2 * MESSAGES,
+    SETUP_TIMEOUT_MS,
+  );
   await workers.close();
   await fake.close();
 

@@ -41,7 +41,11 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
   beforeAll(async () => {
     const providers = await startProviders();
     fake = providers.fake;
-    ctx = await startTestContext({ workers: true, env: providers.env, clock });
+    ctx = await startTestContext({
+      workers: true,
+      env: { ...providers.env, CALLING_HOURS: '08:00-21:00' },
+      clock,
+    });
     fake.setSendgridWebhookUrl(`${ctx.baseUrl}/webhooks/sendgrid`);
   });
   afterAll(async () => {

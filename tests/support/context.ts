@@ -72,6 +72,9 @@ export async function startTestContext(options: TestContextOptions = {}): Promis
     VOICE_RATE_PER_SECOND: '1000',
     LETTER_RATE_PER_SECOND: '1000',
     RECONCILE_EVERY_SECONDS: '1',
+    // Tests run at any hour: SMS and calls may go whenever the suite runs. A test about calling hours
+    // sets its own, together with a clock.
+    CALLING_HOURS: '00:00-24:00',
     ...options.env,
   });
   const deps = await createDeps(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
