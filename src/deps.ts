@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createDb } from './platform/db.js';
+import { createWebRedis } from './platform/redis.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createVault } from './platform/vault.js';
 import { createI18n } from './platform/i18n.js';
@@ -24,17 +24,14 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
   const db = createDb(config.databaseUrl, logger);
   const vault = createVault(config.encryptionKeys, config.lookupHmacKey);
   const i18n = await createI18n();
-  // The web side fails fast when Redis is away (the request answers 503) instead of queueing commands in memory.
-  const redis = new Redis(config.redisUrl, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    lazyConnect: true,
-  });
-  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
-  // Connected before the first request: without an offline queue, commands sent while connecting would fail.
-  await redis.connect();
+  const redis = await createWebRedis(config.redisUrl, logger);
   const queues = createQueues(redis, config.queuePrefix);
   const portalQueue = createPortalQueue(redis, config.queuePrefix);
+  // A queue re-emits its connection's errors; unheard, an 'error' event would end the process.
+  for (const queue of [...queues.all(), portalQueue])
+    queue.on('error', (error: Error) =>
+      logger.debug({ err: error.message, queue: queue.name }, 'queue error'),
+    );
 
   const sandbox = createSandbox({
     recordOutbox: (message) => recordOutboxEntry(db, vault, message),

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Deps } from './deps.js';
 import { createApp, createWorkerHttpApp } from './app.js';
 import { createWorkers, type Workers } from '../workers/index.js';
@@ -19,7 +20,11 @@ export async function run(
     server = http.createServer(createApp(deps));
     const listening = server;
     await new Promise<void>((resolve) => listening.listen(deps.config.port, resolve));
-    deps.logger.info({ port: deps.config.port, url: deps.config.publicBaseUrl }, 'web listening');
+    // The port actually bound (PORT=0 picks a free one), so a supervisor or a test can find it in the log.
+    deps.logger.info(
+      { port: (listening.address() as AddressInfo).port, url: deps.config.publicBaseUrl },
+      'web listening',
+    );
   } else if (deps.config.workerHttpPort > 0) {
     // A worker-only process has no web app, but an orchestrator still wants health and metrics.
     server = http.createServer(createWorkerHttpApp(deps));

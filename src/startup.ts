@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { createDeps } from './deps.js';
-import { migrate } from './platform/db.js';
-import { createLogger } from './platform/logger.js';
 import { checkServices } from './platform/preflight.js';
 import { run, type Role } from './server.js';
 
@@ -31,10 +29,19 @@ export async function servicesOrExit(config: Config): Promise<void> {
   }
 }
 
-export async function startOrExit(role: Role, options: { migrate?: boolean } = {}) {
+/**
+ * Web and workers start whether or not PostgreSQL and Redis are up: a supervisor restarting a process
+ * that exits for want of them would turn a short database restart into a long outage, and the status
+ * page can be served from its snapshot meanwhile. They say what is missing and connect once it is there;
+ * `/readyz` answers 503 until then.
+ */
+export async function startOrExit(role: Role) {
   const config = configOrExit();
-  await servicesOrExit(config);
-  if (options.migrate) await migrate(config.databaseUrl, createLogger({ level: config.logLevel }));
+  const problems = await checkServices(config);
+  if (problems.length > 0)
+    console.warn(
+      `Candor is starting without a service it needs; it will connect once it is up.\n\n${problems.join('\n\n')}\n`,
+    );
   const deps = await createDeps(config);
   return { deps, ...(await run(deps, role)) };
 }

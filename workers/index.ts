@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { Worker, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Deps } from '../src/deps.js';
 import {
@@ -19,11 +19,35 @@ import { makePortalMessageProcessor } from '../src/portal-messages/processor.js'
 import { makeReconcileProcessor } from '../src/campaigns/reconcile.js';
 import { purgeDue } from '../src/retention/purge.js';
 import { limiterFor } from '../src/campaigns/rate-limit.js';
+import { isDatabaseUnavailable } from '../src/platform/db.js';
 
 export interface Workers {
   workers: Worker[];
   /** Stops taking jobs, lets in-flight ones finish (BullMQ hands back any that cannot), then closes. */
   close(): Promise<void>;
+}
+
+/** While PostgreSQL is away, a queue rests this long between tries, without spending any job's attempts. */
+export const DATABASE_WAIT_MS = 2_000;
+
+type Processor<T> = (job: Job<T>, token?: string) => Promise<unknown>;
+
+/**
+ * Waits out a PostgreSQL outage: a job that failed only because PostgreSQL could not be reached goes
+ * back to its queue, and the whole queue rests (across every worker process) before trying again, so
+ * an outage of any length delays work but never exhausts a job's retries or marks a message failed.
+ */
+function waitingForDatabase<T>(deps: Deps, queue: Queue, processor: Processor<T>): Processor<T> {
+  return async (job, token) => {
+    try {
+      return await processor(job, token);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      deps.logger.warn({ queue: queue.name, jobId: job.id }, 'PostgreSQL is away; the queue waits for it');
+      await queue.rateLimit(DATABASE_WAIT_MS);
+      throw Worker.RateLimitError();
+    }
+  };
 }
 
 /** Builds every worker from the shared deps. Processors are plain functions made by factories. */
@@ -47,13 +71,13 @@ export function createWorkers(deps: Deps): Workers {
   };
 
   const workers: Worker[] = [
-    new Worker(QUEUE_NAMES.fanout, makeFanoutProcessor(deps), {
+    new Worker(QUEUE_NAMES.fanout, waitingForDatabase(deps, deps.queues.fanout, makeFanoutProcessor(deps)), {
       connection,
       prefix,
       concurrency: 2,
       ...locks,
     }),
-    new Worker(QUEUE_NAMES.maintenance, maintenance, {
+    new Worker(QUEUE_NAMES.maintenance, waitingForDatabase(deps, deps.queues.maintenance, maintenance), {
       connection,
       prefix,
       concurrency: 1,
@@ -61,16 +85,28 @@ export function createWorkers(deps: Deps): Workers {
     }),
     ...CHANNELS.map(
       (channel) =>
-        new Worker(QUEUE_NAMES.send[channel], makeSendProcessor(sendDeps), {
-          connection,
-          prefix,
-          concurrency: deps.config.sendConcurrency,
-          // Held in Redis, so the provider's limit holds across every worker process.
-          limiter: limiterFor(sending.ratePerSecond[channel]),
-          ...locks,
-        }),
+        new Worker(
+          QUEUE_NAMES.send[channel],
+          waitingForDatabase(deps, deps.queues.send[channel], makeSendProcessor(sendDeps)),
+          {
+            connection,
+            prefix,
+            concurrency: deps.config.sendConcurrency,
+            // Held in Redis, so the provider's limit holds across every worker process.
+            limiter: limiterFor(sending.ratePerSecond[channel]),
+            ...locks,
+          },
+        ),
     ),
-    new Worker(PORTAL_QUEUE_NAME, makePortalMessageProcessor(deps), { connection, prefix, concurrency: 10 }),
+    new Worker(
+      PORTAL_QUEUE_NAME,
+      waitingForDatabase(deps, deps.portalQueue, makePortalMessageProcessor(deps)),
+      {
+        connection,
+        prefix,
+        concurrency: 10,
+      },
+    ),
   ];
   for (const worker of workers) {
     worker.on('completed', (_job, result: unknown) =>

@@ -14,11 +14,51 @@ const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '
 // bigint ids and counts arrive as strings by default; every id here fits a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** How long a query waits for a connection before it fails (and a web request answers 503). */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 export function createDb(databaseUrl: string, logger: Logger): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
-  // An idle client losing its connection (PostgreSQL restart) must not crash the process.
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection closed'));
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 20,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  // A client losing its connection (PostgreSQL restarting or stopped) emits 'error'; with no listener
+  // that ends the process. The pool listens only while a client is idle, so every client gets its own
+  // listener for life, checked out or not. The query in progress fails by itself and is handled there.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.warn({ err: error.message }, 'PostgreSQL connection lost'));
+  });
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection closed'));
   return pool;
+}
+
+// SQLSTATE classes and codes that mean "the server is not there right now", not "this query is wrong":
+// 08 connection exception, 57P01-57P03 shutdown or starting up, 53300 too many connections.
+const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300)$/;
+const UNAVAILABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/;
+
+/**
+ * Whether an error means PostgreSQL could not be reached (down, restarting, out of connections),
+ * as opposed to a query that would fail the same way again. The first kind is worth waiting out:
+ * the web answers 503, workers pause, receipts are held.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_NETWORK_CODES.has(code)))
+    return true;
+  if (error instanceof AggregateError) return error.errors.some(isDatabaseUnavailable);
+  return UNAVAILABLE_MESSAGES.test(error.message);
 }
 
 export async function withTransaction<T>(db: Db, work: (client: DbClient) => Promise<T>): Promise<T> {

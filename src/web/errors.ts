@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../platform/logger.js';
+import { isDatabaseUnavailable } from '../platform/db.js';
+import { isRedisUnavailable } from '../platform/redis.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -18,8 +20,8 @@ export function statusOf(error: unknown): number {
   if (typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number') {
     if (error.status >= 400 && error.status < 500) return error.status;
   }
-  // ioredis refuses commands while Redis is away (enableOfflineQueue: false).
-  if (error instanceof Error && /Stream isn't writeable|Connection is closed/.test(error.message)) return 503;
+  // A backing service away (PostgreSQL restarting, Redis down): the client may try again shortly.
+  if (isDatabaseUnavailable(error) || isRedisUnavailable(error)) return 503;
   return 500;
 }
 
@@ -44,7 +46,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const status = statusOf(error);
     const known = status < 500 || status === 503;
-    if (status >= 500) logger.error({ err: error, path: req.path, method: req.method }, 'request failed');
+    if (status === 503)
+      logger.warn({ err: (error as Error).message, path: req.path }, 'request failed: a service is away');
+    else if (status >= 500)
+      logger.error({ err: error, path: req.path, method: req.method }, 'request failed');
     const detail = known && error instanceof Error ? error.message : undefined;
     if (res.headersSent) return;
     if (wantsJson(req.path)) {

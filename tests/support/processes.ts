@@ -74,32 +74,48 @@ export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
 export interface PrivateRedis {
   url: string;
   flushAll(): Promise<void>;
+  /** Stops the server, keeping its port for `startAgain`, which comes back empty (no persistence). */
+  halt(): Promise<void>;
+  startAgain(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** A throwaway redis-server on a free port, without persistence (a flush or restart loses everything). */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
   const url = `redis://127.0.0.1:${port}`;
   const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
   admin.on('error', () => undefined);
-  await eventually('private redis to answer', async () => (await admin.ping()) === 'PONG', 10_000);
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await eventually('private redis to answer', async () => (await admin.ping()) === 'PONG', 10_000);
+  };
+  const halt = async () => {
+    const running = child;
+    child = null;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await exited;
+  };
+  await start();
   return {
     url,
     async flushAll() {
       await admin.flushall();
     },
+    halt,
+    startAgain: start,
     async stop() {
       admin.disconnect();
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await halt();
     },
   };
 }
@@ -108,6 +124,10 @@ export interface PrivatePostgres {
   url: string;
   /** Stops the server (fast: open connections are cut) and starts it again. */
   restart(): Promise<void>;
+  /** Stops the server as a crash would (immediate), keeping its data for `startAgain`. */
+  halt(): Promise<void>;
+  startAgain(): Promise<void>;
+  /** Stops the server and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -137,6 +157,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async restart() {
       await pgCtl('restart', '-m', 'fast', '-w');
+    },
+    async halt() {
+      await pgCtl('stop', '-m', 'immediate', '-w');
+    },
+    async startAgain() {
+      await pgCtl('start', '-w');
     },
     async stop() {
       await pgCtl('stop', '-m', 'immediate', '-w').catch(() => undefined);
@@ -191,6 +217,53 @@ export async function startWebProcess(config: Config, env: Record<string, string
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface CandorProcess {
+  baseUrl: string;
+  child: ChildProcess;
+  /** Everything it printed (JSON log lines): to look for what it said, or for why it died. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm run web` as operators run it (`src/main.ts web`, the real start-up path), on a free port it
+ * reports in its log. Unlike startWebProcess it goes through start-up checks, so it shows how Candor
+ * starts with a service down.
+ */
+export async function startCandorWeb(env: Record<string, string>): Promise<CandorProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'web'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exitedEarly = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`web process exited with ${code}:\n${output}`))),
+  );
+  const port = await Promise.race([
+    exitedEarly,
+    eventually(
+      'the web process to listen',
+      () => Promise.resolve(/"port":(\d+)[^\n]*"msg":"web listening"/.exec(output)?.[1]),
+      60_000,
+    ),
+  ]).then(Number);
+  exitedEarly.catch(() => undefined);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await exited;
     },

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, uniqueName } from '../support/context.js';
+import {
+  startCandorWeb,
+  startPrivatePostgres,
+  startPrivateRedis,
+  type CandorProcess,
+  type PrivatePostgres,
+  type PrivateRedis,
+} from '../support/processes.js';
+import { startProviders, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from '../support/providers.js';
+import {
+  twilioCallbackHeaders,
+  twilioMessageCallback,
+  type FakeProviders,
+} from '../fakes/provider-server.js';
+import { migrate } from '../../src/platform/db.js';
+import { createLogger } from '../../src/platform/logger.js';
+
+/** Where providers are told to post receipts; signatures cover this URL, not the port we reach. */
+const PUBLIC_BASE_URL = 'http://candor.test';
+
+async function readiness(web: CandorProcess): Promise<{ status: number; body: Record<string, string> }> {
+  const response = await fetch(`${web.baseUrl}/readyz`);
+  return { status: response.status, body: (await response.json()) as Record<string, string> };
+}
+
+/**
+ * The web process as operators start it (`npm run web`), with PostgreSQL or Redis down when it starts
+ * and coming back later: it must start, say what is missing, and become ready by itself, never exit.
+ * Private servers, so stopping them touches nothing another test file uses.
+ */
+describe('the web process when PostgreSQL or Redis is down', () => {
+  let postgres: PrivatePostgres;
+  let redis: PrivateRedis;
+  let env: Record<string, string>;
+  let providers: { fake: FakeProviders; env: Record<string, string> };
+  const started: CandorProcess[] = [];
+
+  beforeAll(async () => {
+    [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+    await migrate(postgres.url, createLogger({ level: 'silent' }));
+    providers = await startProviders();
+    env = {
+      DATABASE_URL: postgres.url,
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: uniqueName('outage'),
+      PUBLIC_BASE_URL,
+    };
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const web of started) await web.stop();
+    await Promise.all([postgres?.stop(), redis?.stop(), providers?.fake.close()]);
+  });
+
+  it('starts with PostgreSQL down, says so on /readyz, and becomes ready once PostgreSQL is back', async () => {
+    await postgres.halt();
+    const web = await startCandorWeb(env);
+    started.push(web);
+
+    expect((await fetch(`${web.baseUrl}/healthz`)).status).toBe(200);
+    expect(await readiness(web)).toEqual({
+      status: 503,
+      body: { status: 'not ready', database: 'unreachable', redis: 'ok' },
+    });
+    // A page that needs the database answers 503 with a page, not a crash or a 500.
+    const lookup = await fetch(`${web.baseUrl}/incidents/anything/check`);
+    expect([404, 503]).toContain(lookup.status);
+
+    await postgres.startAgain();
+    await eventually(
+      'the web process to become ready',
+      async () => (await readiness(web)).status === 200,
+      30_000,
+    );
+    expect(web.child.exitCode).toBeNull();
+    expect(web.output()).toMatch(/PostgreSQL is not reachable/);
+  }, 120_000);
+
+  it('starts with Redis down, says so on /readyz, and becomes ready once Redis is back', async () => {
+    await redis.halt();
+    const web = await startCandorWeb(env);
+    started.push(web);
+
+    expect((await fetch(`${web.baseUrl}/healthz`)).status).toBe(200);
+    expect(await readiness(web)).toEqual({
+      status: 503,
+      body: { status: 'not ready', database: 'ok', redis: 'unreachable' },
+    });
+    // What needs no Redis still answers: the sign-in page (no session yet), an unknown incident.
+    expect((await fetch(`${web.baseUrl}/console/sign-in`)).status).toBe(200);
+    expect((await fetch(`${web.baseUrl}/incidents/no-such-incident`)).status).toBe(404);
+
+    await redis.startAgain();
+    await eventually(
+      'the web process to become ready',
+      async () => (await readiness(web)).status === 200,
+      30_000,
+    );
+    expect(web.child.exitCode).toBeNull();
+  }, 120_000);
+
+  it('never exits when PostgreSQL stops and restarts while signed receipts arrive', async () => {
+    const web = await startCandorWeb({ ...env, ...providers.env });
+    started.push(web);
+    await eventually('ready', async () => (await readiness(web)).status === 200, 30_000);
+
+    // Each receipt is applied in a transaction on a checked-out client: the kind of client whose
+    // lost connection used to end the process.
+    let stopSending = false;
+    const statuses: number[] = [];
+    const sender = async (worker: number) => {
+      for (let n = 0; !stopSending; n += 1) {
+        const path = `/webhooks/twilio/status?message=${worker * 1_000_000 + n + 1}`;
+        const params = twilioMessageCallback(
+          TWILIO_ACCOUNT_SID,
+          `SM${worker}x${n}`,
+          { To: '+447700900123' },
+          'delivered',
+        );
+        const response = await fetch(`${web.baseUrl}${path}`, {
+          method: 'POST',
+          headers: twilioCallbackHeaders(TWILIO_AUTH_TOKEN, `${PUBLIC_BASE_URL}${path}`, params),
+          body: new URLSearchParams(params),
+        }).catch(() => null);
+        statuses.push(response?.status ?? 0);
+      }
+    };
+    const senders = Promise.all([0, 1, 2, 3].map(sender));
+    await eventually('receipts to be flowing', () => Promise.resolve(statuses.length > 20), 30_000);
+    await postgres.halt();
+    await eventually(
+      '/readyz to see PostgreSQL away',
+      async () => (await readiness(web)).status === 503,
+      30_000,
+    );
+    const during = statuses.length;
+    await eventually(
+      'receipts to arrive during the outage',
+      () => Promise.resolve(statuses.length > during + 20),
+      30_000,
+    );
+    await postgres.startAgain();
+    await eventually('ready again', async () => (await readiness(web)).status === 200, 30_000);
+    const after = statuses.length;
+    await eventually(
+      'receipts to be taken again',
+      () => Promise.resolve(statuses.slice(after).some((s) => s < 300)),
+      30_000,
+    );
+    stopSending = true;
+    await senders;
+
+    expect(web.child.exitCode).toBeNull();
+    // Every receipt got an answer (none found the process gone), and none an internal error.
+    expect(statuses).not.toContain(0);
+    expect(statuses.filter((status) => status >= 500 && status !== 503)).toEqual([]);
+  }, 120_000);
+});
