@@ -11,7 +11,6 @@ import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerStatusPage, statusPageFastPath } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerVoiceRoutes } from './voice/routes.js';
-import { registerLetters } from './letters/routes.js';
 import { registerUnsubscribe } from './notices/unsubscribe.js';
 import { registerConsole } from './console/index.js';
 import { registerApi } from './api/index.js';
@@ -50,7 +49,6 @@ export function createApp(deps: Deps): express.Express {
   registerSupport(app, deps);
   registerSubscriptions(app, deps);
   registerSandboxOutbox(app, deps);
-  registerLetters(app, deps);
   registerUnsubscribe(app, deps);
   registerConsole(app, deps);
   registerCodes(app, deps, {

@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express from 'express';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../platform/errors.js';
 import { buildLettersPdf } from './pdf.js';
@@ -14,8 +14,9 @@ function campaignIdFrom(value: unknown): number {
 
 /**
  * Staff download a campaign's letters as one print-ready PDF and mark the batch posted. The router
- * holds no access control of its own: the staff console mounts it behind sign-in. Until then it is
- * mounted only outside production, like the sandbox outbox.
+ * holds no access control of its own: the staff console mounts it, and only it, behind sign-in, the
+ * `campaigns:write` permission, CSRF protection and the audit log. Letters carry names, postal
+ * addresses and reference codes (which, with a postcode, sign a person in), so nothing else may.
  */
 export function lettersRouter(deps: LetterDeps): express.Router {
   const router = express.Router();
@@ -34,14 +35,9 @@ export function lettersRouter(deps: LetterDeps): express.Router {
   });
   router.post('/campaigns/:campaignId/letters/posted', async (req, res) => {
     const campaignId = campaignIdFrom(req.params.campaignId);
-    const batch = await markBatchPosted(deps.db, campaignId, null, deps.clock.now());
+    const batch = await markBatchPosted(deps.db, campaignId, res.locals.staff?.id ?? null, deps.clock.now());
     if (!batch) throw new NotFoundError('download the letters before marking them posted');
-    res.json({ campaignId: batch.campaignId, letters: batch.letters, postedAt: batch.postedAt });
+    res.redirect(303, `/console/campaigns/${campaignId}`);
   });
   return router;
-}
-
-export function registerLetters(app: Express, deps: LetterDeps): void {
-  if (deps.config.env === 'production') return;
-  app.use('/sandbox/letters', lettersRouter(deps));
 }

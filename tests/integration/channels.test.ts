@@ -7,6 +7,7 @@ import { makeIncident, makePeople, makePerson, makeApprovedCampaign } from '../s
 import { startProviders, TWILIO_AUTH_TOKEN } from '../support/providers.js';
 import { twilioSignature, type FakeProviders, type RecordedRequest } from '../fakes/provider-server.js';
 import { REDACTED_FIELDS } from '../../src/platform/logger.js';
+import { makeStaffAccount, postForm, signedInAgent } from '../support/console.js';
 import { startCampaign } from '../../src/campaigns/service.js';
 import { insertIncidentUpdate, type Incident } from '../../src/incidents/store.js';
 import type { MessageKind } from '../../src/notices/render.js';
@@ -184,14 +185,45 @@ describe('every channel through its official SDK, and the call and letter that f
     expect(rows[0]!.status).toBe('answered');
   });
 
+  it('lets nobody without a staff session read the letters or mark them posted', async () => {
+    // The letters used to be served under /sandbox/letters with no access check at all.
+    for (const path of [
+      `/sandbox/letters/campaigns/${campaignId}/letters.pdf`,
+      `/console/campaigns/${campaignId}/letters.pdf`,
+    ]) {
+      const response = await fetch(`${ctx.baseUrl}${path}`, { redirect: 'manual' });
+      expect(response.status, path).not.toBe(200);
+      expect(response.headers.get('content-type') ?? '', path).not.toContain('pdf');
+    }
+    for (const path of [
+      `/sandbox/letters/campaigns/${campaignId}/letters/posted`,
+      `/console/campaigns/${campaignId}/letters/posted`,
+    ]) {
+      const response = await fetch(`${ctx.baseUrl}${path}`, { method: 'POST', redirect: 'manual' });
+      expect([303, 403, 404], path).toContain(response.status);
+    }
+    const { rows } = await ctx.deps.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM letter_batches WHERE campaign_id = $1',
+      [campaignId],
+    );
+    expect(rows[0]!.n).toBe(0);
+  });
+
   it('prints the letter in large print for the person who asked, and lets staff mark the batch posted', async () => {
-    const response = await fetch(`${ctx.baseUrl}/sandbox/letters/campaigns/${campaignId}/letters.pdf`);
+    const editor = await makeStaffAccount(ctx.deps, 'editor');
+    const agent = await signedInAgent(ctx.baseUrl, editor);
+    const response = await agent
+      .get(`/console/campaigns/${campaignId}/letters.pdf`)
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
     expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('application/pdf');
-    const pdf = await getDocument({
-      data: new Uint8Array(await response.arrayBuffer()),
-      disableFontFace: true,
-    }).promise;
+    expect(response.headers['content-type']).toBe('application/pdf');
+    const pdf = await getDocument({ data: new Uint8Array(response.body as Buffer), disableFontFace: true })
+      .promise;
     const page = await pdf.getPage(1);
     const items = (await page.getTextContent()).items.filter((i) => 'str' in i) as {
       str: string;
@@ -202,16 +234,24 @@ describe('every channel through its official SDK, and the call and letter that f
     expect(text).toContain('7 Mill Lane');
     expect(items.find((i) => i.str.startsWith('We are writing'))!.height).toBeGreaterThanOrEqual(16);
 
-    const posted = await fetch(`${ctx.baseUrl}/sandbox/letters/campaigns/${campaignId}/letters/posted`, {
-      method: 'POST',
-    });
-    expect(posted.status).toBe(200);
+    const posted = await postForm(
+      agent,
+      `/console/campaigns/${campaignId}`,
+      `/console/campaigns/${campaignId}/letters/posted`,
+      {},
+    );
+    expect(posted.status).toBe(303);
     const { rows } = await ctx.deps.db.query<{ posted_at: Date | null }>(
       'SELECT posted_at FROM letters WHERE campaign_id = $1',
       [campaignId],
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.posted_at).toBeInstanceOf(Date);
+    const batch = await ctx.deps.db.query<{ posted_by: number | null }>(
+      'SELECT posted_by FROM letter_batches WHERE campaign_id = $1',
+      [campaignId],
+    );
+    expect(batch.rows.map((row) => row.posted_by)).toContain(editor.id);
   });
 
   it('puts a one-click unsubscribe on update emails, and the link stops them', async () => {
