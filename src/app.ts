@@ -40,7 +40,7 @@ export function createApp(deps: Deps): express.Express {
   app.use(localeMiddleware(deps.i18n));
 
   registerHealth(app, deps);
-  registerMetrics(app, deps);
+  registerMetrics(app, deps, 'token');
   registerWebhooks(app, deps);
   registerVoiceRoutes(app, deps);
   registerStatusPage(app, deps);
@@ -64,11 +64,15 @@ export function createApp(deps: Deps): express.Express {
   return app;
 }
 
-/** What a worker-only process serves: liveness, readiness and metrics, nothing else. */
-export function createWorkerHttpApp(deps: Deps): express.Express {
+/**
+ * What an operations listener serves: liveness, readiness and metrics, nothing else. A worker-only
+ * process serves it on WORKER_HTTP_PORT; a web process on 127.0.0.1:METRICS_PORT. No proxy stands in
+ * front of either, so "a request from this machine" can be told from the connection itself.
+ */
+export function createOpsApp(deps: Deps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   registerHealth(app, deps);
-  registerMetrics(app, deps);
+  registerMetrics(app, deps, 'loopback-or-token');
   return app;
 }

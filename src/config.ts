@@ -113,8 +113,10 @@ const schema = z.object({
       'REGULATOR_DEADLINE_HOURS must look like US=720,AU=720 (country code = hours)',
     )
     .default(''),
-  /** Bearer token for GET /metrics; without one, metrics answer only requests from this machine. */
+  /** Bearer token for GET /metrics on the public port; without one, the public port serves no metrics. */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** The web process also serves /metrics on 127.0.0.1 at this port, for a scraper on the same machine (0: none). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** A worker-only process serves /metrics, /healthz and /readyz on this port (0: none). */
   WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** Days after an incident is resolved that its people's personal data is kept, then purged. */
@@ -198,6 +200,7 @@ export interface Config {
   /** Personal data is purged this many days after its incident is resolved. */
   retentionDays: number;
   metricsToken: string | null;
+  metricsPort: number;
   workerHttpPort: number;
   /** Hours from discovery to notify each country's regulator, beyond the built-in GDPR and UK ones. */
   regulatorDeadlineHours: Record<string, number>;
@@ -276,6 +279,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     apiRequestsPerMinute: env.API_REQUESTS_PER_MINUTE,
     retentionDays: env.RETENTION_DAYS,
     metricsToken: env.METRICS_TOKEN ?? null,
+    metricsPort: env.METRICS_PORT,
     workerHttpPort: env.WORKER_HTTP_PORT,
     regulatorDeadlineHours: Object.fromEntries(
       env.REGULATOR_DEADLINE_HOURS.split(',')

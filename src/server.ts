@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from './deps.js';
-import { createApp, createWorkerHttpApp } from './app.js';
+import { createApp, createOpsApp } from './app.js';
 import { createWorkers, type Workers } from '../workers/index.js';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -15,32 +15,40 @@ export async function run(
   role: Role,
 ): Promise<{ server: http.Server | null; workers: Workers | null; stop(): Promise<void> }> {
   const workers = role === 'web' ? null : createWorkers(deps);
+  const servers: http.Server[] = [];
+  const listen = async (app: http.RequestListener, port: number, host?: string) => {
+    const listening = http.createServer(app);
+    await new Promise<void>((resolve) => listening.listen(port, host, resolve));
+    servers.push(listening);
+    // The port actually bound (0 picks a free one), so a supervisor or a test can find it in the log.
+    return (listening.address() as AddressInfo).port;
+  };
   let server: http.Server | null = null;
   if (role !== 'worker') {
-    server = http.createServer(createApp(deps));
-    const listening = server;
-    await new Promise<void>((resolve) => listening.listen(deps.config.port, resolve));
-    // The port actually bound (PORT=0 picks a free one), so a supervisor or a test can find it in the log.
-    deps.logger.info(
-      { port: (listening.address() as AddressInfo).port, url: deps.config.publicBaseUrl },
-      'web listening',
-    );
+    const port = await listen(createApp(deps), deps.config.port);
+    server = servers[0] ?? null;
+    deps.logger.info({ port, url: deps.config.publicBaseUrl }, 'web listening');
+    if (deps.config.metricsPort > 0) {
+      // Loopback only: a scraper on this machine reads metrics without a token, nobody else can.
+      const metricsPort = await listen(createOpsApp(deps), deps.config.metricsPort, '127.0.0.1');
+      deps.logger.info({ port: metricsPort }, 'metrics listening on 127.0.0.1');
+    }
   } else if (deps.config.workerHttpPort > 0) {
     // A worker-only process has no web app, but an orchestrator still wants health and metrics.
-    server = http.createServer(createWorkerHttpApp(deps));
-    const listening = server;
-    await new Promise<void>((resolve) => listening.listen(deps.config.workerHttpPort, resolve));
-    deps.logger.info({ port: deps.config.workerHttpPort }, 'worker health and metrics listening');
+    const port = await listen(createOpsApp(deps), deps.config.workerHttpPort);
+    server = servers[0] ?? null;
+    deps.logger.info({ port }, 'worker health and metrics listening');
   }
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       deps.logger.info('shutting down');
-      if (server) {
-        const closing = server;
-        await new Promise<void>((resolve) => closing.close(() => resolve()));
-        closing.closeIdleConnections();
-      }
+      await Promise.all(
+        servers.map(async (closing) => {
+          await new Promise<void>((resolve) => closing.close(() => resolve()));
+          closing.closeIdleConnections();
+        }),
+      );
       await workers?.close();
       await deps.close();
       deps.logger.info('stopped');

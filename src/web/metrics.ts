@@ -30,21 +30,29 @@ export function measureRequests(metrics: Metrics): RequestHandler {
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /**
- * `GET /metrics` in Prometheus text format: with METRICS_TOKEN set, for `Authorization: Bearer <token>`
- * only; without it, for the machine itself only (a scraper on localhost or a sidecar).
+ * Who may read `GET /metrics` on a listener:
+ * - `token`: the public port. Only `Authorization: Bearer <METRICS_TOKEN>`; with no token set, no
+ *   metrics at all. A "this machine only" rule cannot hold here: behind a reverse proxy on the same
+ *   host every request comes from loopback, whatever its X-Forwarded-For says.
+ * - `loopback-or-token`: a listener no proxy stands in front of (the loopback metrics port, a worker's
+ *   health port): the token, or a connection from this machine itself.
  */
+export type MetricsAccess = 'token' | 'loopback-or-token';
+
 export function registerMetrics(
   app: Express,
   deps: { metrics: Metrics; config: { metricsToken: string | null } },
+  access: MetricsAccess,
 ) {
+  const token = deps.config.metricsToken;
+  if (access === 'token' && !token) return;
   app.get('/metrics', async (req, res) => {
-    const token = deps.config.metricsToken;
-    const allowed = token
-      ? safeEqual(req.get('authorization') ?? '', `Bearer ${token}`)
-      : LOOPBACK.has(req.socket.remoteAddress ?? '');
+    const allowed =
+      (token !== null && safeEqual(req.get('authorization') ?? '', `Bearer ${token}`)) ||
+      (access === 'loopback-or-token' && LOOPBACK.has(req.socket.remoteAddress ?? ''));
     if (!allowed) {
       res
-        .status(token ? 401 : 403)
+        .status(401)
         .type('text/plain')
         .send('Metrics need the METRICS_TOKEN, or a request from this machine.\n');
       return;

@@ -1,11 +1,10 @@
-import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
 import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
 import { startCampaign } from '../../src/campaigns/service.js';
-import { createWorkerHttpApp } from '../../src/app.js';
-import { registerMetrics } from '../../src/web/metrics.js';
+import { createApp, createOpsApp } from '../../src/app.js';
+import { freePort, startCandorWeb } from '../support/processes.js';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 
@@ -55,15 +54,36 @@ describe('Prometheus metrics', () => {
     expect(text).toContain('# TYPE candor_live_campaign_messages gauge');
   });
 
-  it('without a token, serves the machine itself (loopback) and nobody else', async () => {
-    const app = express();
-    registerMetrics(app, { metrics: ctx.deps.metrics, config: { metricsToken: null } });
-    const answer = await request(app).get('/metrics').expect(200);
-    expect(answer.text).toContain('candor_jobs_total');
+  it('serves no metrics on the public port without a token, even to a request through a proxy on this machine', async () => {
+    const app = createApp({ ...ctx.deps, config: { ...ctx.deps.config, metricsToken: null } });
+    // Behind a reverse proxy on the same host every request arrives from loopback.
+    await request(app).get('/metrics').set('X-Forwarded-For', '203.0.113.9').expect(404);
+    await request(app).get('/metrics').expect(404);
+  });
+
+  it('serves metrics to this machine on the loopback metrics port of a running web process', async () => {
+    const port = await freePort();
+    const web = await startCandorWeb({
+      DATABASE_URL: ctx.config.databaseUrl,
+      REDIS_URL: ctx.config.redisUrl,
+      QUEUE_PREFIX: ctx.config.queuePrefix,
+      METRICS_PORT: String(port),
+    });
+    try {
+      await eventually('the metrics port to listen', () =>
+        Promise.resolve(/metrics listening on 127\.0\.0\.1/.test(web.output())),
+      );
+      const answer = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(answer.status).toBe(200);
+      expect(await answer.text()).toContain('candor_jobs_total');
+      expect((await fetch(`${web.baseUrl}/metrics`)).status).toBe(404);
+    } finally {
+      await web.stop();
+    }
   });
 
   it('gives a worker-only process health, readiness and metrics', async () => {
-    const app = createWorkerHttpApp({ ...ctx.deps, config: { ...ctx.deps.config, metricsToken: null } });
+    const app = createOpsApp({ ...ctx.deps, config: { ...ctx.deps.config, metricsToken: null } });
     await request(app).get('/healthz').expect(200);
     expect((await request(app).get('/readyz').expect(200)).body).toMatchObject({ status: 'ready' });
     await request(app).get('/metrics').expect(200);
