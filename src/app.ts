@@ -19,7 +19,6 @@ import { registerPersonalPage } from './personal-page/routes.js';
 import { registerSupport } from './support/routes.js';
 import { registerSubscriptions } from './subscriptions/routes.js';
 import { registerCodes } from './codes/routes.js';
-import { apiKeyGuard } from './api/routing.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -51,12 +50,7 @@ export function createApp(deps: Deps): express.Express {
   registerSandboxOutbox(app, deps);
   registerUnsubscribe(app, deps);
   registerConsole(app, deps);
-  registerCodes(app, deps, {
-    // A shop's till or an agent marks codes redeemed; creating pools and uploading codes is for editors.
-    apiAuthenticate: apiKeyGuard(deps, (req) =>
-      req.path.endsWith('/redemptions') ? 'codes:redeem' : 'codes:manage',
-    ),
-  });
+  registerCodes(app, deps);
   registerApi(app, deps);
 
   app.use(notFound);

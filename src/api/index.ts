@@ -2,11 +2,13 @@ import express, { type Express } from 'express';
 import type { Deps } from '../deps.js';
 import { API_BASE, apiErrors, mountApiRoutes, problem } from './routing.js';
 import { apiRoutes } from './routes.js';
+import { codeApiRoutes } from '../codes/api-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 
 /** The JSON API at /api/v1: the route table, its OpenAPI document, and problem documents for every error. */
 export function registerApi(app: Express, deps: Deps): void {
-  const routes = apiRoutes(deps);
+  // Each feature owns its rows; the table, the document and the checks are one.
+  const routes = [...apiRoutes(deps), ...codeApiRoutes(deps)];
   const document = buildOpenApiDocument(routes, deps.config.publicBaseUrl);
   const router = express.Router();
   router.use(API_BASE, (_req, res, next) => {

@@ -65,13 +65,13 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], serverUrl: str
               requestBody: {
                 required: true,
                 content: {
-                  'application/json': { schema: { $ref: `#/components/schemas/${route.body.schema}` } },
-                  ...(route.body.csv
+                  ...(route.body.schema
                     ? {
-                        'text/csv': {
-                          schema: { type: 'string', description: 'The same columns as a console import.' },
-                        },
+                        'application/json': { schema: { $ref: `#/components/schemas/${route.body.schema}` } },
                       }
+                    : {}),
+                  ...(route.body.csv
+                    ? { 'text/csv': { schema: { type: 'string', description: route.body.csv } } }
                     : {}),
                 },
               },

@@ -227,7 +227,7 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
       summary: 'Import affected people, as JSON or as CSV (all or nothing unless acceptValidRows)',
       access: 'people:import',
       audit: 'import.upload',
-      body: { schema: 'NewPeople', csv: true },
+      body: { schema: 'NewPeople', csv: 'The same columns as a console import.' },
       query: [
         {
           name: 'acceptValidRows',

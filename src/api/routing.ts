@@ -23,8 +23,11 @@ export interface ApiRoute {
   summary: string;
   access: Permission;
   audit?: string;
-  /** The JSON body's schema; `csv` also accepts `text/csv`. */
-  body?: { schema: SchemaName; csv?: boolean };
+  /**
+   * The body: JSON checked against `schema`, and/or `text/csv` when `csv` describes its columns
+   * (a route with `csv` and no `schema` takes CSV only).
+   */
+  body?: { schema?: SchemaName; csv?: string };
   query?: { name: string; required: boolean; description: string; schema: { type: string } }[];
   /** Status → the schema of the answer (`null` for no body). */
   responses: Record<number, SchemaName | null>;
@@ -37,7 +40,7 @@ export function problem(
   res: Response,
   status: number,
   title: string,
-  extra: { detail?: string; errors?: { path: string; message: string }[] } = {},
+  extra: { detail?: string; errors?: { path: string; message: string }[]; [field: string]: unknown } = {},
 ): void {
   res
     .status(status)
@@ -115,13 +118,17 @@ function validateBody(route: ApiRoute, validator: ReturnType<typeof createSchema
   return (req, res, next) => {
     if (!route.body) return next();
     if (route.body.csv && req.is('text/csv')) return next();
-    if (!req.is('application/json')) {
-      problem(res, 415, 'Send JSON', {
-        detail: `Use Content-Type: application/json${route.body.csv ? ' or text/csv' : ''}.`,
+    const schema = route.body.schema;
+    if (!schema || !req.is('application/json')) {
+      const accepted = [schema ? 'application/json' : null, route.body.csv ? 'text/csv' : null].filter(
+        Boolean,
+      );
+      problem(res, 415, schema ? 'Send JSON' : 'Send CSV', {
+        detail: `Use Content-Type: ${accepted.join(' or ')}.`,
       });
       return;
     }
-    const validate = validator(route.body.schema);
+    const validate = validator(schema);
     if (!validate(req.body)) {
       problem(res, 400, 'The request body is not valid', {
         errors: (validate.errors ?? []).map((error) => ({
@@ -178,16 +185,4 @@ export function apiErrors(deps: Pick<Deps, 'logger'>) {
       detail ? { detail } : {},
     );
   };
-}
-
-/**
- * The same key check, per-key rate limit and permission check, for API endpoints that live in their
- * own feature (the codes) rather than in the route table.
- */
-export function apiKeyGuard(deps: Deps, permissionFor: (req: Request) => Permission): RequestHandler {
-  const guard = express.Router();
-  guard.use(authenticate(deps), rateLimited(deps), (req, res, next) =>
-    authorize({ access: permissionFor(req) })(req, res, next),
-  );
-  return guard;
 }

@@ -5,6 +5,7 @@ import { GENERAL_MESSAGE_KINDS, MESSAGE_KINDS } from '../notices/render.js';
 import { IMPORT_STATUSES } from '../imports/store.js';
 import { IMPORT_COLUMNS } from '../imports/validate.js';
 import { SUPPORTED_LOCALES } from '../platform/i18n.js';
+import { ELIGIBILITIES, OFFER_MODES, POOL_KINDS } from '../codes/rules.js';
 
 /**
  * The JSON shapes of the API, as JSON Schema 2020-12 (what OpenAPI 3.1 uses). The OpenAPI document
@@ -54,6 +55,11 @@ export const SCHEMAS = {
           required: ['path', 'message'],
           properties: { path: { type: 'string' }, message: { type: 'string' } },
         },
+      },
+      problems: {
+        type: 'array',
+        description: 'For an uploaded file: each problem by line (nothing was stored).',
+        items: { type: 'object', required: ['line', 'problem'], properties: { line: { type: 'integer' } } },
       },
     },
   },
@@ -325,6 +331,86 @@ export const SCHEMAS = {
       affected: { type: 'boolean' },
       deliveries: { type: 'array', items: ref('Delivery') },
     },
+  },
+  NewCodePool: {
+    type: 'object',
+    required: ['kind', 'name', 'vendorName', 'eligibility'],
+    properties: {
+      kind: { enum: [...POOL_KINDS] },
+      name: { type: 'string', maxLength: 200 },
+      vendorName: { type: 'string', maxLength: 200 },
+      enrollmentUrlTemplate: {
+        type: 'string',
+        description: "The vendor's enrollment link, with {code} where the code goes.",
+      },
+      enrollBy: { type: 'string', description: 'YYYY-MM-DD: the last day a code can be used.' },
+      eligibility: { enum: [...ELIGIBILITIES] },
+      eligibleDataTypes: { type: 'array', items: { type: 'string' } },
+      offerMode: { enum: [...OFFER_MODES] },
+      lowStockThreshold: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+      instructions: {
+        type: 'object',
+        description: 'How to use the code, per language.',
+        propertyNames: { enum: [...SUPPORTED_LOCALES] },
+        additionalProperties: { type: 'string', maxLength: 2_000 },
+      },
+    },
+    additionalProperties: false,
+  },
+  CodePool: {
+    type: 'object',
+    required: ['id', 'incidentId', 'kind', 'name', 'vendorName', 'eligibility', 'offerMode', 'createdAt'],
+    properties: {
+      id,
+      incidentId: id,
+      kind: { enum: [...POOL_KINDS] },
+      name: { type: 'string' },
+      vendorName: { type: 'string' },
+      enrollmentUrlTemplate: nullable('string'),
+      instructions: { type: 'object', additionalProperties: { type: 'string' } },
+      enrollBy: nullable('string'),
+      eligibility: { enum: [...ELIGIBILITIES] },
+      eligibleDataTypes: { type: 'array', items: { type: 'string' } },
+      offerMode: { enum: [...OFFER_MODES] },
+      lowStockThreshold: { type: 'integer' },
+      stockAlertLevel: { enum: ['low', 'empty', null] },
+      createdAt: dateTime,
+    },
+  },
+  CodePoolCreated: { type: 'object', required: ['pool'], properties: { pool: ref('CodePool') } },
+  CodePoolWithStock: {
+    type: 'object',
+    required: ['pool', 'stock'],
+    properties: {
+      pool: ref('CodePool'),
+      stock: {
+        type: 'object',
+        required: ['total', 'available', 'assigned', 'enrollmentStarted', 'redeemed'],
+        properties: {
+          total: { type: 'integer' },
+          available: { type: 'integer' },
+          assigned: { type: 'integer' },
+          enrollmentStarted: { type: 'integer' },
+          redeemed: { type: 'integer' },
+        },
+      },
+    },
+  },
+  CodeUpload: {
+    type: 'object',
+    required: ['added', 'available'],
+    properties: { added: { type: 'integer' }, available: { type: 'integer' } },
+  },
+  Redemption: {
+    type: 'object',
+    required: ['code'],
+    properties: { code: { type: 'string', minLength: 1, maxLength: 200 } },
+    additionalProperties: false,
+  },
+  RedemptionResult: {
+    type: 'object',
+    required: ['outcome', 'codeId'],
+    properties: { outcome: { enum: ['redeemed', 'already_redeemed'] }, codeId: id },
   },
 } satisfies Record<string, JsonSchema>;
 

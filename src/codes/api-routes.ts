@@ -1,4 +1,6 @@
-import express, { type RequestHandler, type Response } from 'express';
+import type { Request, Response } from 'express';
+import type { ApiRoute } from '../api/routing.js';
+import { problem } from '../api/routing.js';
 import { NotFoundError } from '../platform/errors.js';
 import { poolInputSchema, redemptionSchema } from './validation.js';
 import {
@@ -10,87 +12,114 @@ import {
   uploadCodes,
   type CodeDeps,
 } from './service.js';
+import type { Deps } from '../deps.js';
 
-export interface CodesApiOptions {
-  /** The API's key check: lets the request through or answers 401/403 itself. */
-  authenticate: RequestHandler;
-}
-
-function idParam(value: unknown): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('Not found');
+function idParam(req: Request, name: string): number {
+  const id = Number(req.params[name]);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('There is no such pool.');
   return id;
 }
 
-function problem(res: Response, status: number, title: string, extra: Record<string, unknown> = {}) {
-  res
-    .status(status)
-    .type('application/problem+json')
-    .json({ title, status, ...extra });
-}
+const staffId = (res: Response) => res.locals.staff?.id ?? null;
 
 /**
- * The codes part of `/api/v1`: create a pool, upload codes (CSV body, streamed), read stock, and
- * mark a code redeemed (a shop's till marking a discount code used, a vendor's report).
+ * The codes part of `/api/v1`, as rows of the API's one route table (so documented, validated,
+ * audited and permission-checked like every other endpoint): create a pool, upload codes (CSV body,
+ * streamed), read stock, and mark a code redeemed (a shop's till, a vendor's report).
  */
-export function codesApiRouter(deps: CodeDeps, options: CodesApiOptions): express.Router {
-  const router = express.Router();
-  router.use('/api/v1/incidents/:incidentId/code-pools', options.authenticate);
-  router.use('/api/v1/code-pools', options.authenticate);
-  const json = express.json({ limit: '100kb' });
-
-  router.post('/api/v1/incidents/:incidentId/code-pools', json, async (req, res) => {
-    const parsed = poolInputSchema.safeParse(req.body);
-    if (!parsed.success) {
-      return problem(res, 400, 'The pool is not valid', {
-        errors: parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message })),
-      });
-    }
-    const pool = await createPool(deps, {
-      ...parsed.data,
-      incidentId: idParam(req.params.incidentId),
-      createdBy: null,
-    });
-    res.status(201).json({ pool });
-  });
-
-  router.get('/api/v1/code-pools/:poolId', async (req, res) => {
-    const pool = await findPool(deps.db, idParam(req.params.poolId));
-    if (!pool) throw new NotFoundError('No such pool');
-    res.json({ pool, stock: await poolStock(deps.db, pool.id) });
-  });
-
-  // The body is streamed into the validator: a vendor file of a million codes is never one string.
-  router.post('/api/v1/code-pools/:poolId/codes', async (req, res) => {
-    if (!req.is(['text/csv', 'text/plain'])) return problem(res, 415, 'Send the codes as text/csv');
-    try {
-      const result = await uploadCodes(deps, {
-        poolId: idParam(req.params.poolId),
-        file: req,
-        uploadedBy: null,
-        source: 'api',
-      });
-      res.status(201).json(result);
-    } catch (error) {
-      if (!(error instanceof CodeFileError)) throw error;
-      problem(res, 400, 'The file cannot be used; nothing was added', {
-        file: error.file ?? null,
-        problems: error.problems,
-      });
-    }
-  });
-
-  router.post('/api/v1/code-pools/:poolId/redemptions', json, async (req, res) => {
-    const parsed = redemptionSchema.safeParse(req.body);
-    if (!parsed.success) return problem(res, 400, 'Send the code as {"code": "..."}');
-    const result = await confirmRedemption(deps, {
-      poolId: idParam(req.params.poolId),
-      code: parsed.data.code,
-      via: 'api',
-      staffId: null,
-    });
-    res.status(200).json(result);
-  });
-
-  return router;
+export function codeApiRoutes(deps: CodeDeps & Pick<Deps, 'i18n'>): ApiRoute[] {
+  const english = deps.i18n.getFixedT('en');
+  return [
+    {
+      method: 'post',
+      path: '/incidents/:incidentId/code-pools',
+      operationId: 'createCodePool',
+      summary: 'Create a pool of credit-monitoring or goodwill codes for an incident',
+      access: 'codes:manage',
+      audit: 'code_pool.create',
+      body: { schema: 'NewCodePool' },
+      responses: { 201: 'CodePoolCreated' },
+      handler: async (req, res) => {
+        // The same rules as the console form (the shape was checked against the schema already).
+        const parsed = poolInputSchema.safeParse(req.body);
+        if (!parsed.success) {
+          problem(res, 400, 'The pool is not valid', {
+            errors: parsed.error.issues.map((issue) => ({
+              path: `/${issue.path.join('/')}`,
+              message: english(issue.message),
+            })),
+          });
+          return;
+        }
+        const pool = await createPool(deps, {
+          ...parsed.data,
+          incidentId: idParam(req, 'incidentId'),
+          createdBy: staffId(res),
+        });
+        res.status(201).json({ pool });
+      },
+    },
+    {
+      method: 'get',
+      path: '/code-pools/:poolId',
+      operationId: 'getCodePool',
+      summary: 'A code pool and its stock',
+      access: 'codes:manage',
+      responses: { 200: 'CodePoolWithStock' },
+      handler: async (req, res) => {
+        const pool = await findPool(deps.db, idParam(req, 'poolId'));
+        if (!pool) throw new NotFoundError('There is no such pool.');
+        res.json({ pool, stock: await poolStock(deps.db, pool.id) });
+      },
+    },
+    {
+      method: 'post',
+      path: '/code-pools/:poolId/codes',
+      operationId: 'uploadCodes',
+      summary: "Add a vendor's codes to a pool (a text/csv body with a `code` column; all or nothing)",
+      access: 'codes:manage',
+      audit: 'code_pool.upload',
+      body: { csv: 'A header row with a `code` column, then one code a line.' },
+      responses: { 201: 'CodeUpload' },
+      handler: async (req, res) => {
+        // The body is streamed into the validator: a vendor file of a million codes is never one string.
+        try {
+          const result = await uploadCodes(deps, {
+            poolId: idParam(req, 'poolId'),
+            file: req,
+            uploadedBy: staffId(res),
+            source: 'api',
+          });
+          res.status(201).json(result);
+        } catch (error) {
+          if (!(error instanceof CodeFileError)) throw error;
+          problem(res, 400, 'The file cannot be used; nothing was added', {
+            file: error.file ?? null,
+            problems: error.problems,
+          });
+        }
+      },
+    },
+    {
+      method: 'post',
+      path: '/code-pools/:poolId/redemptions',
+      operationId: 'redeemCode',
+      summary: 'Mark a code given to someone as redeemed (saying it twice changes nothing)',
+      access: 'codes:redeem',
+      audit: 'code.redeem',
+      body: { schema: 'Redemption' },
+      responses: { 200: 'RedemptionResult' },
+      handler: async (req, res) => {
+        const { code } = redemptionSchema.parse(req.body);
+        res.json(
+          await confirmRedemption(deps, {
+            poolId: idParam(req, 'poolId'),
+            code,
+            via: 'api',
+            staffId: staffId(res),
+          }),
+        );
+      },
+    },
+  ];
 }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
 import { documentedApiClient, makeApiKey } from '../support/api.js';
 import { makeStaffAccount } from '../support/console.js';
-import { apiRoutes } from '../../src/api/routes.js';
+import { createApp } from '../../src/app.js';
+import { mountedRoutes } from '../support/routes.js';
 import { openApiPath } from '../../src/api/openapi.js';
 import { revokeApiKey } from '../../src/api/keys.js';
 
@@ -34,12 +35,19 @@ describe('the JSON API, every answer checked against its OpenAPI document', () =
     return (campaign.body as Json).id as number;
   }
 
-  it('publishes an OpenAPI 3.1 document naming every endpoint of the route table', () => {
+  it('publishes an OpenAPI 3.1 document naming exactly the /api/v1 endpoints the app answers', () => {
     expect(document.openapi).toBe('3.1.0');
     const paths = document.paths as Record<string, Record<string, { operationId: string }>>;
-    for (const route of apiRoutes(ctx.deps)) {
-      expect(paths[openApiPath(route.path)]?.[route.method]?.operationId, route.path).toBe(route.operationId);
-    }
+    const documented = Object.entries(paths)
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`))
+      .sort();
+    // What is really mounted, by any router: an endpoint outside the route table would show here.
+    const mounted = mountedRoutes(createApp(ctx.deps))
+      .filter((route) => route.path.startsWith('/api/v1/') && route.path !== '/api/v1/openapi.json')
+      .map((route) => `${route.method} ${openApiPath(route.path.slice('/api/v1'.length))}`)
+      .sort();
+    expect(mounted).toEqual(documented);
+    expect(mounted).toContain('post /api/v1/code-pools/{poolId}/redemptions');
   });
 
   it('runs a whole campaign through the API alone, from incident to every person reached on the sandbox', async () => {

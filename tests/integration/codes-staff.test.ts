@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, type TestContext } from '../support/context.js';
@@ -9,13 +8,12 @@ import { makeIncident, makePeople, makePerson } from '../support/factories.js';
 import { codeList, makePool, stockPool } from '../support/codes.js';
 import type TestAgent from 'supertest/lib/agent.js';
 import { csrfFrom, makeStaffAccount, signedInAgent } from '../support/console.js';
-import { codesApiRouter } from '../../src/codes/api-routes.js';
+import { documentedApiClient, makeApiKey } from '../support/api.js';
 import { uploadCodesFromFile } from '../../src/codes/cli.js';
 import { seedDemoCodes } from '../../src/codes/demo.js';
 import { revealCode } from '../../src/codes/service.js';
 import { approveCampaign, startCampaign, submitCampaign } from '../../src/campaigns/service.js';
 import { listPools, poolStock, type Pool } from '../../src/codes/store.js';
-import { errorHandler, notFound } from '../../src/web/errors.js';
 import type { Incident } from '../../src/incidents/store.js';
 
 describe('codes in the staff console', () => {
@@ -221,86 +219,93 @@ describe('codes in the staff console', () => {
 /** A JSON response's body, for reading fields without an \`any\`. */
 const bodyOf = (response: { body: unknown }) => response.body as Record<string, unknown>;
 
-describe('codes in the JSON API', () => {
+describe('codes in the JSON API, every answer checked against the OpenAPI document', () => {
   let ctx: TestContext;
-  let api: express.Express;
+  let call: ReturnType<typeof documentedApiClient>;
   let incident: Incident;
   let pool: Pool;
-  const KEY = 'Bearer test-api-key';
+  let editorKey: string;
+  let editorId: number;
 
   beforeAll(async () => {
     ctx = await startTestContext();
+    call = documentedApiClient(ctx.baseUrl, await (await fetch(`${ctx.baseUrl}/api/v1/openapi.json`)).json());
     incident = await makeIncident(ctx.deps);
     pool = await makePool(ctx.deps, incident.id, {
       kind: 'discount',
       name: '20% off',
       enrollmentUrlTemplate: null,
     });
-    // Stands in for the API's key check (the console's API keys): this router's own contract is "runs after it".
-    const authenticate: RequestHandler = (req, res, next) => {
-      if (req.get('authorization') === KEY) return next();
-      res.status(401).type('application/problem+json').json({ title: 'API key required', status: 401 });
-    };
-    api = express();
-    api.use(codesApiRouter(ctx.deps, { authenticate }));
-    api.use(notFound);
-    api.use(errorHandler(ctx.deps.logger));
+    const editor = await makeApiKey(ctx.deps, 'editor');
+    editorKey = editor.token;
+    editorId = editor.staff.id;
   });
   afterAll(async () => ctx?.close());
 
-  it('refuses every call without the API key', async () => {
-    await request(api).get(`/api/v1/code-pools/${pool.id}`).expect(401);
-    await request(api).post(`/api/v1/code-pools/${pool.id}/redemptions`).send({ code: 'X' }).expect(401);
+  it('refuses every call without an API key', async () => {
+    expect((await call(null, 'GET', `/api/v1/code-pools/${pool.id}`)).status).toBe(401);
+    expect(
+      (await call(null, 'POST', `/api/v1/code-pools/${pool.id}/redemptions`, { code: 'X' })).status,
+    ).toBe(401);
   });
 
-  it('creates a pool from JSON, and names every bad field', async () => {
-    const bad = await request(api)
-      .post(`/api/v1/incidents/${incident.id}/code-pools`)
-      .set('Authorization', KEY)
-      .send({ kind: 'voucher', name: 'x', vendorName: 'y', eligibility: 'affected' })
-      .expect(400);
-    expect(bodyOf(bad).errors).toEqual([{ field: 'kind', message: 'codes:errors.kindMissing' }]);
-    const created = await request(api)
-      .post(`/api/v1/incidents/${incident.id}/code-pools`)
-      .set('Authorization', KEY)
-      .send({
-        kind: 'gift_certificate',
-        name: '£10 gift card',
-        vendorName: 'Acme Bikes',
-        eligibility: 'everyone',
-      })
-      .expect(201);
-    expect(bodyOf(created).pool).toMatchObject({
+  it('creates a pool from JSON, names every bad field, and records who did it in the audit log', async () => {
+    const misshapen = await call(editorKey, 'POST', `/api/v1/incidents/${incident.id}/code-pools`, {
+      kind: 'voucher',
+      name: 'x',
+      vendorName: 'y',
+      eligibility: 'affected',
+    });
+    expect(misshapen.status).toBe(400);
+    expect(bodyOf(misshapen).errors).toEqual([{ path: '/kind', message: expect.any(String) as string }]);
+    // Well formed, but against the pool rules the console applies too: told in words, not locale keys.
+    const unruly = await call(editorKey, 'POST', `/api/v1/incidents/${incident.id}/code-pools`, {
+      kind: 'discount',
+      name: 'x',
+      vendorName: 'y',
+      eligibility: 'data_types',
+    });
+    expect(unruly.status).toBe(400);
+    const errors = bodyOf(unruly).errors as { path: string; message: string }[];
+    expect(errors.map((error) => error.path)).toEqual(['/eligibleDataTypes']);
+    expect(errors[0]!.message).not.toMatch(/^codes:/);
+
+    const created = await call(editorKey, 'POST', `/api/v1/incidents/${incident.id}/code-pools`, {
+      kind: 'gift_certificate',
+      name: '£10 gift card',
+      vendorName: 'Acme Bikes',
+      eligibility: 'everyone',
+    });
+    expect(created.status).toBe(201);
+    const createdPool = bodyOf(created).pool as { id: number };
+    expect(createdPool).toMatchObject({
       kind: 'gift_certificate',
       eligibility: 'everyone',
       offerMode: 'reveal_link',
     });
+    const { rows } = await ctx.deps.db.query<{
+      action: string;
+      staff_id: number | null;
+      api_key_id: number | null;
+    }>(`SELECT action, staff_id, api_key_id FROM audit_log WHERE action = 'code_pool.create'`);
+    expect(rows).toEqual([
+      { action: 'code_pool.create', staff_id: editorId, api_key_id: expect.any(Number) as number },
+    ]);
   });
 
   it('takes codes as a CSV body, all or nothing, with problems by line', async () => {
-    const refused = await request(api)
-      .post(`/api/v1/code-pools/${pool.id}/codes`)
-      .set('Authorization', KEY)
-      .type('text/csv')
-      .send('code\nSAVE-1\nSAVE-1\n')
-      .expect(400);
+    const path = `/api/v1/code-pools/${pool.id}/codes`;
+    const refused = await call(editorKey, 'POST', path, 'code\nSAVE-1\nSAVE-1\n', {
+      contentType: 'text/csv',
+    });
+    expect(refused.status).toBe(400);
     expect(bodyOf(refused).problems).toEqual([{ line: 3, problem: 'duplicate_in_file', firstLine: 2 }]);
-    await request(api)
-      .post(`/api/v1/code-pools/${pool.id}/codes`)
-      .set('Authorization', KEY)
-      .type('text/csv')
-      .send(['code', ...codeList('SAVE', 50)].join('\r\n'))
-      .expect(201, { added: 50, available: 50 });
-    await request(api)
-      .post(`/api/v1/code-pools/${pool.id}/codes`)
-      .set('Authorization', KEY)
-      .type('json')
-      .send({ code: 'X' })
-      .expect(415);
-    const read = await request(api)
-      .get(`/api/v1/code-pools/${pool.id}`)
-      .set('Authorization', KEY)
-      .expect(200);
+    const added = await call(editorKey, 'POST', path, ['code', ...codeList('SAVE', 50)].join('\r\n'), {
+      contentType: 'text/csv',
+    });
+    expect(added).toMatchObject({ status: 201, body: { added: 50, available: 50 } });
+    expect((await call(editorKey, 'POST', path, { code: 'X' })).status).toBe(415);
+    const read = await call(editorKey, 'GET', `/api/v1/code-pools/${pool.id}`);
     expect(bodyOf(read).stock).toEqual({
       total: 50,
       available: 50,
@@ -311,37 +316,30 @@ describe('codes in the JSON API', () => {
   });
 
   it('lets a shop mark a given-out discount code redeemed, however it was typed, once', async () => {
+    const agent = await makeApiKey(ctx.deps, 'agent');
+    const redeem = (code: string) =>
+      call(agent.token, 'POST', `/api/v1/code-pools/${pool.id}/redemptions`, { code });
     const [person] = await makePeople(ctx.deps, incident.id, [makePerson()]);
-    await request(api)
-      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
-      .set('Authorization', KEY)
-      .send({ code: 'SAVE-00002' })
-      .expect(409);
+    expect((await redeem('SAVE-00002')).status).toBe(409);
     const revealed = await revealCode(ctx.deps, { personId: person!.id, poolId: pool.id });
     if (revealed.outcome !== 'revealed') throw new Error('expected a code');
     const typed = ` ${revealed.code.toLowerCase().replace('-', ' ')} `;
-    const first = await request(api)
-      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
-      .set('Authorization', KEY)
-      .send({ code: typed })
-      .expect(200);
-    expect(bodyOf(first).outcome).toBe('redeemed');
-    const second = await request(api)
-      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
-      .set('Authorization', KEY)
-      .send({ code: revealed.code })
-      .expect(200);
-    expect(bodyOf(second).outcome).toBe('already_redeemed');
-    await request(api)
-      .post(`/api/v1/code-pools/${pool.id}/redemptions`)
-      .set('Authorization', KEY)
-      .send({ code: 'NOPE' })
-      .expect(404);
+    expect(bodyOf(await redeem(typed)).outcome).toBe('redeemed');
+    expect(bodyOf(await redeem(revealed.code)).outcome).toBe('already_redeemed');
+    expect((await redeem('NOPE')).status).toBe(404);
     const { rows } = await ctx.deps.db.query<{ redeemed_via: string }>(
       'SELECT redeemed_via FROM codes WHERE pool_id = $1 AND person_id = $2',
       [pool.id, person!.id],
     );
     expect(rows[0]!.redeemed_via).toBe('api');
+    // An agent's key marks codes redeemed, and nothing more.
+    const create = await call(agent.token, 'POST', `/api/v1/incidents/${incident.id}/code-pools`, {
+      kind: 'discount',
+      name: 'x',
+      vendorName: 'y',
+      eligibility: 'everyone',
+    });
+    expect(create.status).toBe(403);
   });
 });
 
