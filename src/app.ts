@@ -11,7 +11,7 @@ import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerStatusPage, statusPageFastPath } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerVoiceRoutes } from './voice/routes.js';
-import { registerUnsubscribe } from './notices/unsubscribe.js';
+import { registerUnsubscribe } from './subscriptions/unsubscribe-routes.js';
 import { registerConsole } from './console/index.js';
 import { registerApi } from './api/index.js';
 import { registerLookup } from './lookup/routes.js';

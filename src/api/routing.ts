@@ -4,7 +4,7 @@ import addFormats from 'ajv-formats';
 import type { Deps } from '../deps.js';
 import { can, type Permission } from '../staff/permissions.js';
 import { auditTrail } from '../console/routing.js';
-import { createRateLimit } from '../web/rate-limit.js';
+import { createRateLimit } from '../platform/rate-limit.js';
 import { statusOf } from '../web/errors.js';
 import { authenticateApiKey } from './keys.js';
 import { SCHEMAS, type SchemaName } from './schemas.js';

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { createRateLimit, type RateLimit } from '../web/rate-limit.js';
+import { createRateLimit, type RateLimit } from '../platform/rate-limit.js';
 
 /**
  * How often one client may try the lookup, and how often anyone may try one reference code, email

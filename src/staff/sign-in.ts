@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js';
-import type { RateLimit } from '../web/rate-limit.js';
-import { createRateLimit } from '../web/rate-limit.js';
+import type { RateLimit } from '../platform/rate-limit.js';
+import { createRateLimit } from '../platform/rate-limit.js';
 import { recordAudit } from '../audit/store.js';
 import { verifyPassword } from './passwords.js';
 import { checkTotp } from './totp.js';

@@ -29,10 +29,6 @@ export function parseForm<S extends z.ZodType>(schema: S, body: unknown): FormRe
   return { ok: false, errors, values };
 }
 
-export function errorFor(errors: readonly FieldError[] | undefined, field: string): FieldError | undefined {
-  return errors?.find((error) => error.field === field);
-}
-
 /** The text fields of a submitted form (never the CSRF token), to show again what was typed. */
 export function formValues(body: unknown): Record<string, string> {
   return Object.fromEntries(

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, type TestContext } from '../support/context.js';
 import { formProtection } from '../../src/web/session.js';
-import { createRateLimit } from '../../src/web/rate-limit.js';
+import { createRateLimit } from '../../src/platform/rate-limit.js';
 import { localeMiddleware } from '../../src/web/locale.js';
 import { errorHandler } from '../../src/web/errors.js';
 import { cspNonce } from '../../src/web/security.js';

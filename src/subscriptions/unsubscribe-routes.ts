@@ -20,7 +20,10 @@ export function registerUnsubscribe(app: Express, deps: UnsubscribeDeps): void {
 
   app.get('/notices/unsubscribe/:token', (req, res) => {
     personFrom(req.params.token);
-    res.render('notices/unsubscribe', { title: res.locals.t('notices:unsubscribePage.title'), done: false });
+    res.render('subscriptions/unsubscribe', {
+      title: res.locals.t('notices:unsubscribePage.title'),
+      done: false,
+    });
   });
 
   app.post(
@@ -33,7 +36,10 @@ export function registerUnsubscribe(app: Express, deps: UnsubscribeDeps): void {
         [personId, deps.clock.now()],
       );
       deps.logger.info({ personId }, 'unsubscribed from update emails');
-      res.render('notices/unsubscribe', { title: res.locals.t('notices:unsubscribePage.title'), done: true });
+      res.render('subscriptions/unsubscribe', {
+        title: res.locals.t('notices:unsubscribePage.title'),
+        done: true,
+      });
     },
   );
 }
