@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Deps } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
+import { isUniqueViolation } from '../platform/db.js';
 import { findIncidentById, localizedText } from '../incidents/store.js';
 import { DEFAULT_CHANNEL_POLICY, type ChannelPolicy } from '../campaigns/channel-policy.js';
 import { createCampaign } from '../campaigns/service.js';
@@ -110,7 +111,7 @@ export async function uploadCodes(
       read.codes.map((code, i) => ({ hash: hashes[i]!, sealed: deps.vault.seal(code.code) })),
     );
   } catch (error) {
-    if (typeof error === 'object' && error !== null && 'code' in error && error.code === '23505') {
+    if (isUniqueViolation(error)) {
       throw new ConflictError(
         'Another upload added some of these codes at the same moment. Upload the file again.',
       );

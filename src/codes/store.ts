@@ -1,4 +1,4 @@
-import { withTransaction, type Db, type Queryable } from '../platform/db.js';
+import { isUniqueViolation, withTransaction, type Db, type Queryable } from '../platform/db.js';
 import type { Eligibility, OfferMode, PoolKind } from './rules.js';
 
 export interface Pool {
@@ -212,8 +212,6 @@ export async function findAssignment(
 export type ClaimResult =
   { outcome: 'assigned' | 'already_had'; assignment: Assignment } | { outcome: 'empty' };
 
-const UNIQUE_VIOLATION = '23505';
-
 /**
  * Gives a person the pool's next free code, or the one they already have. Exactly one code per
  * person per pool, and never one code to two people, from any number of processes at once:
@@ -248,8 +246,7 @@ export async function claimCode(db: Db, poolId: number, personId: number, at: Da
         }
       });
     } catch (error) {
-      const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
-      if (code !== UNIQUE_VIOLATION || attempt >= 3) throw error;
+      if (!isUniqueViolation(error) || attempt >= 3) throw error;
     }
   }
 }

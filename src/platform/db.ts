@@ -33,6 +33,11 @@ export function createDb(databaseUrl: string, logger: Logger): Db {
   return pool;
 }
 
+/** A unique constraint refused the row: someone else made the same thing first. */
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === '23505';
+}
+
 // SQLSTATE classes and codes that mean "the server is not there right now", not "this query is wrong":
 // 08 connection exception, 57P01-57P03 shutdown or starting up, 53300 too many connections.
 const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300)$/;
