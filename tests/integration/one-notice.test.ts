@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Job } from 'bullmq';
+import { eventually, startTestContext, type TestContext } from '../support/context.js';
+import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
+import { startProviders } from '../support/providers.js';
+import type { FakeOutcome, FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
+import { fixedClock } from '../../src/platform/clock.js';
+import { planCampaign, startCampaign } from '../../src/campaigns/service.js';
+import { makeFanoutProcessor } from '../../src/campaigns/fanout.js';
+import { findCampaign } from '../../src/campaigns/store.js';
+import type { Incident } from '../../src/incidents/store.js';
+import type { FanoutJob } from '../../src/queues.js';
+
+// 03:00 in London: SMS and calls wait for 08:00 there; it is 14:00 in Sydney, where they go at once.
+const NIGHT = new Date('2026-01-15T03:00:00Z');
+const LONDON_MORNING = new Date('2026-01-15T08:00:00Z');
+
+describe('each person hears once (real PostgreSQL, Redis, workers, SDKs against fake providers)', () => {
+  let ctx: TestContext;
+  let fake: FakeProviders;
+  let incident: Incident;
+  const clock = fixedClock(NIGHT);
+
+  const toOf = (request: RecordedRequest): string | undefined =>
+    request.kind === 'sendgrid'
+      ? (request.body as { personalizations: { to: { email: string }[] }[] }).personalizations[0]?.to[0]
+          ?.email
+      : (request.body as Record<string, string>).To;
+
+  beforeAll(async () => {
+    const providers = await startProviders();
+    fake = providers.fake;
+    ctx = await startTestContext({
+      workers: true,
+      env: { ...providers.env, CALLING_HOURS: '08:00-21:00' },
+      clock,
+    });
+    fake.setSendgridWebhookUrl(`${ctx.baseUrl}/webhooks/sendgrid`);
+  });
+  afterAll(async () => {
+    await ctx?.close();
+    await fake?.close();
+  });
+  beforeEach(async () => {
+    clock.set(NIGHT);
+    fake.setBehaviour(() => ({ reply: 'accept', receipt: { status: 'delivered' } }));
+    incident = await makeIncident(ctx.deps);
+  });
+
+  /** Live first notices per person (a message that is neither cancelled nor a failure followed up). */
+  async function liveFirstNotices(): Promise<Map<number, number[]>> {
+    const { rows } = await ctx.deps.db.query<{ person_id: number; campaign_id: number }>(
+      `SELECT DISTINCT m.person_id, m.campaign_id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+       WHERE c.incident_id = $1 AND c.kind = 'initial_notice'
+         AND NOT message_is_dead(m.status, m.fallback, c.status) ORDER BY 1, 2`,
+      [incident.id],
+    );
+    const byPerson = new Map<number, number[]>();
+    for (const row of rows)
+      byPerson.set(row.person_id, [...(byPerson.get(row.person_id) ?? []), row.campaign_id]);
+    return byPerson;
+  }
+
+  async function fannedOut(campaignId: number) {
+    return eventually(`campaign ${campaignId} to fan out`, async () => {
+      const campaign = await findCampaign(ctx.deps.db, campaignId);
+      return campaign?.fanoutCompletedAt ? campaign : undefined;
+    });
+  }
+
+  it('gives a person held for calling hours by one campaign no second first notice from "not reached yet"', async () => {
+    const people = await makePeople(ctx.deps, incident.id, [
+      makePerson({ email: 'reached@example.com' }),
+      makePerson({ email: null, phone: '+447400600001' }),
+      makePerson({ email: null, phone: '+447400600002' }),
+      makePerson({ email: 'bounces@example.com' }),
+    ]);
+    const [reached, heldOne, heldTwo, bounced] = people.map((person) => person.id);
+    fake.setBehaviour((request): FakeOutcome =>
+      toOf(request) === 'bounces@example.com'
+        ? { reply: 'accept', receipt: { status: 'bounce' } }
+        : { reply: 'accept', receipt: { status: 'delivered' } },
+    );
+    const first = await makeApprovedCampaign(ctx.deps, incident.id);
+    await startCampaign(ctx.deps, { campaignId: first.id });
+    await fannedOut(first.id);
+    await eventually('the bounce to exhaust the only channel', async () => {
+      const { rows } = await ctx.deps.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1 AND fallback = 'exhausted'",
+        [first.id],
+      );
+      return rows[0]!.n === 1;
+    });
+    const { rows: held } = await ctx.deps.db.query<{ person_id: number; send_after: Date }>(
+      "SELECT person_id, send_after FROM messages WHERE campaign_id = $1 AND channel = 'sms' AND status = 'queued'",
+      [first.id],
+    );
+    expect(held.map((row) => row.person_id).sort()).toEqual([heldOne, heldTwo].sort());
+    expect(held.every((row) => row.send_after.getTime() === LONDON_MORNING.getTime())).toBe(true);
+
+    // The address works again (a full mailbox emptied): the second campaign's email arrives.
+    fake.setBehaviour(() => ({ reply: 'accept', receipt: { status: 'delivered' } }));
+    const [later] = await makePeople(ctx.deps, incident.id, [
+      makePerson({ email: 'imported-later@example.com' }),
+    ]);
+    const second = await makeApprovedCampaign(ctx.deps, incident.id, { audience: 'not_reached' });
+    const plan = await planCampaign(ctx.deps, { campaignId: second.id });
+    expect(plan.skipped).toEqual([{ campaignId: first.id, people: 2 }]);
+    await startCampaign(ctx.deps, { campaignId: second.id });
+    const done = await fannedOut(second.id);
+
+    expect(done.skippedCount).toBe(2);
+    expect(done.audienceSize).toBe(2);
+    const live = await liveFirstNotices();
+    expect(Object.fromEntries(live)).toEqual({
+      [reached!]: [first.id],
+      [heldOne!]: [first.id],
+      [heldTwo!]: [first.id],
+      // Every attempt failed in the first campaign: "send again to people we failed to reach" works.
+      [bounced!]: [second.id],
+      [later!.id]: [second.id],
+    });
+  });
+
+  it('refuses, in PostgreSQL, a second live first notice written by hand; a reminder is its own kind', async () => {
+    const [person] = await makePeople(ctx.deps, incident.id, [
+      makePerson({ email: null, phone: '+447400600003' }),
+    ]);
+    const first = await makeApprovedCampaign(ctx.deps, incident.id);
+    await startCampaign(ctx.deps, { campaignId: first.id });
+    await fannedOut(first.id);
+    const second = await makeApprovedCampaign(ctx.deps, incident.id, { audience: 'everyone' });
+    const insert = (campaignId: number) =>
+      ctx.deps.db.query(
+        `INSERT INTO messages (campaign_id, person_id, attempt, channel, locale, status) VALUES ($1, $2, 1, 'sms', 'en', 'queued')`,
+        [campaignId, person!.id],
+      );
+    await expect(insert(second.id)).rejects.toMatchObject({
+      code: '23505',
+      constraint: 'notice_claims_one_live',
+    });
+
+    const reminder = await makeApprovedCampaign(ctx.deps, incident.id, {
+      kind: 'reminder',
+      audience: 'everyone',
+    });
+    await expect(insert(reminder.id)).resolves.toMatchObject({ rowCount: 1 });
+  });
+
+  it('lets only one of two campaigns fanning out at once give each person a first notice', async () => {
+    await makePeople(
+      ctx.deps,
+      incident.id,
+      Array.from({ length: 300 }, (_, i) => makePerson({ email: `race${i}@example.com` })),
+    );
+    const campaigns = [
+      await makeApprovedCampaign(ctx.deps, incident.id),
+      await makeApprovedCampaign(ctx.deps, incident.id, { audience: 'everyone' }),
+    ];
+    // Marked sending by hand so that the two fan-outs run here, side by side, not one after the other in the worker.
+    await ctx.deps.db.query("UPDATE campaigns SET status = 'sending' WHERE id = ANY($1::bigint[])", [
+      campaigns.map((c) => c.id),
+    ]);
+    const process = makeFanoutProcessor(ctx.deps);
+    const job = (campaignId: number) =>
+      ({ data: { v: 1, campaignId }, updateProgress: () => Promise.resolve() }) as unknown as Job<FanoutJob>;
+    const results = await Promise.all(campaigns.map((c) => process(job(c.id))));
+
+    expect(results.reduce((sum, r) => sum + r.people, 0)).toBe(300);
+    expect(results.reduce((sum, r) => sum + r.skipped, 0)).toBe(300);
+    const live = await liveFirstNotices();
+    expect(live.size).toBe(300);
+    expect([...live.values()].every((ids) => ids.length === 1)).toBe(true);
+  });
+});
