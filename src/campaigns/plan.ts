@@ -104,7 +104,7 @@ export interface AudiencePlanSummary {
     fallbackLanguage: number;
   }[];
   /** Held for calling hours: when they will go, per channel. */
-  held: { channel: Channel; sendAfter: Date; people: number }[];
+  held: { channel: Channel; sendAfter: Date; timeZones: string[]; people: number }[];
   fallbackLanguages: { requested: string; used: string; people: number }[];
   /** Left out because another campaign already holds their live notice. */
   skipped: { campaignId: number; people: number }[];
@@ -142,9 +142,11 @@ export class PlanTally {
         const entry = this.held.get(heldKey) ?? {
           channel: message.channel,
           sendAfter: message.sendAfter,
+          timeZones: [],
           people: 0,
         };
         entry.people += 1;
+        if (!entry.timeZones.includes(message.timeZone)) entry.timeZones.push(message.timeZone);
         this.held.set(heldKey, entry);
       }
       if (message.fallbackFrom) {

@@ -10,7 +10,7 @@ import { zoneOrDefault } from './calling-hours.js';
 import { estimateCompletion, type ChannelEstimate, type ChannelWorkload } from './estimate.js';
 import { planAudiencePage, PlanTally, type AudiencePlanSummary } from './plan.js';
 import { enqueueSends } from './fanout.js';
-import { readCampaignProgress, readFailureReasons } from './progress.js';
+import { readCampaignProgress, readFailureReasons, readHeldMessages, readTimeline } from './progress.js';
 import {
   assertCanApprove,
   isWaitingForSchedule,
@@ -159,6 +159,29 @@ export async function campaignProgress(deps: Pick<CampaignDeps, 'db'>, input: { 
   const progress = await readCampaignProgress(deps.db, input.campaignId);
   if (!progress) throw new NotFoundError(`There is no campaign ${input.campaignId}.`);
   return { ...progress, failures: await readFailureReasons(deps.db, input.campaignId) };
+}
+
+/**
+ * Everything the campaign page and the API show about a running campaign, from one read model:
+ * the counters' progress, the commonest failures, what waits for calling hours and until when, the
+ * chart's points and when each channel should finish.
+ */
+export async function campaignDashboard(
+  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
+  input: { campaignId: number },
+) {
+  const progress = await campaignProgress(deps, input);
+  const [held, timeline, estimates] = await Promise.all([
+    readHeldMessages(deps.db, input.campaignId, deps.clock.now()),
+    readTimeline(deps.db, input.campaignId),
+    ['sending', 'paused'].includes(progress.status) ? estimateCampaign(deps, input) : Promise.resolve([]),
+  ]);
+  const finishes = estimates.map((estimate) => estimate.finishesAt);
+  const finishesAt =
+    finishes.length === 0 || finishes.some((at) => at === null)
+      ? null
+      : new Date(Math.max(...finishes.map((at) => at!.getTime())));
+  return { ...progress, held, timeline, estimates, finishesAt };
 }
 
 /**

@@ -1,11 +1,28 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from 'bullmq';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
+import {
+  makeApprovedCampaign,
+  makeIncident,
+  makePeople,
+  makePerson,
+  makeStaff,
+} from '../support/factories.js';
 import { startProviders } from '../support/providers.js';
 import type { FakeOutcome, FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
 import { fixedClock } from '../../src/platform/clock.js';
-import { planCampaign, startCampaign } from '../../src/campaigns/service.js';
+import {
+  approveCampaign,
+  createCampaign,
+  planCampaign,
+  startCampaign,
+  submitCampaign,
+} from '../../src/campaigns/service.js';
+import type { Channel } from '../../src/campaigns/channel-policy.js';
+import type { Audience } from '../../src/campaigns/lifecycle.js';
+import type { MessageKind } from '../../src/notices/render.js';
+import { documentedApiClient, makeApiKey } from '../support/api.js';
+import { makeStaffAccount, signedInAgent } from '../support/console.js';
 import { makeFanoutProcessor } from '../../src/campaigns/fanout.js';
 import { findCampaign } from '../../src/campaigns/store.js';
 import type { Incident } from '../../src/incidents/store.js';
@@ -171,5 +188,135 @@ describe('each person hears once (real PostgreSQL, Redis, workers, SDKs against 
     const live = await liveFirstNotices();
     expect(live.size).toBe(300);
     expect([...live.values()].every((ids) => ids.length === 1)).toBe(true);
+  });
+
+  it('shows the approver, on the page and in the API, exactly the first messages the fan-out then writes', async () => {
+    const people = await makePeople(ctx.deps, incident.id, [
+      ...Array.from({ length: 3 }, () => makePerson()),
+      makePerson({ email: null, phone: '+447400600010' }),
+      makePerson({ email: null, phone: '+447400600011' }),
+      makePerson({ email: null, phone: '+61400600012', timeZone: 'Australia/Sydney' }),
+      makePerson({ email: null, phone: '+447400600013', accessibilityNeeds: ['visually_impaired'] }),
+      makePerson({ email: null, postalAddress: '1 Rue Haute, Lyon', locale: 'fr' }),
+      makePerson({ email: null }),
+      makePerson({ locale: 'it' }),
+      makePerson({ locale: 'it' }),
+      makePerson({ locale: 'fr-CA' }),
+      makePerson({ phone: '+447400600014', preferredChannel: 'sms', locale: 'ar' }),
+      makePerson({ affected: false }),
+      makePerson({ affected: false, phone: '+447400600015' }),
+    ]);
+    await ctx.deps.db.query('UPDATE people SET subscribed_at = now() WHERE id = $1', [
+      people[people.length - 1]!.id,
+    ]);
+    const staff = await makeStaffAccount(ctx.deps, 'approver');
+    // The second factor is checked against the app's clock: sign in at the real time, then back to the night.
+    clock.set(new Date());
+    const browser = await signedInAgent(ctx.baseUrl, staff);
+    clock.set(NIGHT);
+    const { token } = await makeApiKey(ctx.deps, 'approver', { owner: staff });
+    const call = documentedApiClient(
+      ctx.baseUrl,
+      await (await fetch(`${ctx.baseUrl}/api/v1/openapi.json`)).json(),
+    );
+
+    const variants: { kind: MessageKind; audience: Audience; order: Channel[] }[] = [
+      { kind: 'initial_notice', audience: 'affected', order: ['email', 'sms', 'voice', 'letter'] },
+      { kind: 'reminder', audience: 'everyone', order: ['sms', 'email'] },
+      { kind: 'reminder', audience: 'subscribers_and_affected', order: ['letter', 'voice'] },
+      // Everyone affected already holds the first campaign's notice: only the others get this one.
+      { kind: 'initial_notice', audience: 'everyone', order: ['sms', 'email'] },
+    ];
+    const campaignIds: number[] = [];
+    for (const variant of variants) {
+      const campaign = await createCampaign(ctx.deps, {
+        incidentId: incident.id,
+        kind: variant.kind,
+        audience: variant.audience,
+        channelPolicy: { order: variant.order },
+        createdBy: (await makeStaff(ctx.deps, 'editor')).id,
+      });
+      campaignIds.push(campaign.id);
+      await submitCampaign(ctx.deps, { campaignId: campaign.id });
+      await approveCampaign(ctx.deps, { campaignId: campaign.id, approverId: staff.id });
+
+      const plan = await planCampaign(ctx.deps, { campaignId: campaign.id });
+      const api = await call(token, 'GET', `/api/v1/campaigns/${campaign.id}/plan`);
+      const page = await browser.get(`/console/campaigns/${campaign.id}`).expect(200);
+      await startCampaign(ctx.deps, { campaignId: campaign.id });
+      const done = await fannedOut(campaign.id);
+
+      const { rows } = await ctx.deps.db.query<{
+        channel: string | null;
+        locale: string;
+        send_after: Date | null;
+        n: number;
+      }>(
+        `SELECT channel, locale, send_after, count(*)::int AS n FROM messages WHERE campaign_id = $1 AND attempt = 1
+         GROUP BY 1, 2, 3`,
+        [campaign.id],
+      );
+      const written = new Map<string, { people: number; held: number }>();
+      const heldWritten = new Map<string, number>();
+      for (const row of rows) {
+        const key = `${row.channel ?? 'none'} ${row.locale}`;
+        const cell = written.get(key) ?? { people: 0, held: 0 };
+        cell.people += row.n;
+        if (row.send_after) {
+          cell.held += row.n;
+          const heldKey = `${row.channel} ${row.send_after.toISOString()}`;
+          heldWritten.set(heldKey, (heldWritten.get(heldKey) ?? 0) + row.n);
+        }
+        written.set(key, cell);
+      }
+      const expected = Object.fromEntries(written);
+      const label = `${variant.kind} to ${variant.audience} by ${variant.order.join(', ')}`;
+      const fromPlan = (cells: { channel: string; locale: string; people: number; held: number }[]) =>
+        Object.fromEntries(
+          cells.map((c) => [`${c.channel} ${c.locale}`, { people: c.people, held: c.held }]),
+        );
+
+      expect(fromPlan(plan.byChannelAndLocale), label).toEqual(expected);
+      expect(plan.people, label).toBe(done.audienceSize);
+      expect(
+        plan.skipped.reduce((sum, s) => sum + s.people, 0),
+        label,
+      ).toBe(done.skippedCount);
+      expect(
+        Object.fromEntries(plan.held.map((h) => [`${h.channel} ${h.sendAfter.toISOString()}`, h.people])),
+        label,
+      ).toEqual(Object.fromEntries(heldWritten));
+
+      const apiPlan = api.body as Omit<typeof plan, 'held'> & {
+        held: { channel: string; sendAfter: string; people: number }[];
+      };
+      expect(fromPlan(apiPlan.byChannelAndLocale), label).toEqual(expected);
+      expect(
+        Object.fromEntries(apiPlan.held.map((h) => [`${h.channel} ${h.sendAfter}`, h.people])),
+        label,
+      ).toEqual(Object.fromEntries(heldWritten));
+      expect(apiPlan.skipped, label).toEqual(plan.skipped);
+
+      const pageCells = [
+        ...page.text.matchAll(
+          /<tr data-channel="(\w+)" data-locale="([\w-]+)">.*?data-field="people">(\d+)<.*?data-field="held">(\d+)</g,
+        ),
+      ].map(([, channel, locale, n, held]) => ({
+        channel: channel!,
+        locale: locale!,
+        people: Number(n),
+        held: Number(held),
+      }));
+      expect(fromPlan(pageCells), label).toEqual(expected);
+      expect(page.text, label).toContain(`${plan.people} people will get this message.`);
+    }
+
+    const first = await planCampaign(ctx.deps, { campaignId: campaignIds[0]! });
+    expect(first.people).toBe(0);
+    const { rows: italian } = await ctx.deps.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1 AND locale = 'en' AND person_id = ANY($2::bigint[])",
+      [campaignIds[0], [people[9]!.id, people[10]!.id]],
+    );
+    expect(italian[0]!.n).toBe(2);
   });
 });
