@@ -22,6 +22,8 @@ import type { Channel } from '../../src/campaigns/channel-policy.js';
 import type { Audience } from '../../src/campaigns/lifecycle.js';
 import type { MessageKind } from '../../src/notices/render.js';
 import { documentedApiClient, makeApiKey } from '../support/api.js';
+import { codeList, makePool, stockPool } from '../support/codes.js';
+import { createCodeCampaign } from '../../src/codes/service.js';
 import { makeStaffAccount, signedInAgent } from '../support/console.js';
 import { makeFanoutProcessor } from '../../src/campaigns/fanout.js';
 import { findCampaign } from '../../src/campaigns/store.js';
@@ -318,5 +320,93 @@ describe('each person hears once (real PostgreSQL, Redis, workers, SDKs against 
       [campaignIds[0], [people[9]!.id, people[10]!.id]],
     );
     expect(italian[0]!.n).toBe(2);
+  });
+
+  it('offers each person one code per pool: a second offer of the same pool skips them, another pool does not', async () => {
+    await makePeople(ctx.deps, incident.id, [makePerson(), makePerson(), makePerson({ affected: false })]);
+    const monitoring = await makePool(ctx.deps, incident.id);
+    const discount = await makePool(ctx.deps, incident.id, { kind: 'discount', name: '20% off' });
+    await stockPool(ctx.deps, monitoring.id, codeList('CM', 5));
+    await stockPool(ctx.deps, discount.id, codeList('DS', 5));
+    const approver = await makeStaff(ctx.deps, 'approver');
+    const offer = async (poolId: number) => {
+      const campaign = await createCodeCampaign(ctx.deps, {
+        poolId,
+        purpose: 'offer',
+        createdBy: (await makeStaff(ctx.deps, 'editor')).id,
+      });
+      await submitCampaign(ctx.deps, { campaignId: campaign.id });
+      await approveCampaign(ctx.deps, { campaignId: campaign.id, approverId: approver.id });
+      await startCampaign(ctx.deps, { campaignId: campaign.id });
+      return fannedOut(campaign.id);
+    };
+    const first = await offer(monitoring.id);
+    const again = await offer(monitoring.id);
+    const other = await offer(discount.id);
+    expect([first.audienceSize, first.skippedCount]).toEqual([2, 0]);
+    expect([again.audienceSize, again.skippedCount]).toEqual([0, 2]);
+    expect([other.audienceSize, other.skippedCount]).toEqual([2, 0]);
+  });
+
+  it('shows the same people reached on the incident page, the campaign page and the API, each attempt where it happened', async () => {
+    await makePeople(ctx.deps, incident.id, [
+      makePerson({
+        email: 'bounces-then-texted@example.com',
+        phone: '+61400600020',
+        timeZone: 'Australia/Sydney',
+      }),
+      makePerson({ email: 'arrives@example.com' }),
+      makePerson({ email: null, phone: '+447400600021' }),
+    ]);
+    fake.setBehaviour((request): FakeOutcome =>
+      toOf(request) === 'bounces-then-texted@example.com'
+        ? { reply: 'accept', receipt: { status: 'bounce' } }
+        : { reply: 'accept', receipt: { status: 'delivered' } },
+    );
+    const staff = await makeStaffAccount(ctx.deps, 'approver');
+    clock.set(new Date());
+    const browser = await signedInAgent(ctx.baseUrl, staff);
+    clock.set(NIGHT);
+    const { token } = await makeApiKey(ctx.deps, 'approver', { owner: staff });
+    const call = documentedApiClient(
+      ctx.baseUrl,
+      await (await fetch(`${ctx.baseUrl}/api/v1/openapi.json`)).json(),
+    );
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id);
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    type Progress = {
+      reached: number;
+      total: number;
+      skipped: number;
+      byChannel: Record<string, Record<string, number>>;
+      held: { channel: string; sendAfter: string; n: number }[];
+      finishesAt: string | null;
+    };
+    const progress = await eventually('the email and the Sydney SMS to arrive', async () => {
+      const answer = await call(token, 'GET', `/api/v1/campaigns/${campaign.id}/progress`);
+      const body = answer.body as Progress;
+      return body.reached === 2 ? body : undefined;
+    });
+    // The bounce stays a failed email although the text message then reached the person.
+    expect(progress.byChannel.email).toMatchObject({ bounced: 1, delivered: 1 });
+    expect(progress.byChannel.sms).toMatchObject({ delivered: 1, queued: 1 });
+    expect(progress.total).toBe(3);
+    // The London text waits for 08:00 there, and the estimate knows it.
+    expect(progress.held).toEqual([{ channel: 'sms', sendAfter: LONDON_MORNING.toISOString(), n: 1 }]);
+    expect(new Date(progress.finishesAt!).getTime()).toBeGreaterThanOrEqual(LONDON_MORNING.getTime());
+
+    const campaignPage = await browser.get(`/console/campaigns/${campaign.id}`).expect(200);
+    const incidentPage = await browser.get(`/console/incidents/${incident.id}`).expect(200);
+    const reachedOn = (html: string, testId: string) =>
+      new RegExp(`data-testid="${testId}">([^<]*)<`).exec(html)?.[1]?.trim();
+    expect(reachedOn(campaignPage.text, 'campaign-reached')).toBe('2 of 3 people reached');
+    expect(reachedOn(incidentPage.text, `campaign-reached-${campaign.id}`)).toBe('2 of 3 people reached');
+    expect(campaignPage.text).toMatch(
+      /data-channel="email">.*?data-status="delivered">1<.*?data-status="other-failures">1</s,
+    );
+    expect(campaignPage.text).toContain('1 by Text message (SMS) will go at 2026-01-15 08:00 UTC');
+    expect(campaignPage.text).toContain('Expected to finish by 2026-01-15 08:00 UTC');
+    // The chart's time axis is labelled (rows are stamped by PostgreSQL's clock, not the test's).
+    expect(campaignPage.text).toMatch(/data-testid="chart-start">\d{4}-\d\d-\d\d \d\d:\d\d UTC</);
   });
 });
