@@ -78,28 +78,25 @@ END $$;
 CREATE TRIGGER messages_claim_insert AFTER INSERT ON messages
   REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION claim_inserted_notices();
 
--- A claim is released in the same statement that makes its last live message dead (the fallback
--- marked 'exhausted', a cancellation, a failure arriving after the campaign was cancelled).
-CREATE FUNCTION release_dead_notices() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A claim is released in the statement that makes its last live message dead (the fallback marked
+-- 'exhausted', a cancellation, a failure arriving after the campaign was cancelled). A row trigger
+-- whose WHEN only passes failures and cancellations, because the send path updates statuses in
+-- batches all day and must not pay for a statement trigger that has nothing to do.
+CREATE FUNCTION release_dead_notice() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE notice_claims n SET released_at = now(),
-    release_reason = CASE WHEN d.status = 'cancelled' THEN 'cancelled' ELSE 'every channel failed' END
-  FROM (
-    SELECT DISTINCT ON (a.campaign_id, a.person_id) a.campaign_id, a.person_id, a.status
-    FROM after_rows a JOIN campaign_claim_scopes s ON s.campaign_id = a.campaign_id
-    WHERE message_is_dead(a.status, a.fallback, s.campaign_status)
-    ORDER BY a.campaign_id, a.person_id, a.attempt DESC
-  ) d
-  WHERE n.campaign_id = d.campaign_id AND n.person_id = d.person_id AND n.released_at IS NULL
+    release_reason = CASE WHEN NEW.status = 'cancelled' THEN 'cancelled' ELSE 'every channel failed' END
+  WHERE n.campaign_id = NEW.campaign_id AND n.person_id = NEW.person_id AND n.released_at IS NULL
     AND NOT EXISTS (
       SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-      WHERE m.campaign_id = d.campaign_id AND m.person_id = d.person_id
+      WHERE m.campaign_id = NEW.campaign_id AND m.person_id = NEW.person_id
         AND NOT message_is_dead(m.status, m.fallback, c.status));
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER messages_claim_release AFTER UPDATE ON messages
-  REFERENCING NEW TABLE AS after_rows FOR EACH STATEMENT EXECUTE FUNCTION release_dead_notices();
+CREATE TRIGGER messages_claim_release AFTER UPDATE OF status, fallback ON messages FOR EACH ROW
+  WHEN (NEW.status IN ('cancelled', 'bounced', 'failed', 'undelivered', 'no_answer', 'busy'))
+  EXECUTE FUNCTION release_dead_notice();
 
 -- People a fan-out left out because another campaign already holds their live notice.
 ALTER TABLE campaigns ADD COLUMN skipped_count integer NOT NULL DEFAULT 0;
