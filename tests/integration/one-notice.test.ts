@@ -13,6 +13,7 @@ import type { FakeOutcome, FakeProviders, RecordedRequest } from '../fakes/provi
 import { fixedClock } from '../../src/platform/clock.js';
 import {
   approveCampaign,
+  cancelCampaign,
   createCampaign,
   planCampaign,
   startCampaign,
@@ -139,6 +140,21 @@ describe('each person hears once (real PostgreSQL, Redis, workers, SDKs against 
       [bounced!]: [second.id],
       [later!.id]: [second.id],
     });
+  });
+
+  it('frees the people a cancelled campaign never reached for the next first notice', async () => {
+    const [held] = await makePeople(ctx.deps, incident.id, [
+      makePerson({ email: null, phone: '+447400600030' }),
+    ]);
+    const first = await makeApprovedCampaign(ctx.deps, incident.id);
+    await startCampaign(ctx.deps, { campaignId: first.id });
+    await fannedOut(first.id);
+    await cancelCampaign(ctx.deps, { campaignId: first.id });
+    const second = await makeApprovedCampaign(ctx.deps, incident.id);
+    await startCampaign(ctx.deps, { campaignId: second.id });
+    const done = await fannedOut(second.id);
+    expect([done.audienceSize, done.skippedCount]).toEqual([1, 0]);
+    expect(Object.fromEntries(await liveFirstNotices())).toEqual({ [held!.id]: [second.id] });
   });
 
   it('refuses, in PostgreSQL, a second live first notice written by hand; a reminder is its own kind', async () => {
