@@ -13,7 +13,7 @@
   var source = new EventSource(events);
   source.addEventListener('progress', function (event) {
     var data = JSON.parse(event.data);
-    var value = data.total > 0 ? Math.floor((100 * data.settled) / data.total) : 0;
+    var value = data.percent;
     bar.value = value;
     percent.textContent = String(value);
     // Reload once the campaign's status changes (completed, paused…), not merely at 100%: the status

@@ -10,13 +10,18 @@ import {
   type Incident,
 } from '../incidents/store.js';
 import { findCampaign, type Campaign } from '../campaigns/store.js';
-import { cancelCampaign, pauseCampaign, resumeCampaign } from '../campaigns/service.js';
+import {
+  campaignDashboard,
+  cancelCampaign,
+  pauseCampaign,
+  planCampaign,
+  resumeCampaign,
+} from '../campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from '../campaigns/channel-policy.js';
 import { commitImport, csvRecords, discardImport, objectRecords, runImport } from '../imports/run.js';
 import { findImport, listImportErrors, type ImportRecord } from '../imports/store.js';
 import { findDeliveriesByReference } from '../deliveries/search.js';
 import { noteAudit } from '../console/routing.js';
-import { campaignProgress } from '../console/campaigns/store.js';
 import {
   approveAndStart,
   createCampaignDraft,
@@ -448,29 +453,51 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
     })),
     {
       method: 'get',
+      path: '/campaigns/:id/plan',
+      operationId: 'getCampaignPlan',
+      summary:
+        'What the fan-out will create, per channel and language: who is held for calling hours and until when, who gets a fallback language, who already has a live notice',
+      access: 'campaigns:read',
+      responses: { 200: 'AudiencePlan' },
+      handler: async (req, res) => {
+        const plan = await planCampaign(deps, { campaignId: (await campaignOf(deps, req)).id });
+        res.json({
+          campaignId: plan.campaignId,
+          at: plan.at,
+          people: plan.people,
+          byChannelAndLocale: plan.byChannelAndLocale,
+          held: plan.held,
+          fallbackLanguages: plan.fallbackLanguages,
+          skipped: plan.skipped,
+        });
+      },
+    },
+    {
+      method: 'get',
       path: '/campaigns/:id/progress',
       operationId: 'getCampaignProgress',
-      summary: 'Where a campaign stands: counts by status and channel, failures',
+      summary:
+        'Where a campaign stands: people reached and settled; each attempt counted on the channel it happened on; failures; what waits for calling hours; when it should finish',
       access: 'campaigns:read',
       responses: { 200: 'Progress' },
       handler: async (req, res) => {
         const campaign = await campaignOf(deps, req);
-        const progress = await campaignProgress(deps.db, campaign);
+        const progress = await campaignDashboard(deps, { campaignId: campaign.id });
         res.json({
           campaignId: campaign.id,
-          status: campaign.status,
-          total: progress.total,
+          status: progress.status,
+          total: progress.people,
           settled: progress.settled,
-          percent:
-            progress.total === 0
-              ? campaign.status === 'completed'
-                ? 100
-                : 0
-              : Math.min(100, Math.floor((100 * progress.settled) / progress.total)),
-          fanoutDone: progress.fanoutDone,
-          byStatus: progress.byStatus,
+          percent: progress.percent,
+          fanoutDone: progress.fanoutComplete,
+          reached: progress.reached,
+          exhausted: progress.exhausted,
+          skipped: progress.skipped,
+          byStatus: progress.totals,
           byChannel: progress.byChannel,
           failures: progress.failures,
+          held: progress.held,
+          finishesAt: progress.finishesAt,
         });
       },
     },

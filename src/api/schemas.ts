@@ -254,6 +254,68 @@ export const SCHEMAS = {
     properties: { note: { type: 'string', maxLength: 2000 } },
     additionalProperties: false,
   },
+  AudiencePlan: {
+    type: 'object',
+    description:
+      'What the fan-out will create, computed by the same function it runs. A campaign part-way shows what is still to come.',
+    required: ['campaignId', 'at', 'people', 'byChannelAndLocale', 'held', 'fallbackLanguages', 'skipped'],
+    properties: {
+      campaignId: id,
+      at: { ...dateTime, description: 'The instant the plan was computed for (calling hours depend on it).' },
+      people: { type: 'integer', description: 'People who will get a first message row.' },
+      byChannelAndLocale: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['channel', 'locale', 'people', 'held', 'fallbackLanguage'],
+          properties: {
+            channel: { enum: [...CHANNELS, 'none'], description: "'none': no usable contact on file." },
+            locale: { type: 'string', description: 'The language the message is written in.' },
+            people: { type: 'integer' },
+            held: { type: 'integer', description: 'Of those, held for calling hours.' },
+            fallbackLanguage: {
+              type: 'integer',
+              description: 'Of those, not in the language on their record.',
+            },
+          },
+        },
+      },
+      held: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['channel', 'sendAfter', 'timeZones', 'people'],
+          properties: {
+            channel: { enum: [...CHANNELS] },
+            sendAfter: dateTime,
+            timeZones: { type: 'array', items: { type: 'string' } },
+            people: { type: 'integer' },
+          },
+        },
+      },
+      fallbackLanguages: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['requested', 'used', 'people'],
+          properties: {
+            requested: { type: 'string' },
+            used: { type: 'string' },
+            people: { type: 'integer' },
+          },
+        },
+      },
+      skipped: {
+        type: 'array',
+        description: 'People left out because another campaign already holds their live notice.',
+        items: {
+          type: 'object',
+          required: ['campaignId', 'people'],
+          properties: { campaignId: id, people: { type: 'integer' } },
+        },
+      },
+    },
+  },
   Progress: {
     type: 'object',
     required: [
@@ -263,20 +325,56 @@ export const SCHEMAS = {
       'settled',
       'percent',
       'fanoutDone',
+      'reached',
+      'exhausted',
+      'skipped',
       'byStatus',
       'byChannel',
       'failures',
+      'held',
+      'finishesAt',
     ],
     properties: {
       campaignId: id,
       status: { enum: [...CAMPAIGN_STATUSES] },
-      total: { type: 'integer' },
-      settled: { type: 'integer' },
+      total: {
+        type: 'integer',
+        description: 'People the fan-out gave a message (all of them once fanoutDone).',
+      },
+      settled: {
+        type: 'integer',
+        description: 'People reached, exhausted (every channel failed), sent a letter, or cancelled.',
+      },
+      reached: { type: 'integer', description: 'People confirmed reached: delivered or answered.' },
+      exhausted: { type: 'integer' },
+      skipped: {
+        type: 'integer',
+        description: 'People left out because another campaign already holds their live notice.',
+      },
+      held: {
+        type: 'array',
+        description: 'Messages waiting for calling hours, per channel and the time they will go.',
+        items: {
+          type: 'object',
+          required: ['channel', 'sendAfter', 'n'],
+          properties: { channel: { type: 'string' }, sendAfter: dateTime, n: { type: 'integer' } },
+        },
+      },
+      finishesAt: nullable('string', {
+        format: 'date-time',
+        description:
+          'When the last channel should finish, while sending; null when not sending or not within a year.',
+      }),
       percent: { type: 'integer', minimum: 0, maximum: 100 },
       fanoutDone: { type: 'boolean' },
-      byStatus: { type: 'object', additionalProperties: { type: 'integer' } },
+      byStatus: {
+        type: 'object',
+        description: 'Attempts in each status (a person tried on two channels counts on both).',
+        additionalProperties: { type: 'integer' },
+      },
       byChannel: {
         type: 'object',
+        description: 'Attempts per channel and status, counted where they happened.',
         additionalProperties: { type: 'object', additionalProperties: { type: 'integer' } },
       },
       failures: {

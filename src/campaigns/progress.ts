@@ -21,6 +21,10 @@ export interface CampaignProgress {
   reached: number;
   /** People every channel failed for (or who have no usable contact), as recorded by fallback. */
   exhausted: number;
+  /** People left out because another campaign already holds their live notice. */
+  skipped: number;
+  /** People settled: reached, exhausted, sent a letter (no receipt comes back), or cancelled. */
+  settled: number;
   /** Messages still to go out or going out now. */
   inFlight: number;
   /** Share of people settled (reached, exhausted, or a letter sent), 0–100. */
@@ -31,13 +35,18 @@ function emptyCounts(): StatusCounts {
   return Object.fromEntries(MESSAGE_STATUSES.map((status) => [status, 0])) as StatusCounts;
 }
 
-/** Pure: folds counter rows into the progress staff see. */
+/**
+ * Pure: folds counter rows into the progress staff see. Each attempt is counted on the channel it
+ * happened on (a bounced email stays a failed email when the SMS after it reaches the person);
+ * people are counted beside, from the campaign's own counters.
+ */
 export function summarizeProgress(
   campaign: {
     id: number;
     status: CampaignStatus;
     audienceSize: number;
     exhaustedCount: number;
+    skippedCount: number;
     fanoutComplete: boolean;
   },
   rows: { channel: string; status: MessageStatus; n: number }[],
@@ -52,7 +61,15 @@ export function summarizeProgress(
     if (row.channel === 'letter' && row.status === 'sent') sentLetters += row.n;
   }
   const reached = totals.delivered + totals.answered;
-  const settled = Math.min(campaign.audienceSize, reached + campaign.exhaustedCount + sentLetters);
+  // A person has at most one attempt that is not a failure followed up: reached, posted, cancelled or exhausted.
+  const settled = Math.min(
+    campaign.audienceSize,
+    reached + campaign.exhaustedCount + sentLetters + totals.cancelled,
+  );
+  let percent = campaign.audienceSize === 0 ? 0 : Math.floor((settled / campaign.audienceSize) * 100);
+  if (campaign.audienceSize === 0 && campaign.status === 'completed') percent = 100;
+  // While the fan-out still reads the audience, the people so far are not all of them.
+  if (!campaign.fanoutComplete) percent = Math.min(percent, 99);
   return {
     campaignId: campaign.id,
     status: campaign.status,
@@ -62,8 +79,10 @@ export function summarizeProgress(
     totals,
     reached,
     exhausted: campaign.exhaustedCount,
+    skipped: campaign.skippedCount,
+    settled,
     inFlight: totals.queued + totals.sending,
-    percent: campaign.audienceSize === 0 ? 0 : Math.floor((settled / campaign.audienceSize) * 100),
+    percent,
   };
 }
 
@@ -76,10 +95,12 @@ export async function readCampaignProgress(
     status: CampaignStatus;
     audience_size: number;
     exhausted_count: number;
+    skipped_count: number;
     fanout_completed_at: Date | null;
-  }>('SELECT id, status, audience_size, exhausted_count, fanout_completed_at FROM campaigns WHERE id = $1', [
-    campaignId,
-  ]);
+  }>(
+    'SELECT id, status, audience_size, exhausted_count, skipped_count, fanout_completed_at FROM campaigns WHERE id = $1',
+    [campaignId],
+  );
   const campaign = campaigns[0];
   if (!campaign) return null;
   const { rows } = await db.query<{ channel: string; status: MessageStatus; n: number }>(
@@ -93,6 +114,7 @@ export async function readCampaignProgress(
       status: campaign.status,
       audienceSize: campaign.audience_size,
       exhaustedCount: campaign.exhausted_count,
+      skippedCount: campaign.skipped_count,
       fanoutComplete: campaign.fanout_completed_at !== null,
     },
     rows,
@@ -122,4 +144,82 @@ export async function readFailureReasons(
     reason: row.reason ?? 'no reason given',
     n: row.n,
   }));
+}
+
+/** Messages waiting for calling hours: when they will go, per channel (the earliest first). */
+export async function readHeldMessages(
+  db: Queryable,
+  campaignId: number,
+  now: Date,
+  limit = 20,
+): Promise<{ channel: string; sendAfter: Date; n: number }[]> {
+  const { rows } = await db.query<{ channel: string; send_after: Date; n: number }>(
+    `SELECT channel, send_after, count(*)::int AS n FROM messages
+     WHERE campaign_id = $1 AND status = 'queued' AND send_after > $2
+     GROUP BY 1, 2 ORDER BY 2, 1 LIMIT $3`,
+    [campaignId, now, limit],
+  );
+  return rows.map((row) => ({ channel: row.channel, sendAfter: row.send_after, n: row.n }));
+}
+
+/**
+ * Attempts that reached people and attempts that failed, counted up to each of 20 moments between
+ * the first message and the last change: the chart's points, each with its time.
+ */
+export async function readTimeline(
+  db: Queryable,
+  campaignId: number,
+): Promise<{ at: Date; reached: number; failed: number }[]> {
+  const { rows } = await db.query<{ at: Date; reached: number; failed: number }>(
+    `WITH bounds AS (SELECT min(created_at) AS lo, greatest(max(updated_at), min(created_at) + interval '1 second') AS hi
+                     FROM messages WHERE campaign_id = $1),
+          marks AS (SELECT lo + (hi - lo) * (i + 1) / 20 AS at FROM bounds, generate_series(0, 19) AS i WHERE lo IS NOT NULL),
+          done AS (SELECT COALESCE(delivered_at, CASE WHEN channel = 'letter' THEN sent_at END) AS reached_at, failed_at
+                   FROM messages WHERE campaign_id = $1 AND (delivered_at IS NOT NULL OR failed_at IS NOT NULL
+                     OR (channel = 'letter' AND sent_at IS NOT NULL)))
+     SELECT marks.at,
+            count(*) FILTER (WHERE done.reached_at <= marks.at)::int AS reached,
+            count(*) FILTER (WHERE done.failed_at <= marks.at)::int AS failed
+     FROM marks LEFT JOIN done ON true GROUP BY marks.at ORDER BY marks.at`,
+    [campaignId],
+  );
+  return rows;
+}
+
+/** One campaign's progress for each campaign of an incident, newest first: the incident page's rows. */
+export async function readIncidentCampaignsProgress(
+  db: Queryable,
+  incidentId: number,
+): Promise<CampaignProgress[]> {
+  const { rows: campaigns } = await db.query<{
+    id: number;
+    status: CampaignStatus;
+    audience_size: number;
+    exhausted_count: number;
+    skipped_count: number;
+    fanout_completed_at: Date | null;
+  }>(
+    `SELECT id, status, audience_size, exhausted_count, skipped_count, fanout_completed_at FROM campaigns
+     WHERE incident_id = $1 ORDER BY id DESC`,
+    [incidentId],
+  );
+  const { rows } = await db.query<{ campaign_id: number; channel: string; status: MessageStatus; n: number }>(
+    `SELECT k.campaign_id, k.channel, k.status, sum(k.n)::int AS n FROM campaign_message_counts k
+     JOIN campaigns c ON c.id = k.campaign_id WHERE c.incident_id = $1
+     GROUP BY 1, 2, 3 HAVING sum(k.n) <> 0`,
+    [incidentId],
+  );
+  return campaigns.map((campaign) =>
+    summarizeProgress(
+      {
+        id: campaign.id,
+        status: campaign.status,
+        audienceSize: campaign.audience_size,
+        exhaustedCount: campaign.exhausted_count,
+        skippedCount: campaign.skipped_count,
+        fanoutComplete: campaign.fanout_completed_at !== null,
+      },
+      rows.filter((row) => Number(row.campaign_id) === Number(campaign.id)),
+    ),
+  );
 }

@@ -5,18 +5,12 @@ import { ConflictError, NotFoundError, ValidationError } from '../platform/error
 import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type Queues } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
 import { findIncidentById, insertIncidentUpdate, type IncidentUpdate } from '../incidents/store.js';
-import { AUDIENCE_COLUMNS, toAudienceMember, type AudienceRow } from '../people/store.js';
-import {
-  channelForAttempt,
-  DEFAULT_CHANNEL_POLICY,
-  type Channel,
-  type ChannelPolicy,
-} from './channel-policy.js';
-import { AUDIENCE_FILTER } from './audience.js';
+import { DEFAULT_CHANNEL_POLICY, type Channel, type ChannelPolicy } from './channel-policy.js';
 import { zoneOrDefault } from './calling-hours.js';
-import { estimateCompletion, type ChannelEstimate } from './estimate.js';
+import { estimateCompletion, type ChannelEstimate, type ChannelWorkload } from './estimate.js';
+import { planAudiencePage, PlanTally, type AudiencePlanSummary } from './plan.js';
 import { enqueueSends } from './fanout.js';
-import { readCampaignProgress, readFailureReasons } from './progress.js';
+import { readCampaignProgress, readFailureReasons, readHeldMessages, readTimeline } from './progress.js';
 import {
   assertCanApprove,
   isWaitingForSchedule,
@@ -24,7 +18,15 @@ import {
   type Audience,
   type CampaignAction,
 } from './lifecycle.js';
-import { findCampaign, insertCampaign, transitionCampaign, type Campaign } from './store.js';
+import {
+  findCampaign,
+  findClaimScope,
+  insertCampaign,
+  readInFlightByZone,
+  releaseCancelledClaims,
+  transitionCampaign,
+  type Campaign,
+} from './store.js';
 
 /** The campaign use cases, each read in the order a person would tell it. */
 export interface CampaignDeps {
@@ -147,6 +149,9 @@ export async function cancelCampaign(deps: CampaignDeps, input: { campaignId: nu
     );
     if (!rowCount) break;
   }
+  // Those it never reached may be told by another campaign; a failure still without its follow-up
+  // gets none now, so it releases here rather than waiting.
+  await releaseCancelledClaims(deps.db, campaign.id, deps.clock.now());
   return campaign;
 }
 
@@ -157,9 +162,64 @@ export async function campaignProgress(deps: Pick<CampaignDeps, 'db'>, input: { 
 }
 
 /**
- * When each channel should finish, for staff before and during the send. Before it starts, the
- * audience is walked (without decrypting anyone) to see which channel each person gets; once it
- * runs, what is still in flight is grouped by channel and time zone.
+ * Everything the campaign page and the API show about a running campaign, from one read model:
+ * the counters' progress, the commonest failures, what waits for calling hours and until when, the
+ * chart's points and when each channel should finish.
+ */
+export async function campaignDashboard(
+  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
+  input: { campaignId: number },
+) {
+  const progress = await campaignProgress(deps, input);
+  const [held, timeline, estimates] = await Promise.all([
+    readHeldMessages(deps.db, input.campaignId, deps.clock.now()),
+    readTimeline(deps.db, input.campaignId),
+    ['sending', 'paused'].includes(progress.status) ? estimateCampaign(deps, input) : Promise.resolve([]),
+  ]);
+  const finishes = estimates.map((estimate) => estimate.finishesAt);
+  const finishesAt =
+    finishes.length === 0 || finishes.some((at) => at === null)
+      ? null
+      : new Date(Math.max(...finishes.map((at) => at!.getTime())));
+  return { ...progress, held, timeline, estimates, finishesAt };
+}
+
+/**
+ * What the fan-out will create, counted: per channel and language, who is held for calling hours
+ * and until when, who gets a fallback language, who is left out because another campaign already
+ * holds their live notice. Read with the very function the fan-out pages through (from its cursor,
+ * so a campaign part-way shows what is still to come), at one instant.
+ */
+export async function planCampaign(
+  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
+  input: { campaignId: number },
+): Promise<AudiencePlanSummary & { campaignId: number; at: Date }> {
+  const campaign = await findCampaign(deps.db, input.campaignId);
+  if (!campaign) throw new NotFoundError(`There is no campaign ${input.campaignId}.`);
+  const scope = await findClaimScope(deps.db, campaign);
+  const at = deps.clock.now();
+  const tally = new PlanTally();
+  let cursor = campaign.fanoutCompletedAt ? Number.MAX_SAFE_INTEGER : campaign.fanoutCursor;
+  for (;;) {
+    const page = await planAudiencePage(deps.db, {
+      campaign,
+      scope,
+      after: cursor,
+      limit: 5000,
+      now: at,
+      sending: deps.config.sending,
+    });
+    if (!page) break;
+    tally.add(page);
+    cursor = page.lastId;
+  }
+  return { campaignId: campaign.id, at, ...tally.summary() };
+}
+
+/**
+ * When each channel should finish, for staff before and during the send. Before it starts, from the
+ * audience plan (the channel each person gets, by time zone); once it runs, from what is still in
+ * flight, grouped by channel and time zone.
  */
 export async function estimateCampaign(
   deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
@@ -168,39 +228,22 @@ export async function estimateCampaign(
   const campaign = await findCampaign(deps.db, input.campaignId);
   if (!campaign) throw new NotFoundError(`There is no campaign ${input.campaignId}.`);
   const { sending } = deps.config;
-  const workloads = new Map<Channel, Record<string, number>>();
-  const add = (channel: Channel, zone: string | null, n: number) => {
-    const byZone = workloads.get(channel) ?? {};
-    const key = zoneOrDefault(zone, sending.defaultTimeZone);
-    byZone[key] = (byZone[key] ?? 0) + n;
-    workloads.set(channel, byZone);
-  };
+  let workloads: ChannelWorkload[];
   if (['draft', 'awaiting_approval', 'approved', 'rejected'].includes(campaign.status)) {
-    let cursor = 0;
-    for (;;) {
-      const { rows } = await deps.db.query<AudienceRow>(
-        `SELECT ${AUDIENCE_COLUMNS} FROM people p WHERE p.incident_id = $1 AND p.id > $2
-           AND ${AUDIENCE_FILTER[campaign.audience]} ORDER BY p.id LIMIT 5000`,
-        [campaign.incidentId, cursor],
-      );
-      if (rows.length === 0) break;
-      for (const member of rows.map(toAudienceMember)) {
-        const channel = channelForAttempt(member, campaign.channelPolicy, 1);
-        if (channel) add(channel, member.timeZone, 1);
-      }
-      cursor = rows[rows.length - 1]!.id;
-    }
+    workloads = (await planCampaign(deps, input)).workloads;
   } else {
-    const { rows } = await deps.db.query<{ channel: Channel; time_zone: string | null; n: number }>(
-      `SELECT m.channel, p.time_zone, count(*)::int AS n FROM messages m JOIN people p ON p.id = m.person_id
-       WHERE m.campaign_id = $1 AND m.status IN ('queued', 'sending') AND m.channel IS NOT NULL GROUP BY 1, 2`,
-      [campaign.id],
-    );
-    for (const row of rows) add(row.channel, row.time_zone, row.n);
+    const byChannel = new Map<Channel, Record<string, number>>();
+    for (const row of await readInFlightByZone(deps.db, campaign.id)) {
+      const byZone = byChannel.get(row.channel) ?? {};
+      const zone = zoneOrDefault(row.timeZone, sending.defaultTimeZone);
+      byZone[zone] = (byZone[zone] ?? 0) + row.n;
+      byChannel.set(row.channel, byZone);
+    }
+    workloads = [...byChannel].map(([channel, byTimeZone]) => ({ channel, byTimeZone }));
   }
   return estimateCompletion({
     now: deps.clock.now(),
-    workloads: [...workloads].map(([channel, byTimeZone]) => ({ channel, byTimeZone })),
+    workloads,
     ratePerSecond: sending.ratePerSecond,
     callingHours: sending.callingHours,
   });

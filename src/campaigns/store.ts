@@ -1,7 +1,10 @@
 import type { Queryable } from '../platform/db.js';
 import type { MessageKind } from '../notices/render.js';
-import type { ChannelPolicy } from './channel-policy.js';
+import type { Channel, ChannelPolicy } from './channel-policy.js';
 import type { Audience, CampaignStatus } from './lifecycle.js';
+import { AUDIENCE_COLUMNS, type AudienceRow } from '../people/store.js';
+import { AUDIENCE_FILTER, kindFilter } from './audience.js';
+import { codeCampaignAudienceSql } from '../codes/audience.js';
 
 export interface Campaign {
   id: number;
@@ -17,6 +20,8 @@ export interface Campaign {
   fanoutCompletedAt: Date | null;
   audienceSize: number;
   exhaustedCount: number;
+  /** People the fan-out left out because another campaign holds their live notice. */
+  skippedCount: number;
   /** Sending waits until then (a code reminder N days before the enroll-by date); null sends at once. */
   scheduledFor: Date | null;
   createdAt: Date;
@@ -36,6 +41,7 @@ interface CampaignRow {
   fanout_completed_at: Date | null;
   audience_size: number;
   exhausted_count: number;
+  skipped_count: number;
   scheduled_for: Date | null;
   created_at: Date;
 }
@@ -55,6 +61,7 @@ function toCampaign(row: CampaignRow): Campaign {
     fanoutCompletedAt: row.fanout_completed_at,
     audienceSize: row.audience_size,
     exhaustedCount: row.exhausted_count,
+    skippedCount: row.skipped_count,
     scheduledFor: row.scheduled_for,
     createdAt: row.created_at,
   };
@@ -121,4 +128,126 @@ export async function transitionCampaign(
     [id, from, to, at, extra.approvedBy ?? null, extra.reviewNote ?? null],
   );
   return rowCount === 1;
+}
+
+/**
+ * Which live-notice claim a campaign's messages take (migration 0013): the first notice is one per
+ * person, a code offer one per person and pool; other kinds are deliberate re-sends and take none.
+ */
+export interface ClaimScope {
+  kind: 'initial_notice' | 'code_offer';
+  poolId: number | null;
+}
+
+export async function findClaimScope(db: Queryable, campaign: Campaign): Promise<ClaimScope | null> {
+  if (campaign.kind === 'initial_notice') return { kind: 'initial_notice', poolId: null };
+  if (campaign.kind !== 'code_offer') return null;
+  const { rows } = await db.query<{ pool_id: number }>(
+    'SELECT pool_id FROM code_campaigns WHERE campaign_id = $1',
+    [campaign.id],
+  );
+  return { kind: 'code_offer', poolId: rows[0]?.pool_id ?? null };
+}
+
+/** One page of a campaign's audience, in person order, with who already holds each person's live notice. */
+export async function readAudiencePage(
+  db: Queryable,
+  campaign: Campaign,
+  scope: ClaimScope | null,
+  after: number,
+  limit: number,
+): Promise<(AudienceRow & { held_by: number | null })[]> {
+  const heldBy = scope
+    ? `(SELECT n.campaign_id FROM notice_claims n
+        WHERE n.person_id = p.id AND n.kind = $4 AND COALESCE(n.pool_id, 0) = $5 AND n.released_at IS NULL
+          AND n.campaign_id <> $6 LIMIT 1)`
+    : 'NULL::bigint';
+  const { rows } = await db.query<AudienceRow & { held_by: number | null }>(
+    `SELECT ${AUDIENCE_COLUMNS}, ${heldBy} AS held_by FROM people p
+     WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${kindFilter(campaign.kind)}
+       AND ${codeCampaignAudienceSql(campaign.id)}
+     ORDER BY p.id LIMIT $3`,
+    [campaign.incidentId, after, limit, ...(scope ? [scope.kind, scope.poolId ?? 0, campaign.id] : [])],
+  );
+  return rows;
+}
+
+/**
+ * Claims the live notice of each person for this campaign, in person order (so two fan-outs running
+ * at once wait on each other rather than deadlock); returns whom it now holds. Someone whose live
+ * notice another campaign holds, even one that claimed them a moment ago, is left out, not an error.
+ */
+export async function claimNotices(
+  db: Queryable,
+  campaignId: number,
+  scope: ClaimScope,
+  personIds: number[],
+  at: Date,
+): Promise<Set<number>> {
+  if (personIds.length === 0) return new Set();
+  const { rows } = await db.query<{ person_id: number }>(
+    `INSERT INTO notice_claims (campaign_id, person_id, kind, pool_id, claimed_at)
+     SELECT $1, person_id, $3, $4, $5 FROM unnest($2::bigint[]) AS t(person_id) ORDER BY person_id
+     ON CONFLICT DO NOTHING RETURNING person_id`,
+    [campaignId, [...personIds].sort((a, b) => a - b), scope.kind, scope.poolId, at],
+  );
+  return new Set(rows.map((row) => Number(row.person_id)));
+}
+
+/** Releases what a cancelled campaign still holds for people it never reached. */
+export async function releaseCancelledClaims(db: Queryable, campaignId: number, at: Date): Promise<void> {
+  await db.query(
+    `UPDATE notice_claims n SET released_at = $2, release_reason = 'cancelled'
+     WHERE n.campaign_id = $1 AND n.released_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = n.campaign_id AND m.person_id = n.person_id
+                         AND NOT message_is_dead(m.status, m.fallback, 'cancelled'))`,
+    [campaignId, at],
+  );
+}
+
+/**
+ * Writes each planned person's first message (attempt 1); a repeated page writes nothing twice. Who
+ * has no usable contact is recorded as failed with nothing left to try, never silently skipped.
+ */
+export async function insertFirstMessages(
+  db: Queryable,
+  campaignId: number,
+  messages: { personId: number; channel: Channel | null; locale: string; sendAfter: Date | null }[],
+  at: Date,
+): Promise<{ channel: Channel | null }[]> {
+  if (messages.length === 0) return [];
+  const { rows } = await db.query<{ channel: Channel | null }>(
+    `INSERT INTO messages (campaign_id, person_id, attempt, channel, locale, status, status_reason, failed_at, fallback, send_after)
+     SELECT $1, person_id, 1, channel, locale,
+            CASE WHEN channel IS NULL THEN 'failed' ELSE 'queued' END,
+            CASE WHEN channel IS NULL THEN 'no usable contact details on file' END,
+            CASE WHEN channel IS NULL THEN $6::timestamptz END,
+            CASE WHEN channel IS NULL THEN 'exhausted' END,
+            send_after
+     FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[]) AS t(person_id, channel, locale, send_after)
+     ON CONFLICT (campaign_id, person_id, attempt) DO NOTHING
+     RETURNING channel`,
+    [
+      campaignId,
+      messages.map((m) => m.personId),
+      messages.map((m) => m.channel),
+      messages.map((m) => m.locale),
+      messages.map((m) => m.sendAfter),
+      at,
+    ],
+  );
+  return rows;
+}
+
+/** What is still to go out for a campaign, per channel and recipient time zone (for the finish estimate). */
+export async function readInFlightByZone(
+  db: Queryable,
+  campaignId: number,
+): Promise<{ channel: Channel; timeZone: string | null; n: number }[]> {
+  const { rows } = await db.query<{ channel: Channel; time_zone: string | null; n: number }>(
+    `SELECT m.channel, p.time_zone, count(*)::int AS n FROM messages m JOIN people p ON p.id = m.person_id
+     WHERE m.campaign_id = $1 AND m.status IN ('queued', 'sending') AND m.channel IS NOT NULL GROUP BY 1, 2`,
+    [campaignId],
+  );
+  return rows.map((row) => ({ channel: row.channel, timeZone: row.time_zone, n: row.n }));
 }

@@ -41,9 +41,13 @@ describe('campaigns in the console, with four eyes', () => {
       makePerson({ email: null, phone: null, postalAddress: '1 High St' }),
     ]);
     const page = await editor.get(await draft(incident.id)).expect(200);
-    expect(page.text).toMatch(/Email<\/td><td>1</);
-    expect(page.text).toMatch(/Text message \(SMS\)<\/td><td>1</);
-    expect(page.text).toMatch(/No usable contact details<\/td><td>1</);
+    expect(page.text).toMatch(
+      /data-channel="email" data-locale="en"><td>Email<\/td><td>English<\/td><td data-field="people">1</,
+    );
+    expect(page.text).toMatch(
+      /data-channel="sms" data-locale="en"><td>Text message \(SMS\)<\/td><td>English<\/td><td data-field="people">1</,
+    );
+    expect(page.text).toMatch(/data-channel="none" data-locale="en"><td>No usable contact details<\/td>/);
   });
 
   it('will not let an editor approve their own send, and lets an approver start it to 100%', async () => {
@@ -80,7 +84,9 @@ describe('campaigns in the console, with four eyes', () => {
     expect(done).toContain('5 of 5 people done');
     const events = await approver.get(`${campaignPath}/events`).expect(200);
     expect(events.headers['content-type']).toContain('text/event-stream');
-    expect(events.text).toMatch(/event: progress\ndata: \{"status":"(sending|completed)".*"settled":5,/);
+    expect(events.text).toMatch(
+      /event: progress\ndata: \{.*"status":"(sending|completed)".*"settled":5,.*"percent":100/,
+    );
   });
 
   it('sends a campaign back to its editor with the approver’s note', async () => {

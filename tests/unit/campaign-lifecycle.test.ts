@@ -37,7 +37,14 @@ describe('campaign lifecycle', () => {
 describe('campaign progress', () => {
   it('adds counters per channel and status into what staff see', () => {
     const progress = summarizeProgress(
-      { id: 1, status: 'sending', audienceSize: 10, exhaustedCount: 1, fanoutComplete: true },
+      {
+        id: 1,
+        status: 'sending',
+        audienceSize: 10,
+        exhaustedCount: 1,
+        skippedCount: 0,
+        fanoutComplete: true,
+      },
       [
         { channel: 'email', status: 'delivered', n: 5 },
         { channel: 'email', status: 'bounced', n: 2 },
@@ -51,5 +58,41 @@ describe('campaign progress', () => {
     expect(progress.reached).toBe(5);
     expect(progress.inFlight).toBe(2);
     expect(progress.percent).toBe(70); // 5 reached + 1 exhausted + 1 letter of 10
+  });
+
+  it('counts a bounced email as a failed email even when the SMS after it reached the person', () => {
+    const progress = summarizeProgress(
+      {
+        id: 1,
+        status: 'completed',
+        audienceSize: 1,
+        exhaustedCount: 0,
+        skippedCount: 2,
+        fanoutComplete: true,
+      },
+      [
+        { channel: 'email', status: 'bounced', n: 1 },
+        { channel: 'sms', status: 'delivered', n: 1 },
+      ],
+    );
+    expect(progress.byChannel.email!.bounced).toBe(1);
+    expect(progress.byChannel.sms!.delivered).toBe(1);
+    expect([progress.reached, progress.people, progress.settled, progress.skipped]).toEqual([1, 1, 1, 2]);
+    expect(progress.percent).toBe(100);
+  });
+
+  it('never says 100% while the fan-out is still reading the audience', () => {
+    const progress = summarizeProgress(
+      {
+        id: 1,
+        status: 'sending',
+        audienceSize: 3,
+        exhaustedCount: 0,
+        skippedCount: 0,
+        fanoutComplete: false,
+      },
+      [{ channel: 'email', status: 'delivered', n: 3 }],
+    );
+    expect(progress.percent).toBe(99);
   });
 });

@@ -3,15 +3,22 @@ import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { parseForm } from '../../web/forms.js';
-import { AUDIENCES, type Audience } from '../../campaigns/lifecycle.js';
-import { channelForAttempt, CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
+import { AUDIENCES } from '../../campaigns/lifecycle.js';
+import { CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
 import { GENERAL_MESSAGE_KINDS } from '../../notices/render.js';
 import { findCampaign, type Campaign } from '../../campaigns/store.js';
-import { cancelCampaign, pauseCampaign, resumeCampaign } from '../../campaigns/service.js';
+import {
+  campaignDashboard,
+  campaignProgress,
+  cancelCampaign,
+  pauseCampaign,
+  planCampaign,
+  resumeCampaign,
+} from '../../campaigns/service.js';
 import { isWaitingForSchedule } from '../../campaigns/lifecycle.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../incidents/routes.js';
-import { audienceShapes, campaignProgress, countAudience } from './store.js';
+import { countAudience } from './store.js';
 import {
   approveAndStart,
   createCampaignDraft,
@@ -38,19 +45,6 @@ const newCampaignForm = z.object({
 /** The fallback order as the editor chose it, first to last, each channel once. */
 export function readChannelOrder(values: (string | undefined)[]): Channel[] {
   return [...new Set(values.filter((value): value is Channel => value !== undefined && isChannel(value)))];
-}
-
-/** How many people each channel would reach first, for the editor and approver to see before sending. */
-export async function projectChannels(
-  deps: Pick<Deps, 'db'>,
-  incidentId: number,
-  audience: Audience,
-  order: Channel[],
-): Promise<Record<Channel | 'none', number>> {
-  const shapes = await audienceShapes(deps.db, incidentId, audience === 'affected');
-  const counts = { email: 0, sms: 0, voice: 0, letter: 0, none: 0 };
-  for (const shape of shapes) counts[channelForAttempt(shape.person, { order }, 1) ?? 'none'] += shape.count;
-  return counts;
 }
 
 export function campaignRoutes(deps: Deps): ConsoleRoute[] {
@@ -136,9 +130,13 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
       handler: async (req, res) => {
         const campaign = await loadCampaign(deps, req.params.id);
         const incident = await loadIncident(deps, campaign.incidentId);
-        const [progress, projection, staffNames] = await Promise.all([
-          campaignProgress(deps.db, campaign),
-          projectChannels(deps, incident.id, campaign.audience, campaign.channelPolicy.order),
+        // The approver sees what the fan-out will create, from the function the fan-out runs.
+        const beforeSending = ['draft', 'rejected', 'awaiting_approval', 'approved'].includes(
+          campaign.status,
+        );
+        const [progress, plan, staffNames] = await Promise.all([
+          campaignDashboard(deps, { campaignId: campaign.id }),
+          beforeSending ? planCampaign(deps, { campaignId: campaign.id }) : null,
           deps.db.query<{ id: number; display_name: string }>(
             'SELECT id, display_name FROM staff WHERE id = ANY($1::bigint[])',
             [[campaign.createdBy, campaign.approvedBy].filter((id) => id !== null)],
@@ -154,18 +152,12 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
           campaign,
           incident,
           progress,
-          projection,
+          plan,
           reviewNote: review.rows[0]?.review_note ?? null,
           createdByName: campaign.createdBy ? names.get(campaign.createdBy) : null,
           approvedByName: campaign.approvedBy ? names.get(campaign.approvedBy) : null,
           isCreator: campaign.createdBy === res.locals.staff!.id,
           startsAt: isWaitingForSchedule(campaign, deps.clock.now()) ? campaign.scheduledFor : null,
-          percent:
-            progress.total === 0
-              ? campaign.status === 'completed'
-                ? 100
-                : 0
-              : Math.floor((100 * progress.settled) / progress.total),
           refreshSeconds: live ? 5 : 0,
           errors:
             req.query.error === 'noteMissing'
@@ -193,14 +185,11 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
         });
         const deadline = Date.now() + 10 * 60 * 1000;
         while (open && Date.now() < deadline) {
-          const current = (await findCampaign(deps.db, campaign.id)) ?? campaign;
-          const progress = await campaignProgress(deps.db, current);
-          res.write(
-            `event: progress\ndata: ${JSON.stringify({ status: current.status, ...progress, timeline: undefined })}\n\n`,
-          );
+          const progress = await campaignProgress(deps, { campaignId: campaign.id });
+          res.write(`event: progress\ndata: ${JSON.stringify(progress)}\n\n`);
           if (
-            ['completed', 'cancelled', 'rejected'].includes(current.status) ||
-            (progress.fanoutDone && progress.settled >= progress.total)
+            ['completed', 'cancelled', 'rejected'].includes(progress.status) ||
+            (progress.fanoutComplete && progress.settled >= progress.people)
           )
             break;
           await new Promise((resolve) => setTimeout(resolve, 2_000));
