@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestContext, type TestContext } from '../support/context.js';
+import { eventually, startTestContext, type TestContext } from '../support/context.js';
 import { makeIncident, makePeople, makePerson } from '../support/factories.js';
 import { codeList, makePool, stockPool } from '../support/codes.js';
 import type TestAgent from 'supertest/lib/agent.js';
@@ -283,11 +283,15 @@ describe('codes in the JSON API, every answer checked against the OpenAPI docume
       eligibility: 'everyone',
       offerMode: 'reveal_link',
     });
-    const { rows } = await ctx.deps.db.query<{
-      action: string;
-      staff_id: number | null;
-      api_key_id: number | null;
-    }>(`SELECT action, staff_id, api_key_id FROM audit_log WHERE action = 'code_pool.create'`);
+    // The audit record is written once the answer has gone.
+    const rows = await eventually('the audit record', async () => {
+      const { rows } = await ctx.deps.db.query<{
+        action: string;
+        staff_id: number | null;
+        api_key_id: number | null;
+      }>(`SELECT action, staff_id, api_key_id FROM audit_log WHERE action = 'code_pool.create'`);
+      return rows.length > 0 ? rows : undefined;
+    });
     expect(rows).toEqual([
       { action: 'code_pool.create', staff_id: editorId, api_key_id: expect.any(Number) as number },
     ]);
