@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { CHANNELS, type Channel } from './campaigns/channel-policy.js';
 
@@ -17,6 +18,8 @@ export const QUEUE_NAMES = {
   >,
   /** One-time codes and subscription confirmations: src/portal-messages/queue.ts. */
   portal: 'portal-messages',
+  /** Verified delivery receipts that arrived while PostgreSQL was unreachable: src/deliveries/receipts.ts. */
+  receipts: 'receipts',
 } as const;
 
 export interface FanoutJob {
@@ -39,7 +42,27 @@ export interface MaintenanceJob {
   v: 1;
 }
 
-export const JOB_NAMES = { fanout: 'fanout', send: 'send', reconcile: 'reconcile', purge: 'purge' } as const;
+/**
+ * Receipts held until PostgreSQL returns. The one exception to "ids only": a receipt exists nowhere
+ * else (Twilio never sends it again), so the verified events themselves travel, sealed with the
+ * vault because they carry email addresses and phone numbers. Only the provider and the count are
+ * readable in Redis.
+ */
+export interface ReceiptJob {
+  v: 1;
+  provider: string;
+  events: number;
+  /** The events of one webhook request, in the order they arrived: vault-sealed JSON (see receipts.ts). */
+  sealed: string;
+}
+
+export const JOB_NAMES = {
+  fanout: 'fanout',
+  send: 'send',
+  reconcile: 'reconcile',
+  purge: 'purge',
+  receipt: 'receipt',
+} as const;
 export const RECONCILE_SCHEDULER_ID = 'reconcile';
 export const PURGE_SCHEDULER_ID = 'purge';
 /** The retention purge looks for what is due this often. */
@@ -49,6 +72,13 @@ export const PURGE_EVERY_MS = 6 * 60 * 60 * 1000;
 export const jobIds = {
   fanout: (campaignId: number) => `fanout-${campaignId}`,
   send: (messageId: number) => `send-${messageId}`,
+  /**
+   * From the provider's own event ids, so a provider retrying the same request (SendGrid does, for
+   * 24 h) adds nothing while the first copy waits. Hashed: event ids are the provider's strings and
+   * may hold any character, ':' included.
+   */
+  receipt: (provider: string, providerEventIds: readonly string[]) =>
+    `receipt-${provider}-${crypto.createHash('sha256').update(JSON.stringify(providerEventIds)).digest('base64url')}`,
 };
 
 /**
@@ -72,10 +102,24 @@ export const FANOUT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 1_000 },
 };
 
+/**
+ * Held receipts: these attempts are for errors other than "PostgreSQL is away" (a bug, a key that
+ * no longer opens the payload), which the processor does not count (it waits for PostgreSQL instead,
+ * however long that takes). Done jobs go at once, their events now in delivery_events; failed ones
+ * stay, bounded, for the dashboard.
+ */
+export const RECEIPT_JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+  removeOnComplete: true,
+  removeOnFail: { count: 10_000 },
+};
+
 export interface Queues {
   fanout: Queue<FanoutJob>;
   maintenance: Queue<MaintenanceJob>;
   send: Record<Channel, Queue<SendJob>>;
+  receipts: Queue<ReceiptJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -89,11 +133,13 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
       new Queue<SendJob>(QUEUE_NAMES.send[channel], { connection, prefix }),
     ]),
   ) as Record<Channel, Queue<SendJob>>;
-  const all = () => [fanout, maintenance, ...Object.values(send)] as Queue[];
+  const receipts = new Queue<ReceiptJob>(QUEUE_NAMES.receipts, { connection, prefix });
+  const all = () => [fanout, maintenance, ...Object.values(send), receipts] as Queue[];
   return {
     fanout,
     maintenance,
     send,
+    receipts,
     all,
     async close() {
       await Promise.all(all().map((queue) => queue.close()));

@@ -20,6 +20,7 @@ import { makeReconcileProcessor } from '../src/campaigns/reconcile.js';
 import { purgeDue } from '../src/retention/purge.js';
 import { limiterFor } from '../src/campaigns/rate-limit.js';
 import { isDatabaseUnavailable } from '../src/platform/db.js';
+import { makeReceiptProcessor } from '../src/deliveries/receipts.js';
 
 export interface Workers {
   workers: Worker[];
@@ -106,6 +107,13 @@ export function createWorkers(deps: Deps): Workers {
         prefix,
         concurrency: 10,
       },
+    ),
+    // Receipts held through a PostgreSQL outage. One at a time per process, so they are applied in the
+    // order they arrived; several processes interleave, which is safe because a status only moves forward.
+    new Worker(
+      QUEUE_NAMES.receipts,
+      waitingForDatabase(deps, deps.queues.receipts, makeReceiptProcessor(deps)),
+      { connection, prefix, concurrency: 1 },
     ),
   ];
   for (const worker of workers) {

@@ -21,30 +21,65 @@ const DELIVERED: Record<Channel, ProviderEvent['status']> = {
 
 export interface SandboxChannels {
   adapter(channel: Channel): ChannelAdapter;
-  /** Resolves when every simulated receipt has been applied: shutdown and tests wait on it. */
+  /**
+   * Resolves when every simulated receipt has been applied (or held): shutdown and tests wait on it.
+   * A receipt waiting to be tried again is given up and reported to onReceiptError.
+   */
   drain(): Promise<void>;
 }
 
+/**
+ * Like SendGrid, the sandbox posts a receipt again when Candor could not take it (PostgreSQL and
+ * Redis both away, so it was neither applied nor held): after 1 s, 2 s, 4 s ... about two minutes
+ * in all, so a rehearsal through a short double outage still ends with every receipt.
+ */
+const RECEIPT_ATTEMPTS = 8;
+const RECEIPT_RETRY_BASE_MS = 1_000;
+
 export function createSandbox(deps: SandboxDependencies): SandboxChannels {
   const pending = new Set<Promise<void>>();
+  /** Retries waiting for their time: each entry gives its receipt up. */
+  const waiting = new Map<NodeJS.Timeout, () => void>();
+  let draining = false;
+
+  function deliver(event: ProviderEvent, messageId: number, attempt: number): Promise<void> {
+    return deps.applyEvent(event).catch((error: unknown) => {
+      if (draining || attempt >= RECEIPT_ATTEMPTS) {
+        deps.onReceiptError(error, messageId);
+        return;
+      }
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          () => {
+            waiting.delete(timer);
+            void deliver(event, messageId, attempt + 1).then(resolve);
+          },
+          RECEIPT_RETRY_BASE_MS * 2 ** (attempt - 1),
+        );
+        waiting.set(timer, () => {
+          clearTimeout(timer);
+          deps.onReceiptError(error, messageId);
+          resolve();
+        });
+      });
+    });
+  }
 
   function simulateReceipt(message: OutgoingMessage, providerMessageId: string) {
     const status = DELIVERED[message.channel];
     if (!status) return;
-    const receipt = deps
-      .applyEvent({
-        provider: 'sandbox',
-        providerEventId: `${providerMessageId}-${status}`,
-        messageId: message.messageId,
-        providerMessageId,
-        event: status,
-        status,
-        reason: null,
-        occurredAt: new Date(),
-        raw: { simulated: true, status },
-      })
-      .catch((error: unknown) => deps.onReceiptError(error, message.messageId))
-      .finally(() => pending.delete(receipt));
+    const event: ProviderEvent = {
+      provider: 'sandbox',
+      providerEventId: `${providerMessageId}-${status}`,
+      messageId: message.messageId,
+      providerMessageId,
+      event: status,
+      status,
+      reason: null,
+      occurredAt: new Date(),
+      raw: { simulated: true, status },
+    };
+    const receipt = deliver(event, message.messageId, 1).finally(() => pending.delete(receipt));
     pending.add(receipt);
   }
 
@@ -62,7 +97,15 @@ export function createSandbox(deps: SandboxDependencies): SandboxChannels {
       };
     },
     async drain() {
-      while (pending.size > 0) await Promise.all([...pending]);
+      // Shutdown does not wait minutes for a retry: receipts still waiting are given up (and logged).
+      draining = true;
+      try {
+        for (const giveUp of [...waiting.values()]) giveUp();
+        waiting.clear();
+        while (pending.size > 0) await Promise.all([...pending]);
+      } finally {
+        draining = false;
+      }
     },
   };
 }

@@ -1,29 +1,167 @@
-import { withTransaction } from '../platform/db.js';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { isDatabaseUnavailable, withTransaction } from '../platform/db.js';
+import { redisIsReady } from '../platform/redis.js';
+import { UnavailableError } from '../platform/errors.js';
 import type { Vault } from '../platform/vault.js';
 import type { ProviderEvent } from '../channels/channel.js';
 import { followUpFailure, type NextAttemptDeps } from '../campaigns/next-attempt.js';
+import { JOB_NAMES, RECEIPT_JOB_OPTIONS, jobIds, type ReceiptJob } from '../queues.js';
 import { recordProviderEvent, type StatusChange } from './store.js';
-import { isFailure } from './status.js';
+import { isFailure, isMessageStatus } from './status.js';
 
 export interface ReceiptDeps extends NextAttemptDeps {
   vault: Vault;
+  /**
+   * The connection the queues use, to see whether Redis has been ready since start: BullMQ would
+   * wait for that however long it takes, and a provider's request must not hang. Optional only
+   * because the sandbox's receipts are wired in deps.ts without it; there a send has just reached
+   * PostgreSQL and Redis, so the wait cannot be long.
+   */
+  redis?: Pick<Redis, 'status'>;
 }
 
 /**
- * A verified receipt, applied: stored once, the status moved forward only, and a permanent failure
- * (a bounce, an undelivered SMS, a call nobody answered) followed up on the person's next channel.
- * Storing and applying commit together: an event stored but not applied would make the provider's
- * retry look like a replay, and the status would never move. The follow-up has its own transaction;
- * the reconciler finishes it if this process dies first.
+ * What became of a request's receipts: applied in PostgreSQL, held in the receipts queue because
+ * PostgreSQL is unreachable (applied when it returns), or neither because Redis is unreachable too.
+ * Only the last must make the provider try again.
  */
-export async function applyProviderEvent(
+export type ReceiptOutcome = 'applied' | 'held' | 'unavailable';
+
+/**
+ * A verified receipt, applied: stored once and the status moved forward only, both in one
+ * transaction (an event stored but not applied would make the provider's retry look like a replay,
+ * and the status would never move). Throws whatever PostgreSQL throws.
+ */
+async function recordReceipt(
   deps: ReceiptDeps,
   event: ProviderEvent,
+  receivedAt: Date,
 ): Promise<StatusChange | null> {
+  return withTransaction(deps.db, (tx) => recordProviderEvent(tx, deps.vault, event, receivedAt));
+}
+
+/**
+ * A permanent failure (a bounce, an undelivered SMS, a call nobody answered) is followed up on the
+ * person's next channel. By now the receipt is recorded, so a follow-up that fails (PostgreSQL or
+ * Redis going away between the two) must not turn into an error for the provider: the reconciler
+ * follows up every failure that has not been (fallback IS NULL).
+ */
+async function followUp(deps: ReceiptDeps, change: StatusChange | null): Promise<void> {
+  if (!change || !isFailure(change.to)) return;
+  try {
+    await followUpFailure(deps, change.messageId);
+  } catch (error) {
+    deps.logger.warn(
+      { err: error, messageId: change.messageId },
+      'receipt recorded; its fallback is left to the reconciler',
+    );
+  }
+}
+
+/**
+ * Receipts as the provider posted them in one request, applied in that order. If PostgreSQL is
+ * unreachable, the events not yet applied are held in the receipts queue, sealed, under a job id
+ * made from their event ids. Order across requests does not matter: a status only moves forward
+ * (status.ts), so the same receipts applied in any order end in the same place.
+ */
+export async function receiveProviderEvents(
+  deps: ReceiptDeps,
+  events: readonly ProviderEvent[],
+): Promise<ReceiptOutcome> {
   const receivedAt = deps.clock.now();
-  const change = await withTransaction(deps.db, (tx) =>
-    recordProviderEvent(tx, deps.vault, event, receivedAt),
+  for (const [index, event] of events.entries()) {
+    let change: StatusChange | null;
+    try {
+      change = await recordReceipt(deps, event, receivedAt);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      return holdReceipts(deps, events.slice(index), receivedAt, error);
+    }
+    await followUp(deps, change);
+  }
+  return 'applied';
+}
+
+/** One receipt from inside Candor (the sandbox's simulated ones): applied or held, or an error if neither. */
+export async function applyProviderEvent(deps: ReceiptDeps, event: ProviderEvent): Promise<ReceiptOutcome> {
+  const outcome = await receiveProviderEvents(deps, [event]);
+  if (outcome === 'unavailable') throw new UnavailableError('PostgreSQL and Redis are both unreachable');
+  return outcome;
+}
+
+async function holdReceipts(
+  deps: ReceiptDeps,
+  events: readonly ProviderEvent[],
+  receivedAt: Date,
+  databaseError: unknown,
+): Promise<ReceiptOutcome> {
+  const provider = events[0]?.provider ?? 'unknown';
+  const jobId = jobIds.receipt(
+    provider,
+    events.map((event) => event.providerEventId),
   );
-  if (change && isFailure(change.to)) await followUpFailure(deps, change.messageId);
-  return change;
+  try {
+    if (deps.redis && !redisIsReady(deps.redis)) throw new Error('Redis is not connected');
+    await deps.queues.receipts.add(
+      JOB_NAMES.receipt,
+      { v: 1, provider, events: events.length, sealed: sealReceipts(deps.vault, { receivedAt, events }) },
+      { ...RECEIPT_JOB_OPTIONS, jobId },
+    );
+  } catch (redisError) {
+    deps.logger.error(
+      { err: redisError, databaseError, provider, events: events.length },
+      'receipts refused: neither PostgreSQL nor Redis can take them; the provider must retry',
+    );
+    return 'unavailable';
+  }
+  deps.logger.warn(
+    { err: databaseError, provider, events: events.length, jobId },
+    'PostgreSQL unreachable: receipts held in the receipts queue',
+  );
+  return 'held';
+}
+
+interface HeldReceipts {
+  receivedAt: Date;
+  events: readonly ProviderEvent[];
+}
+
+/**
+ * The whole event is sealed, not only `raw`: a SendGrid bounce reason quotes the address, and Redis
+ * keeps job data in clear. The key id travels with the sealed value, so a key rotation during an
+ * outage still opens it while the previous key is configured.
+ */
+export function sealReceipts(vault: Vault, held: HeldReceipts): string {
+  return vault.seal(JSON.stringify(held));
+}
+
+/** Our own sealed JSON (the seal authenticates it), so this only restores the dates and checks the shape. */
+export function openReceipts(vault: Vault, sealed: string): HeldReceipts {
+  const parsed = JSON.parse(vault.open(sealed)) as {
+    receivedAt: string;
+    events: (Omit<ProviderEvent, 'occurredAt'> & { occurredAt: string | null })[];
+  };
+  return {
+    receivedAt: new Date(parsed.receivedAt),
+    events: parsed.events.map((event) => {
+      if (event.status !== null && !isMessageStatus(event.status))
+        throw new Error(`held receipt has an unknown status`);
+      return { ...event, occurredAt: event.occurredAt === null ? null : new Date(event.occurredAt) };
+    }),
+  };
+}
+
+/**
+ * Applies held receipts once PostgreSQL is back, in the order they arrived. While it is still
+ * unreachable the error goes up as it is: the worker (waitingForDatabase in workers/index.ts) puts
+ * the job back at the head of the queue and rests the queue without spending an attempt, so an
+ * outage of any length is waited out. Applying twice is harmless (event ids are unique).
+ */
+export function makeReceiptProcessor(deps: ReceiptDeps) {
+  return async (job: Job<ReceiptJob>): Promise<string> => {
+    const { receivedAt, events } = openReceipts(deps.vault, job.data.sealed);
+    for (const event of events) await followUp(deps, await recordReceipt(deps, event, receivedAt));
+    return 'applied';
+  };
 }

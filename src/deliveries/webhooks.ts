@@ -1,11 +1,11 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Response } from 'express';
 import type { Deps } from '../deps.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { parseSendgridEvents, verifySendgridSignature } from '../channels/sendgrid.js';
 import { parseTwilioStatus, verifyTwilioSignature } from '../channels/twilio.js';
-import { applyProviderEvent } from './receipts.js';
+import { receiveProviderEvents, type ReceiptOutcome } from './receipts.js';
 
-type WebhookDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'clock' | 'logger' | 'queues'>;
+type WebhookDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'clock' | 'logger' | 'queues' | 'redis'>;
 
 function messageIdFrom(query: unknown): number | null {
   const value =
@@ -13,9 +13,32 @@ function messageIdFrom(query: unknown): number | null {
   return Number.isSafeInteger(value) && value > 0 ? value : null;
 }
 
+/** SendGrid retries a refused post for up to 24 hours; this is only a hint for a gentler client. */
+const RETRY_AFTER_SECONDS = 30;
+
+/**
+ * 2xx once the receipts are kept somewhere (applied in PostgreSQL: 204; held in the receipts queue
+ * until it returns: 202), 503 when neither PostgreSQL nor Redis could take them, so the provider
+ * tries again. Never a 500 for an outage: the provider would treat it the same, but it is not a bug.
+ */
+function answer(res: Response, outcome: ReceiptOutcome): void {
+  if (outcome === 'applied') {
+    res.status(204).end();
+  } else if (outcome === 'held') {
+    res.status(202).end();
+  } else {
+    res
+      .status(503)
+      .set('Retry-After', String(RETRY_AFTER_SECONDS))
+      .type('application/problem+json')
+      .json({ title: 'Receipts cannot be stored right now; try again later', status: 503 });
+  }
+}
+
 /**
  * Delivery receipts. Each is verified on the raw request before anything is read from it, stored raw
- * once, and applied idempotently: forged requests get 403, replays change nothing.
+ * once, and applied idempotently: forged requests get 403, replays change nothing. While PostgreSQL
+ * is unreachable, verified receipts wait in the receipts queue (see receipts.ts).
  */
 export function registerWebhooks(app: Express, deps: WebhookDeps): void {
   app.post('/webhooks/sendgrid', express.raw({ type: '*/*', limit: '5mb' }), async (req, res) => {
@@ -35,9 +58,7 @@ export function registerWebhooks(app: Express, deps: WebhookDeps): void {
     } catch {
       throw new ValidationError('body is not JSON');
     }
-    const events = parseSendgridEvents(body);
-    for (const event of events) await applyProviderEvent(deps, event);
-    res.status(204).end();
+    answer(res, await receiveProviderEvents(deps, parseSendgridEvents(body)));
   });
 
   app.post(
@@ -55,8 +76,7 @@ export function registerWebhooks(app: Express, deps: WebhookDeps): void {
       });
       if (!verified) throw new ForbiddenError('signature does not verify');
       const event = parseTwilioStatus(messageIdFrom(req.query), params);
-      await applyProviderEvent(deps, event);
-      res.status(204).end();
+      answer(res, await receiveProviderEvents(deps, [event]));
     },
   );
 }

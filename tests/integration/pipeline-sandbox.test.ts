@@ -20,7 +20,12 @@ describe('the walking skeleton on the sandbox provider', () => {
   afterAll(async () => ctx?.close());
 
   it('has a worker for every queue it names', () => {
-    const named = [QUEUE_NAMES.fanout, QUEUE_NAMES.maintenance, ...Object.values(QUEUE_NAMES.send)].sort();
+    const named = [
+      QUEUE_NAMES.fanout,
+      QUEUE_NAMES.maintenance,
+      ...Object.values(QUEUE_NAMES.send),
+      QUEUE_NAMES.receipts,
+    ].sort();
     expect(
       ctx.deps.queues
         .all()
