@@ -36,7 +36,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
   const sandbox = createSandbox({
     recordOutbox: (message) => recordOutboxEntry(db, vault, message),
     applyEvent: async (event) => {
-      await applyProviderEvent({ db, vault, queues, clock, logger, config }, event);
+      await applyProviderEvent({ db, vault, queues, clock, logger, config, redis }, event);
     },
     onReceiptError: (error, messageId) => logger.error({ err: error, messageId }, 'sandbox receipt failed'),
   });

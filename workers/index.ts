@@ -35,8 +35,10 @@ type Processor<T> = (job: Job<T>, token?: string) => Promise<unknown>;
 
 /**
  * Waits out a PostgreSQL outage: a job that failed only because PostgreSQL could not be reached goes
- * back to its queue, and the whole queue rests (across every worker process) before trying again, so
- * an outage of any length delays work but never exhausts a job's retries or marks a message failed.
+ * back to its queue, and the worker that met the outage rests before trying again, so an outage of
+ * any length delays work but never exhausts a job's retries or marks a message failed. BullMQ makes
+ * every worker of a queue with a limiter (the send queues) rest; a worker without one rests alone
+ * (moveToActive reads the limiter key only when a limiter is set), and each meets the outage itself.
  */
 function waitingForDatabase<T>(deps: Deps, queue: Queue, processor: Processor<T>): Processor<T> {
   return async (job, token) => {

@@ -14,11 +14,9 @@ export interface ReceiptDeps extends NextAttemptDeps {
   vault: Vault;
   /**
    * The connection the queues use, to see whether Redis has been ready since start: BullMQ would
-   * wait for that however long it takes, and a provider's request must not hang. Optional only
-   * because the sandbox's receipts are wired in deps.ts without it; there a send has just reached
-   * PostgreSQL and Redis, so the wait cannot be long.
+   * wait for that however long it takes, and a provider's request must not hang.
    */
-  redis?: Pick<Redis, 'status'>;
+  redis: Pick<Redis, 'status'>;
 }
 
 /**
@@ -102,7 +100,7 @@ async function holdReceipts(
     events.map((event) => event.providerEventId),
   );
   try {
-    if (deps.redis && !redisIsReady(deps.redis)) throw new Error('Redis is not connected');
+    if (!redisIsReady(deps.redis)) throw new Error('Redis is not connected');
     await deps.queues.receipts.add(
       JOB_NAMES.receipt,
       { v: 1, provider, events: events.length, sealed: sealReceipts(deps.vault, { receivedAt, events }) },

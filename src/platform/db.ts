@@ -42,6 +42,8 @@ export function isUniqueViolation(error: unknown): boolean {
 // 08 connection exception, 57P01-57P03 shutdown or starting up, 53300 too many connections.
 const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300)$/;
 const UNAVAILABLE_NETWORK_CODES = new Set([
+  'EHOSTUNREACH',
+  'ENETUNREACH',
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',

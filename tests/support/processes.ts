@@ -88,6 +88,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   admin.on('error', () => undefined);
   let child: ChildProcess | null = null;
   const start = async () => {
+    // Starting a second server on the port would fail to bind and orphan the first.
+    if (child && child.exitCode === null && child.signalCode === null) return;
     child = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
