@@ -21,8 +21,10 @@ export interface CampaignProgress {
   reached: number;
   /** People every channel failed for (or who have no usable contact), as recorded by fallback. */
   exhausted: number;
-  /** Messages still to go out or going out now. */
+  /** Messages still to go out or going out now, or whose outcome the provider has yet to tell us. */
   inFlight: number;
+  /** Messages sent again after an unknown outcome the provider had no record of (or could not be asked). */
+  resends: number;
   /** Share of people settled (reached, exhausted, or a letter sent), 0–100. */
   percent: number;
 }
@@ -39,6 +41,7 @@ export function summarizeProgress(
     audienceSize: number;
     exhaustedCount: number;
     fanoutComplete: boolean;
+    resends?: number;
   },
   rows: { channel: string; status: MessageStatus; n: number }[],
 ): CampaignProgress {
@@ -62,7 +65,8 @@ export function summarizeProgress(
     totals,
     reached,
     exhausted: campaign.exhaustedCount,
-    inFlight: totals.queued + totals.sending,
+    inFlight: totals.queued + totals.sending + totals.unknown,
+    resends: campaign.resends ?? 0,
     percent: campaign.audienceSize === 0 ? 0 : Math.floor((settled / campaign.audienceSize) * 100),
   };
 }
@@ -94,9 +98,19 @@ export async function readCampaignProgress(
       audienceSize: campaign.audience_size,
       exhaustedCount: campaign.exhausted_count,
       fanoutComplete: campaign.fanout_completed_at !== null,
+      resends: await countResends(db, campaignId),
     },
     rows,
   );
+}
+
+/** Resends after unknown outcomes in a campaign (a partial index keeps this to the few resent rows). */
+export async function countResends(db: Queryable, campaignId: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT COALESCE(sum(resends), 0)::int AS n FROM messages WHERE campaign_id = $1 AND resends > 0',
+    [campaignId],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** The most common reasons messages failed, for the failures panel; reads only failed rows. */
