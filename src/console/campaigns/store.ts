@@ -3,6 +3,7 @@ import type { Queryable } from '../../platform/db.js';
 import type { CampaignStatus, Audience } from '../../campaigns/lifecycle.js';
 import type { MessageKind } from '../../notices/render.js';
 import type { Channel } from '../../campaigns/channel-policy.js';
+import { countResends } from '../../campaigns/progress.js';
 
 /** Console reads of campaigns and their messages; writes go through the campaign use cases. */
 export interface CampaignSummary {
@@ -102,6 +103,8 @@ export interface CampaignProgress {
   failures: { reason: string; channel: string | null; n: number }[];
   timeline: { at: Date; reached: number; failed: number }[];
   fanoutDone: boolean;
+  /** Messages sent again after an unknown outcome: each may have reached its person twice. */
+  resends: number;
 }
 
 /**
@@ -134,6 +137,7 @@ export async function campaignProgress(
     const inFlight =
       row.status === 'queued' ||
       row.status === 'sending' ||
+      row.status === 'unknown' ||
       (row.status === 'sent' && row.channel !== 'letter');
     if (!inFlight) settled += row.n;
   }
@@ -163,5 +167,6 @@ export async function campaignProgress(
     failures: failures.rows,
     timeline: timeline.rows,
     fanoutDone: campaign.fanoutCompletedAt !== null,
+    resends: await countResends(db, campaign.id),
   };
 }
