@@ -22,6 +22,6 @@ ALTER TABLE messages
 DROP INDEX messages_in_flight;
 CREATE INDEX messages_in_flight ON messages (id) WHERE status IN ('queued', 'sending', 'unknown');
 CREATE INDEX messages_unknown ON messages (unknown_at) WHERE status = 'unknown';
--- The sweep over messages whose receipt never came.
-CREATE INDEX messages_awaiting_receipt ON messages (sent_at) WHERE status = 'sent';
+-- The sweep over messages whose receipt never came: never asked first, then the longest unasked.
+CREATE INDEX messages_awaiting_receipt ON messages (provider_checked_at NULLS FIRST, sent_at) WHERE status = 'sent';
 CREATE INDEX messages_resent ON messages (campaign_id) WHERE resends > 0;

@@ -111,7 +111,8 @@ async function lookUpMissingReceipts(deps: ProviderCheckDeps, report: ProviderCh
     const mine = candidates.filter((candidate) => candidate.provider === adapter.provider);
     const answers = await askProvider(deps, adapter, mine);
     for (const answer of answers ?? []) {
-      if (answer.kind !== 'found' || answer.event.status === null) continue;
+      // Only news is written: "still sent" would add an event row per message and run, for nothing.
+      if (answer.kind !== 'found' || answer.event.status === null || answer.event.status === 'sent') continue;
       if (await applyProviderEvent(deps, answer.event)) report.receiptsLookedUp += 1;
     }
   }

@@ -111,6 +111,16 @@ async function lookupOne(
   );
 }
 
+/** Lookups in flight at once: Twilio limits concurrent API requests per account. */
+const LOOKUP_CONCURRENCY = 10;
+
+async function inTurn<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += LOOKUP_CONCURRENCY)
+    results.push(...(await Promise.all(items.slice(i, i + LOOKUP_CONCURRENCY).map(run))));
+  return results;
+}
+
 function earliestSince<T extends { dateCreated: Date }>(items: T[], since: Date): T | undefined {
   return items
     .filter((item) => item.dateCreated >= since)
@@ -136,25 +146,23 @@ export function createTwilioSms(client: TwilioClient, settings: TwilioSettings):
     },
     async lookup(queries) {
       const byService = settings.from.startsWith('MG');
-      return Promise.all(
-        queries.map((query) =>
-          lookupOne(
-            query,
-            async (sid) => lookedUp(query.messageId, await client.messages(sid).fetch(), SMS_STATUS),
-            async (phone, since) => {
-              const listed = await client.messages.list({
-                to: phone,
-                ...(byService ? {} : { from: settings.from }),
-                dateSentAfter: since,
-                limit: 20,
-              });
-              const mine = earliestSince(
-                listed.filter((m) => !byService || m.messagingServiceSid === settings.from),
-                since,
-              );
-              return mine ? lookedUp(query.messageId, mine, SMS_STATUS) : null;
-            },
-          ),
+      return inTurn(queries, (query) =>
+        lookupOne(
+          query,
+          async (sid) => lookedUp(query.messageId, await client.messages(sid).fetch(), SMS_STATUS),
+          async (phone, since) => {
+            const listed = await client.messages.list({
+              to: phone,
+              ...(byService ? {} : { from: settings.from }),
+              dateSentAfter: since,
+              limit: 20,
+            });
+            const mine = earliestSince(
+              listed.filter((m) => !byService || m.messagingServiceSid === settings.from),
+              since,
+            );
+            return mine ? lookedUp(query.messageId, mine, SMS_STATUS) : null;
+          },
         ),
       );
     },
@@ -182,18 +190,16 @@ export function createTwilioVoice(client: TwilioClient, settings: TwilioSettings
       }
     },
     async lookup(queries) {
-      return Promise.all(
-        queries.map((query) =>
-          lookupOne(
-            query,
-            async (sid) => lookedUp(query.messageId, await client.calls(sid).fetch(), CALL_STATUS),
-            async (phone, since) => {
-              // Calls are not filtered by creation date; a queued call has no start time yet.
-              const listed = await client.calls.list({ to: phone, from: settings.from, limit: 20 });
-              const mine = earliestSince(listed, since);
-              return mine ? lookedUp(query.messageId, mine, CALL_STATUS) : null;
-            },
-          ),
+      return inTurn(queries, (query) =>
+        lookupOne(
+          query,
+          async (sid) => lookedUp(query.messageId, await client.calls(sid).fetch(), CALL_STATUS),
+          async (phone, since) => {
+            // Calls are not filtered by creation date; a queued call has no start time yet.
+            const listed = await client.calls.list({ to: phone, from: settings.from, limit: 20 });
+            const mine = earliestSince(listed, since);
+            return mine ? lookedUp(query.messageId, mine, CALL_STATUS) : null;
+          },
         ),
       );
     },

@@ -152,8 +152,10 @@ export async function listUnknownMessages(
 
 /**
  * Messages still `sent` long after they went out, through a provider that can be asked, not asked
- * since `checkedBefore`, and young enough for the provider still to hold them. Claimed in the same
- * statement (provider_checked_at), so two reconcilers at once do not ask twice.
+ * since `checkedBefore`, and young enough for the provider still to hold them. Never-asked ones come
+ * first, then the longest unasked, so messages the provider itself never settles (a carrier that
+ * sends no confirmation) cannot starve newer ones. Claimed in the same statement
+ * (provider_checked_at), so two reconcilers at once do not ask twice.
  */
 export async function claimMessagesAwaitingReceipt(
   db: Queryable,
@@ -171,7 +173,7 @@ export async function claimMessagesAwaitingReceipt(
        SELECT id FROM messages
        WHERE status = 'sent' AND sent_at <= $2 AND sent_at > $3 AND provider = ANY($1::text[])
          AND (provider_checked_at IS NULL OR provider_checked_at <= $4)
-       ORDER BY sent_at LIMIT $6 FOR UPDATE SKIP LOCKED)
+       ORDER BY provider_checked_at NULLS FIRST, sent_at LIMIT $6 FOR UPDATE SKIP LOCKED)
      UPDATE messages m SET provider_checked_at = $5 FROM due, people p
      WHERE m.id = due.id AND p.id = m.person_id
      RETURNING m.id, m.channel, m.provider, m.provider_message_id, m.sent_at AS since, m.unknown_at,
