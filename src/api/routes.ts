@@ -471,6 +471,7 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
           byStatus: progress.byStatus,
           byChannel: progress.byChannel,
           failures: progress.failures,
+          resends: progress.resends,
         });
       },
     },

@@ -260,6 +260,7 @@ export const SCHEMAS = {
       'byStatus',
       'byChannel',
       'failures',
+      'resends',
     ],
     properties: {
       campaignId: id,
@@ -268,6 +269,8 @@ export const SCHEMAS = {
       settled: { type: 'integer' },
       percent: { type: 'integer', minimum: 0, maximum: 100 },
       fanoutDone: { type: 'boolean' },
+      /** Messages sent again after an unknown outcome (a provider time-out): each may have arrived twice. */
+      resends: { type: 'integer', minimum: 0 },
       byStatus: { type: 'object', additionalProperties: { type: 'integer' } },
       byChannel: {
         type: 'object',

@@ -4,6 +4,7 @@ import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../s
 import { startProviders } from '../support/providers.js';
 import type { FakeOutcome, FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
 import { campaignProgress, startCampaign } from '../../src/campaigns/service.js';
+import { campaignProgress as consoleProgress } from '../../src/console/campaigns/store.js';
 import type { PersonInput } from '../../src/people/store.js';
 
 /**
@@ -122,6 +123,9 @@ describe('provider lookups after a time-out or a lost receipt', () => {
     expect(fake.lookups.some((l) => l.kind === 'sendgrid' && l.path === '/v3/messages')).toBe(true);
     const progress = await campaignProgress(ctx.deps, { campaignId: campaign.id });
     expect(progress.resends).toBe(1);
+    // The figure the campaign page and the API's progress show.
+    const shown = await consoleProgress(ctx.deps.db, { ...campaign, fanoutCompletedAt: new Date() });
+    expect(shown.resends).toBe(1);
   }, 30_000);
 
   it('records a timed-out email that SendGrid did take as sent, from the activity feed, without a resend', async () => {
