@@ -160,6 +160,27 @@ describe('provider lookups after a time-out or a lost receipt', () => {
     }
   }, 30_000);
 
+  it('finds a timed-out call among the calls to the number, and records it answered without calling again', async () => {
+    const phone = '+447700900103';
+    script.set(phone, () => ({
+      reply: 'accept',
+      delayMs: 2_500,
+      receipt: { status: 'completed', answeredBy: 'human' },
+      postReceipt: false,
+    }));
+    const campaign = await sendTo(
+      makePerson({ email: null, phone, accessibilityNeeds: ['visually_impaired'] }),
+    );
+
+    await statusBecomes(campaign.id, 'unknown', 10_000);
+    const answered = await statusBecomes(campaign.id, 'answered');
+
+    const calls = requestsTo(phone);
+    expect(calls.map((r) => r.kind)).toEqual(['twilio-voice']);
+    expect(answered.provider_message_id).toBe(calls[0]!.providerMessageId);
+    expect(fake.lookups.some((l) => l.kind === 'twilio-voice')).toBe(true);
+  }, 30_000);
+
   it('marks an SMS delivered from Twilio’s record when its status callback never came', async () => {
     const phone = '+447700900102';
     script.set(phone, () => ({ reply: 'accept', receipt: { status: 'delivered' }, postReceipt: false }));
