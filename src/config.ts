@@ -144,6 +144,26 @@ const schema = z.object({
   RECONCILE_EVERY_SECONDS: z.coerce.number().min(0.2).max(3600).default(60),
   SEND_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(120),
   WORKER_LOCK_SECONDS: z.coerce.number().min(1).max(600).default(30),
+  /** Each call to SendGrid, Twilio or an SMTP server gives up after this long; its outcome is then unknown. */
+  PROVIDER_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(15),
+  /** A message still `sent` this long after it went out is looked up at its provider (the receipt may be lost). */
+  RECEIPT_LOOKUP_AFTER_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(900),
+  /** After an unknown outcome, the provider is asked only once this has passed (its index lags). */
+  UNKNOWN_LOOKUP_AFTER_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 3600)
+    .default(120),
+  /** After an unknown outcome at a provider that cannot be asked (SMTP), it is sent again after this long. */
+  UNKNOWN_RESEND_AFTER_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(3600),
 });
 
 /**
@@ -167,6 +187,12 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
       need('TWILIO_FROM', `when ${key}=twilio`);
     }
   }
+  const providerTimeout = Number(env.PROVIDER_TIMEOUT_SECONDS ?? 15);
+  const sendTimeout = Number(env.SEND_TIMEOUT_SECONDS ?? 120);
+  if (providerTimeout >= sendTimeout)
+    problems.push(
+      'PROVIDER_TIMEOUT_SECONDS: PROVIDER_TIMEOUT_SECONDS must be shorter than SEND_TIMEOUT_SECONDS (a send must give up before it counts as abandoned)',
+    );
   if (env.NODE_ENV === 'production') {
     const requiredInProduction: [string, string][] = [
       ['ENCRYPTION_KEY', DEV_ENCRYPTION_KEY],
@@ -233,6 +259,14 @@ export interface SendingConfig {
   staleSendingMs: number;
   /** How long a worker's hold on a job lasts without renewal: a killed worker's jobs return after it. */
   workerLockMs: number;
+  /** Every provider call (SDK request, SMTP socket) gives up after this long. */
+  providerTimeoutMs: number;
+  /** A `sent` message is looked up at its provider once it is this old, and again each time as long. */
+  receiptLookupAfterMs: number;
+  /** An unknown outcome is looked up once this has passed, so the provider's own index has caught up. */
+  unknownLookupAfterMs: number;
+  /** An unknown outcome that no lookup can settle is sent again after this long. */
+  unknownResendAfterMs: number;
 }
 
 export class ConfigError extends Error {
@@ -303,6 +337,10 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       reconcileEveryMs: Math.round(env.RECONCILE_EVERY_SECONDS * 1000),
       staleSendingMs: Math.round(env.SEND_TIMEOUT_SECONDS * 1000),
       workerLockMs: Math.round(env.WORKER_LOCK_SECONDS * 1000),
+      providerTimeoutMs: Math.round(env.PROVIDER_TIMEOUT_SECONDS * 1000),
+      receiptLookupAfterMs: Math.round(env.RECEIPT_LOOKUP_AFTER_SECONDS * 1000),
+      unknownLookupAfterMs: Math.round(env.UNKNOWN_LOOKUP_AFTER_SECONDS * 1000),
+      unknownResendAfterMs: Math.round(env.UNKNOWN_RESEND_AFTER_SECONDS * 1000),
     },
     email: {
       provider: env.EMAIL_PROVIDER,

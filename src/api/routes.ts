@@ -498,6 +498,7 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
           failures: progress.failures,
           held: progress.held,
           finishesAt: progress.finishesAt,
+          resends: progress.resends,
         });
       },
     },

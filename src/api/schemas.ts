@@ -333,6 +333,7 @@ export const SCHEMAS = {
       'failures',
       'held',
       'finishesAt',
+      'resends',
     ],
     properties: {
       campaignId: id,
@@ -367,6 +368,12 @@ export const SCHEMAS = {
       }),
       percent: { type: 'integer', minimum: 0, maximum: 100 },
       fanoutDone: { type: 'boolean' },
+      resends: {
+        type: 'integer',
+        minimum: 0,
+        description:
+          'Messages sent again after an unknown outcome (a provider time-out): each may have arrived twice.',
+      },
       byStatus: {
         type: 'object',
         description: 'Attempts in each status (a person tried on two channels counts on both).',

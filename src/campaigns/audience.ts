@@ -1,5 +1,9 @@
 import type { Audience } from './lifecycle.js';
 import type { MessageKind } from '../notices/render.js';
+import { POSSIBLY_SENT_STATUSES } from '../deliveries/status.js';
+
+/** A person with a message in one of these may already have heard (an unknown outcome counts: it is live). */
+const POSSIBLY_SENT_SQL = POSSIBLY_SENT_STATUSES.map((status) => `'${status}'`).join(', ');
 
 /** Which people a campaign reaches, as SQL over `people p` (the incident is always $1). */
 export const AUDIENCE_FILTER: Record<Audience, string> = {
@@ -8,7 +12,7 @@ export const AUDIENCE_FILTER: Record<Audience, string> = {
   subscribers: 'p.subscribed_at IS NOT NULL',
   subscribers_and_affected: '(p.affected OR p.subscribed_at IS NOT NULL)',
   not_reached: `NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('sent', 'delivered', 'answered'))`,
+                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN (${POSSIBLY_SENT_SQL}))`,
   failed: `EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
                   WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('bounced', 'failed', 'undelivered', 'no_answer', 'busy'))
            AND NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id

@@ -25,8 +25,10 @@ export interface CampaignProgress {
   skipped: number;
   /** People settled: reached, exhausted, sent a letter (no receipt comes back), or cancelled. */
   settled: number;
-  /** Messages still to go out or going out now. */
+  /** Messages still to go out or going out now, or whose outcome the provider has yet to tell us. */
   inFlight: number;
+  /** Messages sent again after an unknown outcome the provider had no record of (or could not be asked). */
+  resends: number;
   /** Share of people settled (reached, exhausted, or a letter sent), 0–100. */
   percent: number;
 }
@@ -48,6 +50,7 @@ export function summarizeProgress(
     exhaustedCount: number;
     skippedCount: number;
     fanoutComplete: boolean;
+    resends?: number;
   },
   rows: { channel: string; status: MessageStatus; n: number }[],
 ): CampaignProgress {
@@ -81,7 +84,8 @@ export function summarizeProgress(
     exhausted: campaign.exhaustedCount,
     skipped: campaign.skippedCount,
     settled,
-    inFlight: totals.queued + totals.sending,
+    inFlight: totals.queued + totals.sending + totals.unknown,
+    resends: campaign.resends ?? 0,
     percent,
   };
 }
@@ -116,9 +120,19 @@ export async function readCampaignProgress(
       exhaustedCount: campaign.exhausted_count,
       skippedCount: campaign.skipped_count,
       fanoutComplete: campaign.fanout_completed_at !== null,
+      resends: await countResends(db, campaignId),
     },
     rows,
   );
+}
+
+/** Resends after unknown outcomes in a campaign (a partial index keeps this to the few resent rows). */
+export async function countResends(db: Queryable, campaignId: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT COALESCE(sum(resends), 0)::int AS n FROM messages WHERE campaign_id = $1 AND resends > 0',
+    [campaignId],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** The most common reasons messages failed, for the failures panel; reads only failed rows. */

@@ -3,11 +3,12 @@ import type { Db } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
-import { FAILED_STATUSES } from '../deliveries/status.js';
+import { FAILED_STATUSES, IN_FLIGHT_STATUSES } from '../deliveries/status.js';
 import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type MaintenanceJob, type Queues } from '../queues.js';
 import { CHANNELS, type Channel } from './channel-policy.js';
 import { enqueueSends } from './fanout.js';
 import { followUpFailure } from './next-attempt.js';
+import { checkWithProviders, type ProviderCheckDeps, type ProviderCheckReport } from './provider-check.js';
 
 export interface ReconcileDeps {
   db: Db;
@@ -62,12 +63,13 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   report.followedUp = await followUpOrphanedFailures(deps);
   for (const channel of CHANNELS) report.requeued += await requeueLostSends(deps, channel);
 
+  // An `unknown` message is still in flight: the campaign waits until the provider has been asked.
   const { rowCount } = await deps.db.query(
     `UPDATE campaigns c SET status = 'completed', completed_at = $1
      WHERE c.status = 'sending' AND c.fanout_completed_at IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id
-         AND (m.status IN ('queued', 'sending') OR (m.fallback IS NULL AND m.status = ANY($2::text[]))))`,
-    [deps.clock.now(), FAILED_STATUSES],
+         AND (m.status = ANY($3::text[]) OR (m.fallback IS NULL AND m.status = ANY($2::text[]))))`,
+    [deps.clock.now(), FAILED_STATUSES, IN_FLIGHT_STATUSES],
   );
   report.completed = rowCount ?? 0;
   if (report.fanoutsRestarted + report.requeued + report.followedUp + report.completed > 0)
@@ -104,7 +106,8 @@ async function followUpOrphanedFailures(deps: ReconcileDeps): Promise<number> {
 }
 
 /**
- * Cheap check first: a channel's queue holding at least as many live jobs as PostgreSQL has messages
+ * Only `queued` and `sending` should have a job: an `unknown` message must not be re-sent blindly,
+ * the provider is asked first (provider-check.ts). Cheap check first: a channel's queue holding at least as many live jobs as PostgreSQL has messages
  * in flight for it has lost nothing worth a sweep. Otherwise page through the in-flight messages and
  * add a job for each that has none.
  */
@@ -143,8 +146,12 @@ async function requeueLostSends(deps: ReconcileDeps, channel: Channel): Promise<
   return requeued;
 }
 
-export function makeReconcileProcessor(deps: ReconcileDeps) {
-  return async function processReconcile(_job: Job<MaintenanceJob>): Promise<ReconcileReport> {
-    return reconcile(deps);
+/** Each run first asks the providers what we could not learn at the time, then reconciles. */
+export function makeReconcileProcessor(deps: ReconcileDeps & ProviderCheckDeps) {
+  return async function processReconcile(
+    _job: Job<MaintenanceJob>,
+  ): Promise<ReconcileReport & ProviderCheckReport> {
+    const checked = await checkWithProviders(deps);
+    return { ...checked, ...(await reconcile(deps)) };
   };
 }

@@ -6,7 +6,7 @@ import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
 import { ProviderError, ValidationError } from '../platform/errors.js';
 import type { ChannelAdapters } from '../channels/channel.js';
-import { advanceMessageStatus } from '../deliveries/store.js';
+import { advanceMessageStatus, markMessageUnknown } from '../deliveries/store.js';
 import type { MessageStatus } from '../deliveries/status.js';
 import type { Queues, SendJob } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
@@ -153,7 +153,7 @@ function isPermanent(error: unknown): boolean {
   return (error instanceof ProviderError && !error.retryable) || error instanceof ValidationError;
 }
 
-export type SendOutcome = 'sent' | 'skipped' | 'failed';
+export type SendOutcome = 'sent' | 'skipped' | 'failed' | 'unknown';
 
 /**
  * Sends one message, in the order a person would check it: claim it if it is still to be sent, make
@@ -227,6 +227,15 @@ export function makeSendProcessor(deps: SendDeps) {
       );
       result = await adapter.send(outgoing);
     } catch (error) {
+      if (error instanceof ProviderError && error.outcomeUnknown) {
+        return leaveOutcomeUnknown(
+          deps,
+          claimed,
+          adapter.provider,
+          error,
+          Math.round(performance.now() - started),
+        );
+      }
       return handleSendFailure(
         deps,
         job,
@@ -258,6 +267,27 @@ export function makeSendProcessor(deps: SendDeps) {
     }
     return 'sent';
   };
+}
+
+/**
+ * The request went out and no answer came back: the provider may have the message. Sending again
+ * now could reach the person twice, so the job ends here and the message waits, `unknown`, for the
+ * reconciler to ask the provider (src/campaigns/provider-check.ts).
+ */
+async function leaveOutcomeUnknown(
+  deps: SendDeps,
+  claimed: ClaimedMessage,
+  provider: string,
+  error: ProviderError,
+  ms: number,
+): Promise<SendOutcome> {
+  const messageId = claimed.message_id;
+  deps.logger.warn(
+    { messageId, channel: claimed.channel, provider, ms, reason: error.message },
+    'send outcome unknown; the provider will be asked before any resend',
+  );
+  await markMessageUnknown(deps.db, messageId, provider, error.message, deps.clock.now());
+  return 'unknown';
 }
 
 async function handleSendFailure(

@@ -18,14 +18,36 @@ export interface SendResult {
   providerMessageId: string;
 }
 
+/** A message to look up at its provider: one whose outcome is unknown, or whose receipt never came. */
+export interface LookupQuery {
+  messageId: number;
+  /** The provider's id when we hold it (a `sent` message); null after an unknown outcome. */
+  providerMessageId: string | null;
+  /** Decrypted only for the lookup, never logged: Twilio lists messages by number. */
+  to: { email: string | null; phone: string | null };
+  /** When our request went out: the provider's record is no older than this. */
+  since: Date;
+}
+
+export type LookupAnswer =
+  /** The provider has it: its id, and what it knows now, as a receipt would have said it. */
+  | { kind: 'found'; providerMessageId: string; event: ProviderEvent }
+  | { kind: 'not_found' }
+  /** This account cannot be asked (no activity API, no permission): the answer is not "no". */
+  | { kind: 'unavailable' };
+
 /**
  * Every provider sits behind this. `send` resolves once the provider has accepted the message, or
- * throws a ProviderError that says whether trying again could help.
+ * throws a ProviderError that says whether trying again could help, and whether the outcome is
+ * unknown (the request went out, no answer came back). `lookup`, where the provider offers one,
+ * answers for each query in order; it throws when the provider could not be asked this time.
+ * A provider without it (SMTP, the sandbox, letters) cannot be asked.
  */
 export interface ChannelAdapter {
   readonly channel: Channel;
   readonly provider: string;
   send(message: OutgoingMessage): Promise<SendResult>;
+  lookup?(queries: LookupQuery[]): Promise<LookupAnswer[]>;
 }
 
 export type ChannelAdapters = Record<Channel, ChannelAdapter>;

@@ -15,15 +15,23 @@ export function createChannelAdapters(
   store: { db: Queryable; vault: Vault },
 ): ChannelAdapters {
   const twilioSettings: TwilioSettings | null = config.twilio
-    ? { ...config.twilio, publicBaseUrl: config.publicBaseUrl }
+    ? { ...config.twilio, publicBaseUrl: config.publicBaseUrl, timeoutMs: config.sending.providerTimeoutMs }
     : null;
   const twilioClient = twilioSettings ? createTwilioClient(twilioSettings) : null;
 
   const email =
     config.email.provider === 'sendgrid' && config.email.sendgrid
-      ? createSendgridEmail({ ...config.email.sendgrid, from: config.email.from })
+      ? createSendgridEmail({
+          ...config.email.sendgrid,
+          from: config.email.from,
+          timeoutMs: config.sending.providerTimeoutMs,
+        })
       : config.email.provider === 'smtp' && config.email.smtp
-        ? createSmtpEmail({ url: config.email.smtp.url, from: config.email.from })
+        ? createSmtpEmail({
+            url: config.email.smtp.url,
+            from: config.email.from,
+            timeoutMs: config.sending.providerTimeoutMs,
+          })
         : sandbox.adapter('email');
   const sms =
     config.sms.provider === 'twilio' && twilioClient && twilioSettings

@@ -1,10 +1,12 @@
 import crypto from 'node:crypto';
 import { Client } from '@sendgrid/client';
+import type { ClientRequest } from '@sendgrid/client/src/request.js';
 import { MailService } from '@sendgrid/mail';
 import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
 import type { MessageStatus } from '../deliveries/status.js';
 import { renderEmailHtml, unsubscribeHeaders } from '../notices/email.js';
-import type { ChannelAdapter, ProviderEvent } from './channel.js';
+import type { ChannelAdapter, LookupAnswer, LookupQuery, ProviderEvent } from './channel.js';
+import { classifyCallFailure } from './outcome.js';
 
 /** Our message id travels in SendGrid's custom args: the only thing we put there, never personal data. */
 export const MESSAGE_ID_ARG = 'candor_message_id';
@@ -13,6 +15,8 @@ export interface SendgridSettings {
   apiKey: string;
   baseUrl: string;
   from: string;
+  /** Each API request gives up after this long (axios, under the SDK, has no time-out by default). */
+  timeoutMs: number;
 }
 
 export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter {
@@ -20,6 +24,9 @@ export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter 
   client.setApiKey(settings.apiKey);
   // After setApiKey, which resets the base URL to the account's region.
   client.setDefaultRequest('baseUrl', settings.baseUrl);
+  // The SDK hands its default request to axios as it is; its typings leave out axios's `timeout`.
+  const timeout: ClientRequest & { timeout: number } = { url: '', timeout: settings.timeoutMs };
+  client.setDefaultRequest(timeout);
   const mail = new MailService();
   mail.setClient(client);
 
@@ -51,16 +58,125 @@ export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter 
         throw toProviderError(error);
       }
     },
+    async lookup(queries) {
+      const answers = new Map<LookupQuery, LookupAnswer>();
+      for (const batch of activityBatches(queries)) {
+        let body: unknown;
+        try {
+          const [response] = await client.request({
+            method: 'GET',
+            url: '/v3/messages',
+            qs: { query: activityQuery(batch), limit: 1000 },
+          });
+          body = response.body;
+        } catch (error) {
+          // The Email Activity API is a paid add-on, and an API key needs its permission: without
+          // them SendGrid cannot be asked at all, which is not the same as "no such message".
+          const status = responseStatus(error);
+          if (status === 403 || status === 404) return queries.map(() => ({ kind: 'unavailable' }));
+          throw error;
+        }
+        const found = activityMessages(body);
+        for (const query of batch) answers.set(query, matchActivity(query, found));
+      }
+      return queries.map((query) => answers.get(query) ?? { kind: 'not_found' });
+    },
   };
 }
 
+function responseStatus(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'number'
+    ? error.code
+    : undefined;
+}
+
 function toProviderError(error: unknown) {
-  const status =
-    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'number'
-      ? error.code
-      : undefined;
+  const status = responseStatus(error);
   const message = error instanceof Error ? error.message : String(error);
+  if (classifyCallFailure(error) === 'unknown') {
+    const code =
+      typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+    return providerErrorFromStatus('sendgrid', undefined, `No answer from SendGrid: ${message}`, code, true);
+  }
   return providerErrorFromStatus('sendgrid', status, `SendGrid refused the message: ${message}`);
+}
+
+/** The Email Activity API allows a few requests a minute, so many messages go in one query. */
+const ACTIVITY_BATCH = 50;
+
+/**
+ * Batches whose results can be told apart: the activity list does not echo custom args, so a result
+ * is matched by its id (when we hold it) or its recipient, and no address appears twice in a batch.
+ */
+function activityBatches(queries: LookupQuery[]): LookupQuery[][] {
+  const batches: { queries: LookupQuery[]; emails: Set<string> }[] = [];
+  for (const query of queries) {
+    const email = (query.to.email ?? '').toLowerCase();
+    let batch = batches.find((b) => b.queries.length < ACTIVITY_BATCH && !b.emails.has(email));
+    if (!batch) batches.push((batch = { queries: [], emails: new Set() }));
+    batch.queries.push(query);
+    batch.emails.add(email);
+  }
+  return batches.map((b) => b.queries);
+}
+
+/** Our message ids are integers, so they go into the query language as they are. */
+function activityQuery(batch: LookupQuery[]): string {
+  return batch.map((q) => `unique_args['${MESSAGE_ID_ARG}']="${q.messageId}"`).join(' OR ');
+}
+
+interface ActivityMessage {
+  msgId: string;
+  toEmail: string;
+  status: string;
+}
+
+function activityMessages(body: unknown): ActivityMessage[] {
+  const list =
+    typeof body === 'object' && body !== null && 'messages' in body && Array.isArray(body.messages)
+      ? (body.messages as unknown[])
+      : [];
+  return list.flatMap((item) => {
+    if (typeof item !== 'object' || item === null) return [];
+    const record = item as Record<string, unknown>;
+    const { msg_id: msgId, to_email: toEmail, status } = record;
+    return typeof msgId === 'string' && typeof status === 'string'
+      ? [{ msgId, toEmail: typeof toEmail === 'string' ? toEmail : '', status }]
+      : [];
+  });
+}
+
+/** The activity feed's summary status, in our words; `not_delivered` covers bounces, blocks and drops. */
+const ACTIVITY_STATUS: Record<string, MessageStatus | null> = {
+  processed: 'sent',
+  delivered: 'delivered',
+  not_delivered: 'failed',
+};
+
+function matchActivity(query: LookupQuery, found: ActivityMessage[]): LookupAnswer {
+  const email = (query.to.email ?? '').toLowerCase();
+  const mine = query.providerMessageId
+    ? found.find(
+        (m) => m.msgId.startsWith(`${query.providerMessageId}.`) || m.msgId === query.providerMessageId,
+      )
+    : found.find((m) => m.toEmail.toLowerCase() === email);
+  if (!mine) return { kind: 'not_found' };
+  const providerMessageId = mine.msgId.split('.')[0] ?? mine.msgId;
+  return {
+    kind: 'found',
+    providerMessageId,
+    event: {
+      provider: 'sendgrid',
+      providerEventId: `lookup-${mine.msgId}-${mine.status}`,
+      messageId: query.messageId,
+      providerMessageId,
+      event: mine.status,
+      status: ACTIVITY_STATUS[mine.status] ?? null,
+      reason: mine.status === 'not_delivered' ? 'SendGrid reports it not delivered' : null,
+      occurredAt: null,
+      raw: { lookup: true, msg_id: mine.msgId, status: mine.status },
+    },
+  };
 }
 
 /**

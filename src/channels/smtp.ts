@@ -2,11 +2,14 @@ import nodemailer from 'nodemailer';
 import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
 import { renderEmailHtml, unsubscribeHeaders } from '../notices/email.js';
 import type { ChannelAdapter } from './channel.js';
+import { classifyCallFailure } from './outcome.js';
 
 export interface SmtpSettings {
   /** smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465. */
   url: string;
   from: string;
+  /** Connecting, the greeting and each wait on the socket give up after this long (nodemailer's own are minutes). */
+  timeoutMs: number;
 }
 
 /**
@@ -14,7 +17,15 @@ export interface SmtpSettings {
  * SendGrid. SMTP gives no delivery receipts: a message accepted by the server stays "sent".
  */
 export function createSmtpEmail(settings: SmtpSettings): ChannelAdapter & { close(): void } {
-  const transport = nodemailer.createTransport(settings.url, { from: settings.from });
+  const transport = nodemailer.createTransport(
+    {
+      url: settings.url,
+      connectionTimeout: settings.timeoutMs,
+      greetingTimeout: settings.timeoutMs,
+      socketTimeout: settings.timeoutMs,
+    },
+    { from: settings.from },
+  );
 
   return {
     channel: 'email',
@@ -45,6 +56,17 @@ function toProviderError(error: unknown) {
   const record = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
   const code = typeof record.responseCode === 'number' ? record.responseCode : undefined;
   const message = error instanceof Error ? error.message : String(error);
+  // SMTP offers no way to ask afterwards: an unknown outcome waits out UNKNOWN_RESEND_AFTER_SECONDS.
+  if (classifyCallFailure(error) === 'unknown') {
+    const errorCode = typeof record.code === 'string' ? record.code : undefined;
+    return providerErrorFromStatus(
+      'smtp',
+      undefined,
+      `No answer from the SMTP server: ${message}`,
+      errorCode,
+      true,
+    );
+  }
   // 5xx SMTP replies are permanent (bad mailbox); 4xx and connection errors are worth retrying.
   const status = code === undefined ? undefined : code >= 500 ? 400 : 503;
   return providerErrorFromStatus('smtp', status, `The SMTP server refused the message: ${message}`, code);

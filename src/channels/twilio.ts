@@ -1,7 +1,8 @@
 import twilio from 'twilio';
 import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
 import type { MessageStatus } from '../deliveries/status.js';
-import type { ChannelAdapter, OutgoingMessage, ProviderEvent } from './channel.js';
+import type { ChannelAdapter, LookupAnswer, LookupQuery, OutgoingMessage, ProviderEvent } from './channel.js';
+import { classifyCallFailure } from './outcome.js';
 
 export interface TwilioSettings {
   accountSid: string;
@@ -10,12 +11,17 @@ export interface TwilioSettings {
   from: string;
   /** Where Twilio posts status callbacks and fetches TwiML: our public address. */
   publicBaseUrl: string;
+  /** Each API request gives up after this long (the SDK's own default is 30 s). */
+  timeoutMs: number;
 }
 
 export type TwilioClient = ReturnType<typeof twilio>;
 
 export function createTwilioClient(settings: TwilioSettings): TwilioClient {
-  const client = twilio(settings.accountSid, settings.authToken, { autoRetry: false });
+  const client = twilio(settings.accountSid, settings.authToken, {
+    autoRetry: false,
+    timeout: settings.timeoutMs,
+  });
   // Messages and Calls live on the `api` domain; pointing it elsewhere serves a staging proxy or a test fake.
   client.api.baseUrl = settings.baseUrl;
   return client;
@@ -39,7 +45,86 @@ function toProviderError(error: unknown) {
   const status = typeof record.status === 'number' ? record.status : undefined;
   const code = typeof record.code === 'number' || typeof record.code === 'string' ? record.code : undefined;
   const message = error instanceof Error ? error.message : String(error);
+  if (classifyCallFailure(error) === 'unknown') {
+    const errorCode = typeof record.code === 'string' ? record.code : undefined;
+    return providerErrorFromStatus('twilio', undefined, `No answer from Twilio: ${message}`, errorCode, true);
+  }
   return providerErrorFromStatus('twilio', status, `Twilio refused the message: ${message}`, code);
+}
+
+/** Twilio's clock and ours may differ a little; a record this much older than our request may still be it. */
+const CLOCK_SKEW_MS = 60_000;
+
+function httpStatus(error: unknown): number | undefined {
+  const status =
+    typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** What Twilio says about one of its resources, as the status callback would have said it. */
+function lookedUp(
+  messageId: number,
+  resource: { sid: string; status: string; errorCode?: number | null; answeredBy?: string | null },
+  table: Record<string, MessageStatus | null>,
+): LookupAnswer {
+  return {
+    kind: 'found',
+    providerMessageId: resource.sid,
+    event: {
+      provider: 'twilio',
+      // The id a status callback for this status carries, so a late callback is a harmless replay.
+      providerEventId: `${resource.sid}-${resource.status}`,
+      messageId,
+      providerMessageId: resource.sid,
+      event: resource.status,
+      status: table[resource.status] ?? null,
+      reason: resource.errorCode ? `Twilio error ${resource.errorCode}` : (resource.answeredBy ?? null),
+      occurredAt: null,
+      raw: { lookup: true, sid: resource.sid, status: resource.status },
+    },
+  };
+}
+
+/**
+ * Fetch by sid when we hold it; otherwise list what went to the number since our request and take
+ * the earliest, as ours (the resource does not echo our StatusCallback). Two of our messages to one
+ * number, both unknown at once, could be told apart only by their text; that is left for now.
+ */
+async function lookupOne(
+  query: LookupQuery,
+  fetchBySid: (sid: string) => Promise<LookupAnswer>,
+  listSince: (phone: string, since: Date) => Promise<LookupAnswer | null>,
+): Promise<LookupAnswer> {
+  if (query.providerMessageId) {
+    try {
+      return await fetchBySid(query.providerMessageId);
+    } catch (error) {
+      if (httpStatus(error) === 404) return { kind: 'not_found' };
+      throw error;
+    }
+  }
+  if (!query.to.phone) return { kind: 'not_found' };
+  return (
+    (await listSince(query.to.phone, new Date(query.since.getTime() - CLOCK_SKEW_MS))) ?? {
+      kind: 'not_found',
+    }
+  );
+}
+
+/** Lookups in flight at once: Twilio limits concurrent API requests per account. */
+const LOOKUP_CONCURRENCY = 10;
+
+async function inTurn<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += LOOKUP_CONCURRENCY)
+    results.push(...(await Promise.all(items.slice(i, i + LOOKUP_CONCURRENCY).map(run))));
+  return results;
+}
+
+function earliestSince<T extends { dateCreated: Date }>(items: T[], since: Date): T | undefined {
+  return items
+    .filter((item) => item.dateCreated >= since)
+    .sort((a, b) => a.dateCreated.getTime() - b.dateCreated.getTime())[0];
 }
 
 export function createTwilioSms(client: TwilioClient, settings: TwilioSettings): ChannelAdapter {
@@ -58,6 +143,28 @@ export function createTwilioSms(client: TwilioClient, settings: TwilioSettings):
       } catch (error) {
         throw toProviderError(error);
       }
+    },
+    async lookup(queries) {
+      const byService = settings.from.startsWith('MG');
+      return inTurn(queries, (query) =>
+        lookupOne(
+          query,
+          async (sid) => lookedUp(query.messageId, await client.messages(sid).fetch(), SMS_STATUS),
+          async (phone, since) => {
+            const listed = await client.messages.list({
+              to: phone,
+              ...(byService ? {} : { from: settings.from }),
+              dateSentAfter: since,
+              limit: 20,
+            });
+            const mine = earliestSince(
+              listed.filter((m) => !byService || m.messagingServiceSid === settings.from),
+              since,
+            );
+            return mine ? lookedUp(query.messageId, mine, SMS_STATUS) : null;
+          },
+        ),
+      );
     },
   };
 }
@@ -81,6 +188,20 @@ export function createTwilioVoice(client: TwilioClient, settings: TwilioSettings
       } catch (error) {
         throw toProviderError(error);
       }
+    },
+    async lookup(queries) {
+      return inTurn(queries, (query) =>
+        lookupOne(
+          query,
+          async (sid) => lookedUp(query.messageId, await client.calls(sid).fetch(), CALL_STATUS),
+          async (phone, since) => {
+            // Calls are not filtered by creation date; a queued call has no start time yet.
+            const listed = await client.calls.list({ to: phone, from: settings.from, limit: 20 });
+            const mine = earliestSince(listed, since);
+            return mine ? lookedUp(query.messageId, mine, CALL_STATUS) : null;
+          },
+        ),
+      );
     },
   };
 }

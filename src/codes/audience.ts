@@ -1,4 +1,7 @@
 import { ELIGIBLE_SQL } from './rules.js';
+import { POSSIBLY_SENT_STATUSES } from '../deliveries/status.js';
+
+const POSSIBLY_SENT_SQL = POSSIBLY_SENT_STATUSES.map((status) => `'${status}'`).join(', ');
 
 /**
  * Narrows a campaign's audience for campaigns about a code pool, as SQL over `people p`, for the
@@ -26,6 +29,6 @@ export function codeCampaignAudienceSql(campaignId: number): string {
         AND (EXISTS (SELECT 1 FROM codes c WHERE c.pool_id = cp.id AND c.person_id = p.id)
              OR EXISTS (SELECT 1 FROM messages m JOIN code_campaigns oc ON oc.campaign_id = m.campaign_id
                         WHERE oc.pool_id = cp.id AND oc.purpose = 'offer' AND m.person_id = p.id
-                          AND m.status IN ('sent', 'delivered', 'answered')))))
+                          AND m.status IN (${POSSIBLY_SENT_SQL})))))
   ))`;
 }

@@ -6,6 +6,9 @@
 export const MESSAGE_STATUSES = [
   'queued',
   'sending',
+  // The provider call timed out or the connection dropped after our request went out: it may or may
+  // not have been accepted. The provider is asked before anything is sent again.
+  'unknown',
   'sent',
   'delivered',
   'answered',
@@ -31,11 +34,24 @@ export const TERMINAL_STATUSES: readonly MessageStatus[] = [
   ...FAILED_STATUSES,
   'cancelled',
 ];
-export const IN_FLIGHT_STATUSES = ['queued', 'sending'] as const satisfies readonly MessageStatus[];
+/** Still on its way: counted as live everywhere (progress, audiences, completion), never as failed. */
+export const IN_FLIGHT_STATUSES = [
+  'queued',
+  'sending',
+  'unknown',
+] as const satisfies readonly MessageStatus[];
+/** Handed to a provider, or possibly handed (unknown): the person may already have heard. */
+export const POSSIBLY_SENT_STATUSES = [
+  'unknown',
+  'sent',
+  ...REACHED_STATUSES,
+] as const satisfies readonly MessageStatus[];
 
 const RANK: Record<MessageStatus, number> = {
   queued: 0,
   sending: 1,
+  // Below `sent`: a receipt for a message whose outcome we did not learn moves it on as usual.
+  unknown: 1,
   sent: 2,
   delivered: 3,
   answered: 3,

@@ -1,6 +1,7 @@
 import type { Queryable } from '../platform/db.js';
 import type { Vault } from '../platform/vault.js';
 import type { ProviderEvent } from '../channels/channel.js';
+import type { Channel } from '../campaigns/channel-policy.js';
 import { isFailure, statusAfterReceipt, type MessageStatus } from './status.js';
 
 export interface StatusChange {
@@ -83,5 +84,157 @@ export async function recordProviderEvent(
     ],
   );
   if (rowCount === 0 || messageId === null || event.status === null) return null;
-  return advanceMessageStatus(db, messageId, event.status, event.reason, event.occurredAt ?? receivedAt);
+  const change = await advanceMessageStatus(
+    db,
+    messageId,
+    event.status,
+    event.reason,
+    event.occurredAt ?? receivedAt,
+  );
+  // A receipt for a message whose send timed out: the provider had it after all. Its id is what the
+  // lookup would have recorded, so the proof of notice names it.
+  if (change?.from === 'unknown' && event.providerMessageId)
+    await db.query(
+      `UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $2), unknown_at = NULL,
+         sent_at = COALESCE(sent_at, $3) WHERE id = $1`,
+      [messageId, event.providerMessageId, receivedAt],
+    );
+  return change;
+}
+
+/**
+ * A send whose outcome we did not learn (the provider call timed out after the request went out).
+ * Only from `sending`: a receipt that overtook the time-out has already said more.
+ */
+export async function markMessageUnknown(
+  db: Queryable,
+  messageId: number,
+  provider: string,
+  reason: string,
+  at: Date,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE messages SET status = 'unknown', unknown_at = $2, provider = $3, status_reason = $4, updated_at = $2
+     WHERE id = $1 AND status = 'sending'`,
+    [messageId, at, provider, reason],
+  );
+  return rowCount === 1;
+}
+
+/** A message to ask its provider about, with the contact the provider knows it by (still sealed). */
+export interface LookupCandidate {
+  id: number;
+  channel: Channel;
+  provider: string | null;
+  provider_message_id: string | null;
+  /** When our request went out. */
+  since: Date;
+  unknown_at: Date | null;
+  email_enc: string | null;
+  phone_enc: string | null;
+}
+
+/** Unknown outcomes due for a lookup (their provider's index has had time to catch up), oldest first. */
+export async function listUnknownMessages(
+  db: Queryable,
+  dueBefore: Date,
+  limit: number,
+): Promise<LookupCandidate[]> {
+  const { rows } = await db.query<LookupCandidate>(
+    `SELECT m.id, m.channel, m.provider, m.provider_message_id, COALESCE(m.sending_at, m.unknown_at) AS since,
+       m.unknown_at, p.email_enc, p.phone_enc
+     FROM messages m JOIN people p ON p.id = m.person_id
+     WHERE m.status = 'unknown' AND m.unknown_at <= $1 ORDER BY m.unknown_at LIMIT $2`,
+    [dueBefore, limit],
+  );
+  return rows;
+}
+
+/**
+ * Messages still `sent` long after they went out, through a provider that can be asked, not asked
+ * since `checkedBefore`, and young enough for the provider still to hold them. Never-asked ones come
+ * first, then the longest unasked, so messages the provider itself never settles (a carrier that
+ * sends no confirmation) cannot starve newer ones. Claimed in the same statement
+ * (provider_checked_at), so two reconcilers at once do not ask twice.
+ */
+export async function claimMessagesAwaitingReceipt(
+  db: Queryable,
+  options: {
+    providers: string[];
+    sentBefore: Date;
+    sentAfter: Date;
+    checkedBefore: Date;
+    at: Date;
+    limit: number;
+  },
+): Promise<LookupCandidate[]> {
+  const { rows } = await db.query<LookupCandidate>(
+    `WITH due AS (
+       SELECT id FROM messages
+       WHERE status = 'sent' AND sent_at <= $2 AND sent_at > $3 AND provider = ANY($1::text[])
+         AND (provider_checked_at IS NULL OR provider_checked_at <= $4)
+       ORDER BY provider_checked_at NULLS FIRST, sent_at LIMIT $6 FOR UPDATE SKIP LOCKED)
+     UPDATE messages m SET provider_checked_at = $5 FROM due, people p
+     WHERE m.id = due.id AND p.id = m.person_id
+     RETURNING m.id, m.channel, m.provider, m.provider_message_id, m.sent_at AS since, m.unknown_at,
+       p.email_enc, p.phone_enc`,
+    [
+      options.providers,
+      options.sentBefore,
+      options.sentAfter,
+      options.checkedBefore,
+      options.at,
+      options.limit,
+    ],
+  );
+  return rows;
+}
+
+/**
+ * The provider has a message whose outcome we did not know: record its id as if it had answered
+ * (`unknown` becomes `sent`; a receipt that arrived meanwhile is kept).
+ */
+export async function recordFoundAtProvider(
+  db: Queryable,
+  found: { messageId: number; provider: string; providerMessageId: string; at: Date },
+): Promise<void> {
+  await db.query(
+    `UPDATE messages SET provider = $2, provider_message_id = $3, sent_at = COALESCE(sent_at, $4),
+       unknown_at = NULL, provider_checked_at = $4, updated_at = $4,
+       status = CASE WHEN status = 'unknown' THEN 'sent' ELSE status END
+     WHERE id = $1 AND (status = 'unknown' OR provider_message_id IS NULL)`,
+    [found.messageId, found.provider, found.providerMessageId, found.at],
+  );
+}
+
+export interface RequeuedMessage {
+  id: number;
+  channel: Channel;
+  send_after: Date | null;
+  status: 'queued' | 'cancelled';
+  campaign_status: string;
+}
+
+/**
+ * Unknown outcomes the provider has no record of (or that cannot be asked and have waited long
+ * enough): back to `queued` and counted as resends, in a campaign still going; cancelled otherwise.
+ * Returns the ones to enqueue.
+ */
+export async function requeueUnknownMessages(
+  db: Queryable,
+  messageIds: number[],
+  at: Date,
+): Promise<RequeuedMessage[]> {
+  if (messageIds.length === 0) return [];
+  const { rows } = await db.query<RequeuedMessage>(
+    `UPDATE messages m SET
+       status = CASE WHEN c.status IN ('sending', 'paused') THEN 'queued' ELSE 'cancelled' END,
+       resends = m.resends + CASE WHEN c.status IN ('sending', 'paused') THEN 1 ELSE 0 END,
+       unknown_at = NULL, send_after = NULL, updated_at = $2
+     FROM campaigns c
+     WHERE m.id = ANY($1::bigint[]) AND c.id = m.campaign_id AND m.status = 'unknown'
+     RETURNING m.id, m.channel, m.send_after, m.status, c.status AS campaign_status`,
+    [[...messageIds].sort((a, b) => a - b), at],
+  );
+  return rows;
 }

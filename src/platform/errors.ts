@@ -38,18 +38,29 @@ export class UnavailableError extends Error {
  * A provider refused or failed a send. `retryable`: 429, 5xx and network errors back off and retry;
  * other 4xx (bad number, bad request) will fail the same way again, so the message fails now and the
  * channel policy moves on. `permanentForRecipient` marks failures about the recipient (invalid
- * number), which trigger the next channel.
+ * number), which trigger the next channel. `outcomeUnknown`: the request went out and no answer came
+ * back (a time-out, a dropped connection), so the provider may have the message; it is never retried
+ * blindly — the provider is asked first.
  */
 export class ProviderError extends Error {
   override name = 'ProviderError';
   constructor(
     message: string,
-    readonly details: { provider: string; retryable: boolean; status?: number; code?: string | number },
+    readonly details: {
+      provider: string;
+      retryable: boolean;
+      status?: number;
+      code?: string | number;
+      outcomeUnknown?: boolean;
+    },
   ) {
     super(message);
   }
   get retryable(): boolean {
     return this.details.retryable;
+  }
+  get outcomeUnknown(): boolean {
+    return this.details.outcomeUnknown === true;
   }
 }
 
@@ -58,6 +69,7 @@ export function providerErrorFromStatus(
   status: number | undefined,
   message: string,
   code?: string | number,
+  outcomeUnknown = false,
 ) {
   const retryable = status === undefined || status === 429 || status >= 500 || status === 408;
   return new ProviderError(message, {
@@ -65,5 +77,6 @@ export function providerErrorFromStatus(
     retryable,
     ...(status === undefined ? {} : { status }),
     ...(code === undefined ? {} : { code }),
+    ...(outcomeUnknown ? { outcomeUnknown } : {}),
   });
 }

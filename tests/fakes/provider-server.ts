@@ -22,6 +22,14 @@
  *  - Twilio: one callback per request, to its StatusCallback; none if the request had no StatusCallback.
  *  - A receipt post that fails at the network level is recorded in receiptsPosted with status 0. No retries.
  *  - close() cancels receipts not yet due and waits for the ones already in flight.
+ *  - Lookups: the fake keeps every message it accepted, with the status its receipt reports (set when
+ *    the receipt is due, whether or not it is posted; 'sent'/'queued'/'processed' when there is none).
+ *    It answers Twilio's GET Messages/{Sid}.json, Calls/{Sid}.json, Messages.json?To=&From=&DateSent>=
+ *    and Calls.json?To=&From=, and SendGrid's Email Activity GET /v3/messages?query=… for
+ *    unique_args['name']="value" clauses joined by OR (403 once setSendgridActivity(false)).
+ *    Lookups are recorded in `lookups`, never in `requests`.
+ *  - `delayMs` on an accepted outcome holds the reply that long, then accepts (even if the client has
+ *    given up by then): the provider that hangs past the SDK's time-out and still takes the message.
  */
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -43,8 +51,18 @@ export interface RecordedRequest {
 
 /** What the fake does with one request. Default: accept, then report success as the provider would ('delivered'; a call 'completed', answered by a human). */
 export type FakeOutcome =
-  | { reply: 'accept'; receipt?: FakeReceipt | null; receiptDelayMs?: number } // 202 (sendgrid) / 201 (twilio); receipt null = none
-  | { reply: 'error'; status: number; message?: string }; // e.g. 400, 429, 500
+  | {
+      reply: 'accept';
+      receipt?: FakeReceipt | null;
+      receiptDelayMs?: number;
+      /** Hold the reply this long before accepting (the client may time out first; the message is kept). */
+      delayMs?: number;
+      /** false: the message reaches the receipt's status but the callback is lost (never posted). */
+      postReceipt?: boolean;
+    } // 202 (sendgrid) / 201 (twilio); receipt null = none
+  | { reply: 'error'; status: number; message?: string } // e.g. 400, 429, 500
+  /** Hold the request this long, then cut the connection without keeping the message (the provider lost it). */
+  | { reply: 'drop'; delayMs?: number };
 
 /** Receipt statuses in the provider's own vocabulary:
  *  sendgrid: 'processed' | 'delivered' | 'bounce' | 'dropped' | 'deferred'
@@ -78,7 +96,26 @@ export interface FakeProviders {
   settled(): Promise<void>;
   /** responses Candor gave to each receipt post (status 0 = the post failed at the network level) */
   receiptsPosted: { url: string; status: number }[];
+  /** Lookups received (Twilio fetch/list, SendGrid activity), in order. */
+  lookups: { kind: FakeProviderKind; path: string; query: string }[];
+  /** false: SendGrid's Email Activity API answers 403, as for an account without the add-on. */
+  setSendgridActivity(available: boolean): void;
+  /** The status the fake holds for an accepted message (Twilio sid or SendGrid X-Message-Id). */
+  statusOf(providerMessageId: string): string | undefined;
   close(): Promise<void>;
+}
+
+/** A message the fake accepted, as its lookups report it. */
+interface StoredMessage {
+  kind: FakeProviderKind;
+  id: string;
+  status: string;
+  dateCreated: Date;
+  /** Twilio: the resource body returned on create (its status kept current); SendGrid: null. */
+  resource: Record<string, unknown> | null;
+  to: string;
+  from: string | null;
+  customArgs: Record<string, string>;
 }
 
 const DEFAULT_OUTCOME: FakeOutcome = { reply: 'accept' };
@@ -88,6 +125,7 @@ const MAX_BODY_BYTES = 30 * 1024 * 1024; // SendGrid's own limit for a mail/send
 const RECEIPT_POST_TIMEOUT_MS = 10_000;
 const TWILIO_API_VERSION = '2010-04-01';
 const TWILIO_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/;
+const TWILIO_RESOURCE_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\/([A-Za-z0-9]+)\.json$/;
 /** Number Twilio would pick from a Messaging Service's sender pool (used when the request had no From). */
 const MESSAGING_SERVICE_SENDER = '+15005550006';
 
@@ -363,6 +401,9 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
   const sendgridWebhookPublicKey = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
 
   const requests: RecordedRequest[] = [];
+  const stored = new Map<string, StoredMessage>();
+  const lookups: { kind: FakeProviderKind; path: string; query: string }[] = [];
+  let sendgridActivity = true;
   const receiptsPosted: { url: string; status: number }[] = [];
   /** request handlers running + receipts scheduled or in flight */
   const pending = new Set<Promise<void>>();
@@ -443,7 +484,43 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     return outcome;
   }
 
-  function handleSendgrid(req: IncomingMessage, res: ServerResponse, path: string, raw: string): void {
+  function store(message: StoredMessage): void {
+    stored.set(message.id, message);
+  }
+
+  /** The status a receipt reports becomes the message's status when it is due, posted or not. */
+  function settleStatus(id: string, status: string, delayMs: number): void {
+    const apply = () => {
+      const message = stored.get(id);
+      if (!message) return;
+      message.status = status;
+      if (message.resource) message.resource.status = status;
+    };
+    if (delayMs <= 0) apply();
+    else
+      scheduleReceipt(delayMs, () => {
+        apply();
+        return Promise.resolve();
+      });
+  }
+
+  async function hold(outcome: FakeOutcome | undefined): Promise<void> {
+    const delayMs = outcome?.reply === 'accept' || outcome?.reply === 'drop' ? (outcome.delayMs ?? 0) : 0;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+
+  /** A dropped request: held, then the connection is cut with no reply and nothing kept. */
+  async function drop(req: IncomingMessage, outcome: FakeOutcome): Promise<void> {
+    await hold(outcome);
+    req.socket.destroy();
+  }
+
+  async function handleSendgrid(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    raw: string,
+  ): Promise<void> {
     const xMessageId = randomBytes(16).toString('base64url');
     let body: unknown = raw;
     let problem: { status: number; message: string; field: string | null } | undefined;
@@ -480,13 +557,38 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     }
     const outcome = decide(record, problem !== undefined);
     if (problem !== undefined) return sendgridError(res, problem.status, problem.message, problem.field);
+    if (outcome?.reply === 'drop') return drop(req, outcome);
     if (outcome === undefined || outcome.reply === 'error') {
       return sendgridError(res, outcome?.status ?? 500, outcome?.message);
     }
-    res.writeHead(202, { 'X-Message-Id': xMessageId, 'Content-Length': 0 });
-    res.end();
+    await hold(outcome);
+    if (!res.destroyed) {
+      res.writeHead(202, { 'X-Message-Id': xMessageId, 'Content-Length': 0 });
+      res.end();
+    }
     const receipt = outcome.receipt === undefined ? DEFAULT_RECEIPT : outcome.receipt;
+    const personalizations: unknown[] =
+      isRecord(body) && Array.isArray(body.personalizations) ? body.personalizations : [];
+    const personalization = personalizations[0];
+    const recipients: unknown[] =
+      isRecord(personalization) && Array.isArray(personalization.to) ? personalization.to : [];
+    const firstTo = recipients[0];
+    store({
+      kind: 'sendgrid',
+      id: xMessageId,
+      status: 'processed',
+      dateCreated: new Date(),
+      resource: null,
+      to: isRecord(firstTo) && typeof firstTo.email === 'string' ? firstTo.email : '',
+      from: null,
+      customArgs: {
+        ...stringRecord(isRecord(body) ? body.custom_args : undefined),
+        ...stringRecord(isRecord(personalization) ? personalization.custom_args : undefined),
+      },
+    });
     if (receipt === null) return;
+    settleStatus(xMessageId, receipt.status, outcome.receiptDelayMs ?? 0);
+    if (outcome.postReceipt === false) return;
     const events = buildSendgridEvents(body, xMessageId, receipt.status);
     scheduleReceipt(outcome.receiptDelayMs ?? 0, () => postSendgridEvents(events));
   }
@@ -521,14 +623,14 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     return undefined;
   }
 
-  function handleTwilio(
+  async function handleTwilio(
     req: IncomingMessage,
     res: ServerResponse,
     path: string,
     raw: string,
     pathAccountSid: string,
     resource: 'Messages' | 'Calls',
-  ): void {
+  ): Promise<void> {
     const kind: FakeProviderKind = resource === 'Messages' ? 'twilio-sms' : 'twilio-voice';
     const sid = (resource === 'Messages' ? 'SM' : 'CA') + hex(16);
     const params = parseForm(raw);
@@ -545,11 +647,14 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     const outcome = decide(record, authProblem !== undefined || invalid !== undefined);
     if (authProblem !== undefined) return twilioError(res, authProblem.status, undefined, authProblem.code);
     if (invalid !== undefined) return twilioError(res, 400, invalid.message, invalid.code);
+    if (outcome?.reply === 'drop') return drop(req, outcome);
     if (outcome === undefined || outcome.reply === 'error') {
       return twilioError(res, outcome?.status ?? 500, outcome?.message);
     }
+    await hold(outcome);
 
-    const now = rfc2822(new Date());
+    const created = new Date();
+    const now = rfc2822(created);
     const uri = `/${TWILIO_API_VERSION}/Accounts/${twilioAccountSid}/${resource}/${sid}`;
     const to = params.To ?? '';
     const from = params.From ?? null;
@@ -562,7 +667,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
             body: params.Body ?? '',
             date_created: now,
             date_updated: now,
-            date_sent: null,
+            date_sent: now,
             direction: 'outbound-api',
             error_code: null,
             error_message: null,
@@ -608,7 +713,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
             trunk_sid: null,
             uri: `${uri}.json`,
           };
-    sendJson(res, 201, resourceBody, { 'Twilio-Request-Id': `RQ${hex(16)}` });
+    if (!res.destroyed) sendJson(res, 201, resourceBody, { 'Twilio-Request-Id': `RQ${hex(16)}` });
 
     const receipt =
       outcome.receipt === undefined
@@ -616,8 +721,23 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
           ? DEFAULT_CALL_RECEIPT
           : DEFAULT_RECEIPT
         : outcome.receipt;
+    store({
+      kind,
+      id: sid,
+      status: kind === 'twilio-sms' ? 'sent' : 'queued',
+      dateCreated: created,
+      resource: { ...resourceBody, status: kind === 'twilio-sms' ? 'sent' : 'queued' },
+      to,
+      from: from ?? MESSAGING_SERVICE_SENDER,
+      customArgs: {},
+    });
+    if (receipt !== null) {
+      settleStatus(sid, receipt.status, outcome.receiptDelayMs ?? 0);
+      const kept = stored.get(sid);
+      if (kept?.resource && receipt.answeredBy !== undefined) kept.resource.answered_by = receipt.answeredBy;
+    }
     const callbackUrl = params.StatusCallback;
-    if (receipt === null || !callbackUrl) return;
+    if (receipt === null || !callbackUrl || outcome.postReceipt === false) return;
     const common: Params = {
       AccountSid: twilioAccountSid,
       ApiVersion: TWILIO_API_VERSION,
@@ -647,21 +767,106 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     scheduleReceipt(outcome.receiptDelayMs ?? 0, () => postTwilioCallback(callbackUrl, callback));
   }
 
+  /** Twilio's GET of one Message or Call, and its list filtered by To, From and DateSent. */
+  function handleTwilioLookup(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const one = TWILIO_RESOURCE_PATH.exec(url.pathname);
+    const list = TWILIO_PATH.exec(url.pathname);
+    const [, accountSid = '', resource = ''] = one ?? list ?? [];
+    const kind: FakeProviderKind = resource === 'Calls' ? 'twilio-voice' : 'twilio-sms';
+    lookups.push({ kind, path: url.pathname, query: url.search });
+    notifyWaiters();
+    const authProblem = checkTwilioAuth(req, accountSid);
+    if (authProblem !== undefined) return twilioError(res, authProblem.status, undefined, authProblem.code);
+    if (one) {
+      const message = stored.get(one[3] ?? '');
+      if (!message?.resource || message.kind !== kind) return twilioError(res, 404);
+      return sendJson(res, 200, message.resource);
+    }
+    const to = url.searchParams.get('To');
+    const from = url.searchParams.get('From');
+    const sentAfter = url.searchParams.get('DateSent>');
+    const pageSize = Number(url.searchParams.get('PageSize') ?? '50');
+    const matches = [...stored.values()]
+      .filter(
+        (m) =>
+          m.kind === kind &&
+          m.resource !== null &&
+          (to === null || m.to === to) &&
+          (from === null || m.from === from) &&
+          (sentAfter === null || m.dateCreated.getTime() >= new Date(sentAfter).getTime() - 1000),
+      )
+      .sort((a, b) => b.dateCreated.getTime() - a.dateCreated.getTime())
+      .slice(0, pageSize);
+    const key = kind === 'twilio-voice' ? 'calls' : 'messages';
+    sendJson(res, 200, {
+      [key]: matches.map((m) => m.resource),
+      end: Math.max(0, matches.length - 1),
+      first_page_uri: `${url.pathname}${url.search}`,
+      next_page_uri: null,
+      page: 0,
+      page_size: pageSize,
+      previous_page_uri: null,
+      start: 0,
+      uri: `${url.pathname}${url.search}`,
+    });
+  }
+
+  /** SendGrid's Email Activity API: custom args queried as unique_args['name']="value", joined by OR. */
+  function handleSendgridActivity(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    lookups.push({ kind: 'sendgrid', path: url.pathname, query: url.search });
+    notifyWaiters();
+    const auth = req.headers.authorization;
+    if (auth === undefined || !/^Bearer \S+/.test(auth)) return sendgridError(res, 401);
+    if (!sendgridActivity) return sendgridError(res, 403);
+    const query = url.searchParams.get('query') ?? '';
+    const clauses = [...query.matchAll(/unique_args\['([^']+)'\]\s*=\s*"([^"]*)"/g)].map(
+      ([, name = '', value = '']) => ({
+        name,
+        value,
+      }),
+    );
+    const limit = Number(url.searchParams.get('limit') ?? '10');
+    const messages = [...stored.values()]
+      .filter((m) => m.kind === 'sendgrid' && clauses.some((c) => m.customArgs[c.name] === c.value))
+      .slice(0, limit)
+      .map((m) => ({
+        from_email: 'notices@acme.example',
+        msg_id: `${m.id}.filterdrecv-fake-0.0`,
+        subject: '',
+        to_email: m.to,
+        status:
+          m.status === 'delivered'
+            ? 'delivered'
+            : m.status === 'processed' || m.status === 'deferred'
+              ? 'processed'
+              : 'not_delivered',
+        opens_count: 0,
+        clicks_count: 0,
+        last_event_time: new Date().toISOString(),
+      }));
+    sendJson(res, 200, { messages });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://fake.invalid').pathname;
+    const url = new URL(req.url ?? '/', 'http://fake.invalid');
+    const path = url.pathname;
     const twilioMatch = TWILIO_PATH.exec(path);
     const isSendgrid = path === '/v3/mail/send';
     try {
       const raw = await readBody(req);
+      if (req.method === 'GET' && (TWILIO_RESOURCE_PATH.test(path) || twilioMatch)) {
+        return handleTwilioLookup(req, res, url);
+      }
+      if (req.method === 'GET' && path === '/v3/messages') return handleSendgridActivity(req, res, url);
       if (req.method !== 'POST' || (!isSendgrid && !twilioMatch)) {
         const message = `fake provider: no route for ${req.method ?? '?'} ${path}`;
         return path.startsWith('/2010-04-01/')
           ? twilioError(res, 404, message)
           : sendgridError(res, 404, message);
       }
-      if (isSendgrid) return handleSendgrid(req, res, path, raw);
+      if (isSendgrid) return await handleSendgrid(req, res, path, raw);
       const [, accountSid = '', resource] = twilioMatch ?? [];
-      handleTwilio(req, res, path, raw, accountSid, resource === 'Calls' ? 'Calls' : 'Messages');
+      await handleTwilio(req, res, path, raw, accountSid, resource === 'Calls' ? 'Calls' : 'Messages');
     } catch (error) {
       if (res.headersSent) return;
       const status = error instanceof HttpError ? error.status : 500;
@@ -689,6 +894,13 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     sendgridWebhookPublicKey,
     requests,
     receiptsPosted,
+    lookups,
+    setSendgridActivity(available) {
+      sendgridActivity = available;
+    },
+    statusOf(providerMessageId) {
+      return stored.get(providerMessageId)?.status;
+    },
     setBehaviour(fn) {
       behaviour = fn;
     },

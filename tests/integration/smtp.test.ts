@@ -79,6 +79,7 @@ describe('email over SMTP', () => {
     const adapter = createSmtpEmail({
       url: `smtp://127.0.0.1:${smtp.port}`,
       from: 'Acme <notices@acme.example>',
+      timeoutMs: 10_000,
     });
     const result = await adapter.send(message('initial_notice', 'jonas@example.de'));
     expect(result.provider).toBe('smtp');
@@ -94,7 +95,11 @@ describe('email over SMTP', () => {
   });
 
   it('adds one-click unsubscribe headers to an update', async () => {
-    const adapter = createSmtpEmail({ url: `smtp://127.0.0.1:${smtp.port}`, from: 'notices@acme.example' });
+    const adapter = createSmtpEmail({
+      url: `smtp://127.0.0.1:${smtp.port}`,
+      from: 'notices@acme.example',
+      timeoutMs: 10_000,
+    });
     await adapter.send(message('update', 'jonas@example.de'));
     const mail = smtp.received.at(-1)!;
     expect(mail.raw).toContain('List-Unsubscribe: <https://notice.acme.example/notices/unsubscribe/1.abc>');
@@ -102,14 +107,24 @@ describe('email over SMTP', () => {
   });
 
   it('fails for good when the server refuses the mailbox, and retries when the server is away', async () => {
-    const adapter = createSmtpEmail({ url: `smtp://127.0.0.1:${smtp.port}`, from: 'notices@acme.example' });
+    const adapter = createSmtpEmail({
+      url: `smtp://127.0.0.1:${smtp.port}`,
+      from: 'notices@acme.example',
+      timeoutMs: 10_000,
+    });
     const refused = await adapter.send(message('initial_notice', 'gone@example.de')).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ProviderError);
     expect((refused as ProviderError).retryable).toBe(false);
 
-    const nowhere = createSmtpEmail({ url: 'smtp://127.0.0.1:1', from: 'notices@acme.example' });
+    const nowhere = createSmtpEmail({
+      url: 'smtp://127.0.0.1:1',
+      from: 'notices@acme.example',
+      timeoutMs: 10_000,
+    });
     const away = await nowhere.send(message('initial_notice', 'jonas@example.de')).catch((e: unknown) => e);
     expect(away).toBeInstanceOf(ProviderError);
     expect((away as ProviderError).retryable).toBe(true);
+    // Refused at connect: the server never had it, so it is retried as usual, not looked up.
+    expect((away as ProviderError).outcomeUnknown).toBe(false);
   });
 });

@@ -40,6 +40,15 @@ describe('configuration', () => {
 });
 
 describe('sending settings', () => {
+  it('refuses a provider time-out as long as the time a send may take before it counts as abandoned', () => {
+    expect(() => parseConfig({ PROVIDER_TIMEOUT_SECONDS: '30', SEND_TIMEOUT_SECONDS: '30' })).toThrow(
+      /PROVIDER_TIMEOUT_SECONDS must be shorter than SEND_TIMEOUT_SECONDS/,
+    );
+    const { sending } = parseConfig({ PROVIDER_TIMEOUT_SECONDS: '2.5', UNKNOWN_RESEND_AFTER_SECONDS: '600' });
+    expect(sending.providerTimeoutMs).toBe(2_500);
+    expect(sending.unknownResendAfterMs).toBe(600_000);
+  });
+
   it('reads rate limits per channel, calling hours and the reconciler interval', () => {
     const { sending } = parseConfig({
       SMS_RATE_PER_SECOND: '3',

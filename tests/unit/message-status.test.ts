@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MESSAGE_STATUSES, statusAfterReceipt, type MessageStatus } from '../../src/deliveries/status.js';
+import {
+  IN_FLIGHT_STATUSES,
+  MESSAGE_STATUSES,
+  statusAfterReceipt,
+  type MessageStatus,
+} from '../../src/deliveries/status.js';
 
 function applyAll(receipts: MessageStatus[]): MessageStatus {
   return receipts.reduce<MessageStatus>(
@@ -21,6 +26,14 @@ describe('message status', () => {
 
   it('ignores a duplicate receipt', () => {
     expect(statusAfterReceipt('sent', 'sent')).toBeNull();
+  });
+
+  it('lets a receipt settle a message whose send timed out, and counts it live until then', () => {
+    expect(statusAfterReceipt('unknown', 'sent')).toBe('sent');
+    expect(statusAfterReceipt('unknown', 'delivered')).toBe('delivered');
+    expect(statusAfterReceipt('unknown', 'failed')).toBe('failed');
+    expect(statusAfterReceipt('delivered', 'unknown')).toBeNull();
+    expect(IN_FLIGHT_STATUSES).toContain('unknown');
   });
 
   it('keeps the first final outcome', () => {
