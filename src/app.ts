@@ -35,7 +35,8 @@ export function createApp(deps: Deps): express.Express {
 
   app.use(measureRequests(deps.metrics));
   // Before any other per-request middleware: see statusPageFastPath.
-  app.get('/incidents/:slug', statusPageFastPath(deps));
+  const fastPath = statusPageFastPath(deps);
+  app.get(fastPath.routes, fastPath.handler);
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
   app.use(localeMiddleware(deps.i18n));
