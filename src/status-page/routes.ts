@@ -12,6 +12,7 @@ import {
   INDEX_PATH,
   matchesEtag,
   VARY,
+  type Encoding,
   type StatusDocument,
 } from './documents.js';
 import { findDocument, peekDocument, type CopySource } from './copies.js';
@@ -40,12 +41,49 @@ function documentPathOf(req: Request): { path: string; slug: string | null } | n
  * the client already has it, and headers worked out once. The pages carry no script, so their content
  * security policy is the same for every answer (no nonce) and the answer can be shared by caches.
  */
+function bodyOf(document: StatusDocument, encoding: Encoding): Buffer {
+  return encoding === 'br' ? document.br : encoding === 'gzip' ? document.gzip : document.body;
+}
+
 function documentWriter(deps: Pick<Deps, 'config'>) {
   const shared = {
     ...staticSecurityHeaders({ production: deps.config.env === 'production' }),
     Vary: VARY,
   };
   const publicCaching = cacheControl(deps.config.statusPage);
+  const headersFor = (
+    document: StatusDocument,
+    encoding: Encoding,
+    source: CopySource,
+    cacheable: boolean,
+  ): Record<string, string> => {
+    const headers: Record<string, string> = {
+      ...shared,
+      'Cache-Control': cacheable ? publicCaching : 'private, no-cache',
+      ETag: etagFor(document, encoding),
+      'Content-Language': document.locale,
+      'Content-Type': document.contentType,
+      'X-Candor-Cache': source,
+    };
+    if (document.location) headers.Location = document.location;
+    if (encoding !== 'identity') headers['Content-Encoding'] = encoding;
+    headers['Content-Length'] = String(bodyOf(document, encoding).length);
+    return headers;
+  };
+  // The surge is served from memory with public caching: its headers are worked out once per document.
+  const prepared = new WeakMap<StatusDocument, Record<Encoding, Record<string, string>>>();
+  const memoryHeaders = (document: StatusDocument) => {
+    let headers = prepared.get(document);
+    if (!headers) {
+      headers = {
+        br: headersFor(document, 'br', 'memory', true),
+        gzip: headersFor(document, 'gzip', 'memory', true),
+        identity: headersFor(document, 'identity', 'memory', true),
+      };
+      prepared.set(document, headers);
+    }
+    return headers;
+  };
   return (
     req: Request,
     res: Response,
@@ -54,24 +92,19 @@ function documentWriter(deps: Pick<Deps, 'config'>) {
     options: { cacheable: boolean },
   ): void => {
     const encoding = chooseEncoding(req.headers['accept-encoding']);
-    const etag = etagFor(document, encoding);
-    const headers: Record<string, string | number> = {
-      ...shared,
-      'Cache-Control': options.cacheable ? publicCaching : 'private, no-cache',
-      ETag: etag,
-      'Content-Language': document.locale,
-      'X-Candor-Cache': source,
-    };
-    if (document.location) headers.Location = document.location;
-    if (matchesEtag(req.headers['if-none-match'], etag)) {
-      res.writeHead(304, headers).end();
+    const headers =
+      source === 'memory' && options.cacheable
+        ? memoryHeaders(document)[encoding]
+        : headersFor(document, encoding, source, options.cacheable);
+    if (matchesEtag(req.headers['if-none-match'], headers.ETag!)) {
+      // A 304 describes the representation the client has, but carries no body of its own.
+      const notModified = Object.entries(headers).filter(
+        ([name]) => name !== 'Content-Type' && name !== 'Content-Length',
+      );
+      res.writeHead(304, Object.fromEntries(notModified)).end();
       return;
     }
-    const body = encoding === 'br' ? document.br : encoding === 'gzip' ? document.gzip : document.body;
-    headers['Content-Type'] = document.contentType;
-    headers['Content-Length'] = body.length;
-    if (encoding !== 'identity') headers['Content-Encoding'] = encoding;
-    res.writeHead(document.status, headers).end(body);
+    res.writeHead(document.status, headers).end(bodyOf(document, encoding));
   };
 }
 
