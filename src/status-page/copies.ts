@@ -103,8 +103,15 @@ function fromRedis(hash: Record<string, Buffer>): StatusDocument | null {
   };
 }
 
-async function writeToRedis(deps: CopyDeps, documents: StatusDocument[]): Promise<void> {
-  if (documents.length === 0) return;
+/**
+ * Writes pages into Redis, each only over an older one. `through` raises Redis's publish number to say
+ * it holds every page up to it; only a full sync may do that, never the write-back of a single page.
+ */
+async function writeToRedis(
+  deps: CopyDeps,
+  documents: StatusDocument[],
+  through: number | null,
+): Promise<void> {
   const pipeline = deps.redis.pipeline();
   for (const document of documents) {
     const meta: Meta = {
@@ -131,8 +138,7 @@ async function writeToRedis(deps: CopyDeps, documents: StatusDocument[]): Promis
   const failed = results.find(([error]) => error)?.[0];
   if (failed) throw failed;
   // Pages before the number: a reader that sees the number finds every page it covers.
-  const latest = Math.max(...documents.map((document) => document.version));
-  await deps.redis.eval(RAISE_VERSION, 1, versionKey(deps), latest);
+  if (through !== null) await deps.redis.eval(RAISE_VERSION, 1, versionKey(deps), through);
 }
 
 /**
@@ -141,7 +147,9 @@ async function writeToRedis(deps: CopyDeps, documents: StatusDocument[]): Promis
  */
 export async function syncRedisFromPostgres(deps: CopyDeps): Promise<void> {
   const redisVersion = Number((await deps.redis.get(versionKey(deps))) ?? 0);
-  await writeToRedis(deps, await listStatusDocumentsSince(deps.db, redisVersion));
+  const missing = await listStatusDocumentsSince(deps.db, redisVersion);
+  if (missing.length === 0) return;
+  await writeToRedis(deps, missing, Math.max(...missing.map((document) => document.version)));
 }
 
 /** The publishing process shows its new pages at once, without waiting for its next check. */
@@ -200,7 +208,7 @@ export async function findDocument(
     const found = await findStatusDocument(deps.db, path, locale);
     if (!found) return null;
     // A Redis that answered without the page has lost it (flushed, restarted): put it back.
-    if (shared) void writeToRedis(deps, [found.document]).catch(() => undefined);
+    if (shared) void writeToRedis(deps, [found.document], null).catch(() => undefined);
     return { document: remember(copies, found.document, found.asOf), source: 'postgres' };
   } catch (error) {
     throw new UnavailableError(

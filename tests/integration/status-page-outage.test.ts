@@ -176,12 +176,19 @@ describe('the status page with Redis down', () => {
     await postgres?.stop();
   });
 
-  it('puts the pages back into a flushed Redis', async () => {
+  it('puts every page back into a flushed Redis, not only the pages asked for', async () => {
     await redis.flushAll();
     await request(replica.server).get(`/incidents/${incident.slug}?lang=pt`).expect(200);
-    await eventually('Redis to hold the pages again', async () => {
-      const version = await publisher.deps.redis.get(`${publisher.deps.config.queuePrefix}:status:version`);
-      return Number(version) > 0;
+    const prefix = publisher.deps.config.queuePrefix;
+    const keys = SUPPORTED_LOCALES.flatMap((lang) => [
+      `${prefix}:status:doc:${lang}:/incidents/${incident.slug}`,
+      `${prefix}:status:doc:${lang}:/incidents/${incident.slug}/feed.atom`,
+      `${prefix}:status:doc:${lang}:/`,
+    ]);
+    await eventually('Redis to hold every page again', async () => {
+      const present = await publisher.deps.redis.exists(...keys);
+      const version = await publisher.deps.redis.get(`${prefix}:status:version`);
+      return present === keys.length && Number(version) > 0;
     });
   });
 
