@@ -112,18 +112,17 @@ function documentWriter(deps: Pick<Deps, 'config'>) {
  * The hot path when everyone arrives at once: a plain request (no query) for a page this process holds
  * is answered from memory before any per-request middleware. Anything else goes the ordinary way.
  */
-export function statusPageFastPath(deps: StatusPageDeps): { routes: string[]; handler: RequestHandler } {
+export function registerStatusPageFastPath(app: Express, deps: StatusPageDeps): void {
   const write = documentWriter(deps);
-  return {
-    routes: ROUTES,
-    handler: (req, res, next) => {
-      if (req.url.includes('?')) return next();
-      const target = documentPathOf(req);
-      const document = target && peekDocument(deps, target.path, detectLocale(req));
-      if (!document) return next();
-      write(req, res, document, 'memory', { cacheable: true });
-    },
+  const handler: RequestHandler = (req, res, next) => {
+    if (req.url.includes('?')) return next();
+    const target = documentPathOf(req);
+    const document = target && peekDocument(deps, target.path, detectLocale(req));
+    if (!document) return next();
+    write(req, res, document, 'memory', { cacheable: true });
   };
+  // One route each, so metrics label requests by their own template.
+  for (const route of ROUTES) app.get(route, handler);
 }
 
 /**
@@ -133,7 +132,7 @@ export function statusPageFastPath(deps: StatusPageDeps): { routes: string[]; ha
  */
 export function registerStatusPage(app: Express, deps: StatusPageDeps): void {
   const write = documentWriter(deps);
-  app.get(ROUTES, async (req, res) => {
+  const handler: RequestHandler = async (req, res) => {
     const target = documentPathOf(req);
     if (!target) throw new NotFoundError('no such incident');
     const lang = res.locals.lang;
@@ -145,5 +144,6 @@ export function registerStatusPage(app: Express, deps: StatusPageDeps): void {
     // A ?lang= choice sets the language cookie; a shared cache must not hand that answer to others.
     const cacheable = res.getHeader('Set-Cookie') === undefined;
     write(req, res, found.document, found.source, { cacheable });
-  });
+  };
+  for (const route of ROUTES) app.get(route, handler);
 }
