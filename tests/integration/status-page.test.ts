@@ -14,6 +14,7 @@ import {
 import { SUPPORTED_LOCALES } from '../../src/platform/i18n.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { createApp } from '../../src/app.js';
+import { makeStaffAccount, postForm, signedInAgent } from '../support/console.js';
 
 /** A GET as a CDN or browser sends it, with the bytes as they came (no decoding), for header tests. */
 function rawGet(
@@ -171,6 +172,33 @@ describe('the public status page', () => {
     expect(after.text).toContain('We rotated every key.');
     expect(after.text).toContain('+44 800 333 4444');
     expect(after.text).toContain('Acme Bicycles');
+  });
+
+  it('shows what an editor does in the console at once: publishing, an update, a state change', async () => {
+    const editor = await signedInAgent(ctx.baseUrl, await makeStaffAccount(ctx.deps, 'editor'));
+    const draft = await insertIncident(ctx.deps.db, {
+      slug: 'console-check',
+      organisationName: 'Console Shop',
+      dataTypes: [],
+      texts: { en: { ...incident.texts.en!, title: 'Published from the console' } },
+    });
+    await request(ctx.server).get('/incidents/console-check').expect(404);
+    const show = `/console/incidents/${draft.id}`;
+    expect((await postForm(editor, show, `${show}/publish`, {})).status).toBe(303);
+    const published = await request(ctx.server).get('/incidents/console-check?lang=hi').expect(200);
+    expect(published.text).toContain('Published from the console');
+
+    const posted = await postForm(editor, `${show}/updates/new`, `${show}/updates`, {
+      'title.en': 'Posted from the console',
+      'body.en': 'Seen at once.',
+    });
+    expect(posted.status).toBe(303);
+    expect((await postForm(editor, show, `${show}/state`, { state: 'monitoring' })).status).toBe(303);
+    const page = await request(ctx.server).get('/incidents/console-check?lang=hi').expect(200);
+    expect(page.text).toContain('Posted from the console');
+    expect(page.text).toContain('state-monitoring');
+    const feed = await request(ctx.server).get('/incidents/console-check/feed.atom').expect(200);
+    expect(feed.text).toContain('<title>Posted from the console</title>');
   });
 
   it('shows another process’s publish within its refresh interval', async () => {
