@@ -56,6 +56,17 @@ export function etagFor(document: Pick<StatusDocument, 'etag'>, encoding: Encodi
  */
 export function chooseEncoding(header: string | undefined): Encoding {
   if (!header) return 'identity';
+  const known = chosen.get(header);
+  if (known) return known;
+  const encoding = parseAcceptEncoding(header);
+  // Browsers send a handful of distinct headers; a bound keeps odd clients from growing the map.
+  if (chosen.size < 256) chosen.set(header, encoding);
+  return encoding;
+}
+
+const chosen = new Map<string, Encoding>();
+
+function parseAcceptEncoding(header: string): Encoding {
   const weights = new Map<string, number>();
   for (const part of header.split(',')) {
     const [name = '', ...params] = part.trim().toLowerCase().split(';');
