@@ -8,7 +8,7 @@ import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
 import { measureRequests, registerMetrics } from './web/metrics.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
-import { registerStatusPage, statusPageFastPath } from './status-page/routes.js';
+import { registerStatusPage, registerStatusPageFastPath } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerVoiceRoutes } from './voice/routes.js';
 import { registerUnsubscribe } from './subscriptions/unsubscribe-routes.js';
@@ -32,8 +32,8 @@ export function createApp(deps: Deps): express.Express {
   if (deps.config.env === 'production') app.enable('view cache');
 
   app.use(measureRequests(deps.metrics));
-  // Before any other per-request middleware: see statusPageFastPath.
-  app.get('/incidents/:slug', statusPageFastPath(deps));
+  // Before any other per-request middleware: see registerStatusPageFastPath.
+  registerStatusPageFastPath(app, deps);
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
   app.use(localeMiddleware(deps.i18n));

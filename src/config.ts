@@ -164,6 +164,18 @@ const schema = z.object({
     .min(0)
     .max(7 * 24 * 3600)
     .default(3600),
+  /** How long browsers and CDNs may use a status page without asking again. */
+  STATUS_PAGE_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  STATUS_PAGE_STALE_WHILE_REVALIDATE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** How long a CDN may keep serving its copy while Candor answers errors or cannot be reached. */
+  STATUS_PAGE_STALE_IF_ERROR_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 86_400)
+    .default(7 * 86_400),
+  /** How often a web process asks whether another process published a newer status page. */
+  STATUS_PAGE_REFRESH_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
 });
 
 /**
@@ -225,6 +237,13 @@ export interface Config {
   apiRequestsPerMinute: number;
   /** Personal data is purged this many days after its incident is resolved. */
   retentionDays: number;
+  /** The published status pages: HTTP cache lifetimes, and how quickly other processes' publishes show. */
+  statusPage: {
+    maxAgeSeconds: number;
+    staleWhileRevalidateSeconds: number;
+    staleIfErrorSeconds: number;
+    refreshMs: number;
+  };
   metricsToken: string | null;
   metricsPort: number;
   workerHttpPort: number;
@@ -312,6 +331,12 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     },
     apiRequestsPerMinute: env.API_REQUESTS_PER_MINUTE,
     retentionDays: env.RETENTION_DAYS,
+    statusPage: {
+      maxAgeSeconds: env.STATUS_PAGE_MAX_AGE_SECONDS,
+      staleWhileRevalidateSeconds: env.STATUS_PAGE_STALE_WHILE_REVALIDATE_SECONDS,
+      staleIfErrorSeconds: env.STATUS_PAGE_STALE_IF_ERROR_SECONDS,
+      refreshMs: env.STATUS_PAGE_REFRESH_MS,
+    },
     metricsToken: env.METRICS_TOKEN ?? null,
     metricsPort: env.METRICS_PORT,
     workerHttpPort: env.WORKER_HTTP_PORT,

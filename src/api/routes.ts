@@ -1,14 +1,8 @@
 import type { Request, Response } from 'express';
 import type { Deps } from '../deps.js';
 import { NotFoundError, ValidationError } from '../platform/errors.js';
-import {
-  findIncidentById,
-  insertIncident,
-  insertIncidentUpdate,
-  listIncidentUpdates,
-  publishIncident,
-  type Incident,
-} from '../incidents/store.js';
+import { findIncidentById, insertIncident, listIncidentUpdates, type Incident } from '../incidents/store.js';
+import { postIncidentUpdate, publishIncidentPage } from '../incidents/service.js';
 import { findCampaign, type Campaign } from '../campaigns/store.js';
 import {
   campaignDashboard,
@@ -186,7 +180,7 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
       responses: { 200: 'Incident' },
       handler: async (req, res) => {
         const incident = await incidentOf(deps, req);
-        await publishIncident(deps.db, incident.id, deps.clock.now());
+        await publishIncidentPage(deps, incident.id);
         noteAudit(res, { subjectType: 'incident' });
         res.json(incidentJson((await findIncidentById(deps.db, incident.id))!));
       },
@@ -216,11 +210,7 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
         const body = req.body as NewUpdateBody;
         if (!body.texts[incident.defaultLocale])
           throw new ValidationError(`Give the update in the default language (${incident.defaultLocale}).`);
-        const update = await insertIncidentUpdate(deps.db, {
-          incidentId: incident.id,
-          texts: body.texts,
-          publishedAt: deps.clock.now(),
-        });
+        const update = await postIncidentUpdate(deps, { incidentId: incident.id, texts: body.texts });
         noteAudit(res, { subjectType: 'incident', subjectId: incident.id, details: { updateId: update.id } });
         res.status(201).json(update);
       },

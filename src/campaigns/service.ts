@@ -4,7 +4,9 @@ import type { SendingConfig } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type Queues } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
-import { findIncidentById, insertIncidentUpdate, type IncidentUpdate } from '../incidents/store.js';
+import { findIncidentById, type IncidentUpdate } from '../incidents/store.js';
+import { postIncidentUpdate } from '../incidents/service.js';
+import type { SnapshotDeps } from '../status-page/snapshot.js';
 import { DEFAULT_CHANNEL_POLICY, type Channel, type ChannelPolicy } from './channel-policy.js';
 import { zoneOrDefault } from './calling-hours.js';
 import { estimateCompletion, type ChannelEstimate, type ChannelWorkload } from './estimate.js';
@@ -255,7 +257,7 @@ export async function estimateCampaign(
  * and submitted, so a second person approves it like any other mass send.
  */
 export async function publishIncidentUpdate(
-  deps: CampaignDeps,
+  deps: CampaignDeps & SnapshotDeps,
   input: {
     incidentId: number;
     texts: Record<string, { title: string; body: string }>;
@@ -267,11 +269,7 @@ export async function publishIncidentUpdate(
   const incident = await findIncidentById(deps.db, input.incidentId);
   if (!incident) throw new NotFoundError(`There is no incident ${input.incidentId}.`);
   if (Object.keys(input.texts).length === 0) throw new ValidationError('An update needs a title and text.');
-  const update = await insertIncidentUpdate(deps.db, {
-    incidentId: incident.id,
-    texts: input.texts,
-    publishedAt: deps.clock.now(),
-  });
+  const update = await postIncidentUpdate(deps, { incidentId: incident.id, texts: input.texts });
   if (input.notify === 'nobody') return { update, campaign: null };
   const campaign = await createCampaign(deps, {
     incidentId: incident.id,

@@ -8,6 +8,7 @@ import {
   publishIncident,
   type Incident,
 } from '../incidents/store.js';
+import { publishStatusSnapshot, type SnapshotDeps } from '../status-page/snapshot.js';
 import { upsertPeople, type PersonInput } from '../people/store.js';
 import { normalizePhone } from '../people/contact.js';
 import {
@@ -89,7 +90,7 @@ export interface DemoSeed {
 }
 
 /** Creates the demo incident, its people and two staff members; does nothing if it already exists. */
-export async function seedDemo(deps: Pick<Deps, 'db' | 'vault' | 'clock'>, people = 36): Promise<DemoSeed> {
+export async function seedDemo(deps: SnapshotDeps & Pick<Deps, 'vault'>, people = 36): Promise<DemoSeed> {
   const editor = await ensureStaff(deps.db, deps.vault, {
     email: DEMO_STAFF.editor,
     displayName: 'Dana Editor',
@@ -176,6 +177,8 @@ export async function seedDemo(deps: Pick<Deps, 'db' | 'vault' | 'clock'>, peopl
     await upsertPeople(tx, deps.vault, created.id, demoPeople(people));
     return created;
   });
+  // Seeded in one transaction with backdated updates, so the public page is published once, after it.
+  await publishStatusSnapshot(deps, incident.id);
   await seedDemoCodes(deps, incident.id);
   return { incident, editor, approver, created: true };
 }

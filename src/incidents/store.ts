@@ -163,6 +163,46 @@ export async function listIncidentUpdates(db: Queryable, incidentId: number): Pr
   }));
 }
 
+/** What staff edit of an incident: everything on its public page but the state and the updates. */
+export interface IncidentContent {
+  organisationName: string;
+  dataTypes: string[];
+  texts: Record<string, IncidentText>;
+  helplines: Record<string, string>;
+  discoveredAt: Date | null;
+}
+
+export async function updateIncidentContent(
+  db: Queryable,
+  id: number,
+  content: IncidentContent,
+  at: Date,
+): Promise<void> {
+  await db.query(
+    `UPDATE incidents SET organisation_name = $2, data_types = $3, texts = $4, helplines = $5, discovered_at = $6, updated_at = $7
+     WHERE id = $1`,
+    [
+      id,
+      content.organisationName,
+      content.dataTypes,
+      JSON.stringify(content.texts),
+      JSON.stringify(content.helplines),
+      content.discoveredAt,
+      at,
+    ],
+  );
+}
+
+export async function setIncidentState(db: Queryable, id: number, state: IncidentState, at: Date) {
+  // Resolving starts the retention clock; reopening stops it.
+  await db.query(
+    `UPDATE incidents SET state = $2, updated_at = $3,
+       resolved_at = CASE WHEN $2 = 'resolved' THEN COALESCE(resolved_at, $3) END
+     WHERE id = $1`,
+    [id, state, at],
+  );
+}
+
 /** The text in the asked locale, else the incident's default, else any. */
 export function localizedText<T>(texts: Record<string, T>, locale: string, defaultLocale: string): T | null {
   return texts[locale] ?? texts[defaultLocale] ?? Object.values(texts)[0] ?? null;

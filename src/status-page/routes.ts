@@ -1,166 +1,149 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Deps } from '../deps.js';
-import {
-  findPublishedIncident,
-  listIncidentUpdates,
-  listPublishedIncidents,
-  localizedText,
-  type Incident,
-} from '../incidents/store.js';
 import { NotFoundError } from '../platform/errors.js';
-import { buildAtomFeed, tagUri } from './feed.js';
-import { cached, peekMemory, statusPageCacheKey } from './cache.js';
 import { detectLocale } from '../web/locale.js';
 import { staticSecurityHeaders } from '../web/security.js';
+import {
+  cacheControl,
+  chooseEncoding,
+  etagFor,
+  incidentFeedPath,
+  incidentPagePath,
+  INDEX_PATH,
+  matchesEtag,
+  VARY,
+  type Encoding,
+  type StatusDocument,
+} from './documents.js';
+import { findDocument, peekDocument, type CopySource } from './copies.js';
+import { publishMissingSnapshot, type SnapshotDeps } from './snapshot.js';
 
-type StatusPageDeps = Pick<Deps, 'db' | 'redis' | 'config' | 'i18n'>;
+type StatusPageDeps = SnapshotDeps;
 
-// The page's language follows the cookie and the browser's languages, so shared caches must keep them apart.
-const VARY = 'Accept-Language, Cookie';
+/** The public pages that are published snapshots rather than rendered per request. */
+const ROUTES = ['/', '/incidents/:slug', '/incidents/:slug/feed.atom'];
+
+const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+/** The published document a request is for, or null for an address that cannot be one. */
+function documentPathOf(req: Request): { path: string; slug: string | null } | null {
+  const slug = req.params.slug;
+  if (typeof slug !== 'string') return { path: INDEX_PATH, slug: null };
+  if (!SLUG.test(slug)) return null;
+  return {
+    path: req.path.endsWith('/feed.atom') ? incidentFeedPath(slug) : incidentPagePath(slug),
+    slug,
+  };
+}
 
 /**
- * The hot path when everyone arrives at once: a plain request for a status page this process rendered
- * or read in the last second is answered from memory, with security headers worked out once, before
- * any per-request middleware. Anything else (a query, a cold cache) goes the ordinary way, which
- * renders, fills the caches and answers.
+ * Writes a published document: the encoding the client takes best, its own strong ETag, a 304 when
+ * the client already has it, and headers worked out once. The pages carry no script, so their content
+ * security policy is the same for every answer (no nonce) and the answer can be shared by caches.
  */
-export function statusPageFastPath(deps: Pick<Deps, 'config'>): RequestHandler {
-  const headers = {
+function bodyOf(document: StatusDocument, encoding: Encoding): Buffer {
+  return encoding === 'br' ? document.br : encoding === 'gzip' ? document.gzip : document.body;
+}
+
+function documentWriter(deps: Pick<Deps, 'config'>) {
+  const shared = {
     ...staticSecurityHeaders({ production: deps.config.env === 'production' }),
-    'Content-Type': 'text/html; charset=utf-8',
     Vary: VARY,
-    'X-Candor-Cache': 'hit',
   };
-  return (req, res, next) => {
-    const slug = req.params.slug;
-    if (typeof slug !== 'string' || req.url.includes('?')) return next();
-    const page = peekMemory(statusPageCacheKey(deps.config.queuePrefix, slug, 'page', detectLocale(req)));
-    if (!page) return next();
-    res.set(headers).set('ETag', page.etag).send(page.bytes);
+  const publicCaching = cacheControl(deps.config.statusPage);
+  const headersFor = (
+    document: StatusDocument,
+    encoding: Encoding,
+    source: CopySource,
+    cacheable: boolean,
+  ): Record<string, string> => {
+    const headers: Record<string, string> = {
+      ...shared,
+      'Cache-Control': cacheable ? publicCaching : 'private, no-cache',
+      ETag: etagFor(document, encoding),
+      'Content-Language': document.locale,
+      'Content-Type': document.contentType,
+      'X-Candor-Cache': source,
+    };
+    if (document.location) headers.Location = document.location;
+    if (encoding !== 'identity') headers['Content-Encoding'] = encoding;
+    headers['Content-Length'] = String(bodyOf(document, encoding).length);
+    return headers;
   };
-}
-
-function renderToString(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
-  return new Promise((resolve, reject) =>
-    res.render(view, locals, (error: Error | null, html?: string) =>
-      error ? reject(error) : resolve(html ?? ''),
-    ),
-  );
-}
-
-/** Only the plain page (and its ?lang= twins) is shared; anything else in the query renders afresh. */
-function cacheable(req: Request): boolean {
-  return Object.keys(req.query).every((key) => key === 'lang');
-}
-
-async function publishedOr404(deps: Pick<Deps, 'db'>, slug: string | undefined): Promise<Incident> {
-  const incident = slug ? await findPublishedIncident(deps.db, slug) : null;
-  if (!incident) throw new NotFoundError('no such incident');
-  return incident;
+  // The surge is served from memory with public caching: its headers are worked out once per document.
+  const prepared = new WeakMap<StatusDocument, Record<Encoding, Record<string, string>>>();
+  const memoryHeaders = (document: StatusDocument) => {
+    let headers = prepared.get(document);
+    if (!headers) {
+      headers = {
+        br: headersFor(document, 'br', 'memory', true),
+        gzip: headersFor(document, 'gzip', 'memory', true),
+        identity: headersFor(document, 'identity', 'memory', true),
+      };
+      prepared.set(document, headers);
+    }
+    return headers;
+  };
+  return (
+    req: Request,
+    res: Response,
+    document: StatusDocument,
+    source: CopySource,
+    options: { cacheable: boolean },
+  ): void => {
+    const encoding = chooseEncoding(req.headers['accept-encoding']);
+    const headers =
+      source === 'memory' && options.cacheable
+        ? memoryHeaders(document)[encoding]
+        : headersFor(document, encoding, source, options.cacheable);
+    if (matchesEtag(req.headers['if-none-match'], headers.ETag!)) {
+      // A 304 describes the representation the client has, but carries no body of its own.
+      const notModified = Object.entries(headers).filter(
+        ([name]) => name !== 'Content-Type' && name !== 'Content-Length',
+      );
+      res.writeHead(304, Object.fromEntries(notModified)).end();
+      return;
+    }
+    res.writeHead(document.status, headers).end(bodyOf(document, encoding));
+  };
 }
 
 /**
- * The public incident page: what happened, what to do, how to tell it is really us, helplines per
- * language, and a dated timeline, in the reader's language; plus its Atom feed. Cookie-free, so the
- * rendering can be shared by everyone who reads that language.
+ * The hot path when everyone arrives at once: a plain request (no query) for a page this process holds
+ * is answered from memory before any per-request middleware. Anything else goes the ordinary way.
+ */
+export function registerStatusPageFastPath(app: Express, deps: StatusPageDeps): void {
+  const write = documentWriter(deps);
+  const handler: RequestHandler = (req, res, next) => {
+    if (req.url.includes('?')) return next();
+    const target = documentPathOf(req);
+    const document = target && peekDocument(deps, target.path, detectLocale(req));
+    if (!document) return next();
+    write(req, res, document, 'memory', { cacheable: true });
+  };
+  // One route each, so metrics label requests by their own template.
+  for (const route of ROUTES) app.get(route, handler);
+}
+
+/**
+ * The public incident page (what happened, what to do, how to tell it is really us, helplines, a
+ * dated timeline), its Atom feed, and the index of published incidents, in the reader's language,
+ * served from the snapshot published with the last change: memory, Redis, then PostgreSQL.
  */
 export function registerStatusPage(app: Express, deps: StatusPageDeps): void {
-  const publicUrl = new URL(deps.config.publicBaseUrl);
-
-  app.get('/', async (_req, res) => {
-    const incidents = await listPublishedIncidents(deps.db);
-    if (incidents.length === 1) {
-      res.redirect(
-        303,
-        `/incidents/${incidents[0]!.slug}${res.locals.lang === 'en' ? '' : `?lang=${res.locals.lang}`}`,
-      );
-      return;
+  const write = documentWriter(deps);
+  const handler: RequestHandler = async (req, res) => {
+    const target = documentPathOf(req);
+    if (!target) throw new NotFoundError('no such incident');
+    const lang = res.locals.lang;
+    let found = await findDocument(deps, target.path, lang);
+    if (!found && (await publishMissingSnapshot(deps, target.slug))) {
+      found = await findDocument(deps, target.path, lang);
     }
-    res.render('status-page/index', {
-      incidents: incidents.map((incident) => ({
-        slug: incident.slug,
-        organisation: incident.organisationName,
-        title: localizedText(incident.texts, res.locals.lang, incident.defaultLocale)?.title ?? incident.slug,
-      })),
-    });
-  });
-
-  async function renderIncidentPage(res: Response, incident: Incident): Promise<string> {
-    const lang = res.locals.lang;
-    const updates = await listIncidentUpdates(deps.db, incident.id);
-    const helplines = Object.entries(incident.helplines).sort(([a], [b]) =>
-      a === lang ? -1 : b === lang ? 1 : a.localeCompare(b),
-    );
-    return renderToString(res, 'status-page/incident', {
-      incident,
-      text: localizedText(incident.texts, lang, incident.defaultLocale),
-      helpline: localizedText(incident.helplines, lang, incident.defaultLocale),
-      helplines,
-      domain: publicUrl.host,
-      feedUrl: `/incidents/${incident.slug}/feed.atom${lang === 'en' ? '' : `?lang=${lang}`}`,
-      updates: updates.map((update) => ({
-        id: update.id,
-        ...localizedText(update.texts, lang, incident.defaultLocale),
-        publishedAt: update.publishedAt,
-      })),
-      formatDate: (date: Date) =>
-        new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(
-          date,
-        ),
-    });
-  }
-
-  app.get('/incidents/:slug', async (req, res) => {
-    const slug = req.params.slug;
-    const lang = res.locals.lang;
-    if (!cacheable(req)) {
-      res.send(await renderIncidentPage(res, await publishedOr404(deps, slug)));
-      return;
-    }
-    const page = await cached(
-      deps,
-      statusPageCacheKey(deps.config.queuePrefix, slug, 'page', lang),
-      async () => renderIncidentPage(res, await publishedOr404(deps, slug)),
-    );
-    res.set({ 'X-Candor-Cache': page.hit ? 'hit' : 'miss', ETag: page.etag, Vary: VARY });
-    res.type('html').send(page.body);
-  });
-
-  app.get('/incidents/:slug/feed.atom', async (req, res) => {
-    const slug = req.params.slug;
-    const lang = res.locals.lang;
-    const feed = await cached(
-      deps,
-      statusPageCacheKey(deps.config.queuePrefix, slug, 'feed', lang),
-      async () => {
-        const incident = await publishedOr404(deps, slug);
-        const t = res.locals.t;
-        const text = localizedText(incident.texts, lang, incident.defaultLocale);
-        const updates = await listIncidentUpdates(deps.db, incident.id);
-        const pageUrl = new URL(`/incidents/${slug}?lang=${lang}`, publicUrl).toString();
-        const since = incident.publishedAt ?? incident.updatedAt;
-        return buildAtomFeed({
-          id: tagUri(publicUrl.hostname, since, `incident-${slug}-${lang}`),
-          selfUrl: new URL(`/incidents/${slug}/feed.atom?lang=${lang}`, publicUrl).toString(),
-          pageUrl,
-          title: text?.title ?? t('status:pageTitle', { organisation: incident.organisationName }),
-          organisation: incident.organisationName,
-          locale: lang,
-          updated: incident.updatedAt,
-          entries: updates.map((update) => {
-            const texts = localizedText(update.texts, lang, incident.defaultLocale);
-            return {
-              id: tagUri(publicUrl.hostname, since, `incident-${slug}-update-${update.id}`),
-              title: texts?.title ?? '',
-              body: texts?.body ?? '',
-              published: update.publishedAt,
-              url: `${pageUrl}#update-${update.id}`,
-            };
-          }),
-        });
-      },
-    );
-    res.set('ETag', feed.etag);
-    res.type('application/atom+xml; charset=utf-8').send(feed.body);
-  });
+    if (!found) throw new NotFoundError('no such incident');
+    // A ?lang= choice sets the language cookie; a shared cache must not hand that answer to others.
+    const cacheable = res.getHeader('Set-Cookie') === undefined;
+    write(req, res, found.document, found.source, { cacheable });
+  };
+  for (const route of ROUTES) app.get(route, handler);
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { startTestContext } from '../support/context.js';
 import { makeIncident } from '../support/factories.js';
 import { launchChromium } from '../support/browser.js';
-import { insertIncidentUpdate } from '../../src/incidents/store.js';
+import { postIncidentUpdate } from '../../src/incidents/service.js';
 
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots');
 
@@ -39,7 +39,7 @@ try {
       },
     },
   });
-  await insertIncidentUpdate(ctx.deps.db, {
+  await postIncidentUpdate(ctx.deps, {
     incidentId: incident.id,
     publishedAt: new Date('2026-11-20T10:00:00Z'),
     texts: {

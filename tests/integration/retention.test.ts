@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
 import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
 import { startCampaign } from '../../src/campaigns/service.js';
-import { setIncidentState } from '../../src/console/incidents/store.js';
+import { setIncidentState } from '../../src/incidents/store.js';
 import { insertSupportRequest } from '../../src/support/store.js';
 import { insertSubscription } from '../../src/subscriptions/store.js';
 import { findPersonByContact } from '../../src/lookup/store.js';

@@ -1,10 +1,7 @@
 import type { Deps } from '../../src/deps.js';
-import {
-  insertIncident,
-  publishIncident,
-  type Incident,
-  type NewIncident,
-} from '../../src/incidents/store.js';
+import { insertIncident, type Incident, type NewIncident } from '../../src/incidents/store.js';
+import { publishIncidentPage } from '../../src/incidents/service.js';
+import type { SnapshotDeps } from '../../src/status-page/snapshot.js';
 import { upsertPeople, type PersonInput } from '../../src/people/store.js';
 import { ensureStaff, type StaffRole } from '../../src/staff/store.js';
 import { uniqueName } from './context.js';
@@ -36,8 +33,9 @@ export function makePerson(overrides: Partial<PersonInput> = {}): PersonInput {
   };
 }
 
+/** A published incident, published the way staff publish one: its status page snapshot with it. */
 export async function makeIncident(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: SnapshotDeps,
   overrides: Partial<NewIncident> = {},
 ): Promise<Incident> {
   const incident = await insertIncident(deps.db, {
@@ -65,7 +63,7 @@ export async function makeIncident(
     },
     ...overrides,
   });
-  await publishIncident(deps.db, incident.id, deps.clock.now());
+  await publishIncidentPage(deps, incident.id);
   return incident;
 }
 

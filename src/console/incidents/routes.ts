@@ -1,27 +1,25 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
-import { withTransaction } from '../../platform/db.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { SUPPORTED_LOCALES } from '../../platform/i18n.js';
 import { parseForm } from '../../web/forms.js';
 import {
   findIncidentById,
   insertIncident,
-  insertIncidentUpdate,
   listIncidentUpdates,
-  publishIncident,
   INCIDENT_STATES,
   type IncidentState,
 } from '../../incidents/store.js';
 import { createCampaign } from '../../campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../campaigns/channel-policy.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { countPeopleByCountry, listIncidentSummaries } from './store.js';
 import {
-  countPeopleByCountry,
-  listIncidentSummaries,
-  setIncidentState,
-  updateIncidentContent,
-} from './store.js';
+  changeIncidentState,
+  editIncident,
+  postIncidentUpdate,
+  publishIncidentPage,
+} from '../../incidents/service.js';
 import { DATA_TYPES } from '../../incidents/data-types.js';
 import { retentionOf } from '../../retention/purge.js';
 import { missingTexts, readIncidentTexts, readList, TEXT_FIELDS } from './texts.js';
@@ -198,18 +196,13 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
           });
           return;
         }
-        await updateIncidentContent(
-          deps.db,
-          incident.id,
-          {
-            organisationName,
-            dataTypes,
-            texts,
-            helplines,
-            discoveredAt: parseDate(body.discoveredAt) ?? incident.discoveredAt,
-          },
-          deps.clock.now(),
-        );
+        await editIncident(deps, incident.id, {
+          organisationName,
+          dataTypes,
+          texts,
+          helplines,
+          discoveredAt: parseDate(body.discoveredAt) ?? incident.discoveredAt,
+        });
         res.redirect(303, `/console/incidents/${incident.id}`);
       },
     },
@@ -222,7 +215,7 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
         const incident = await loadIncident(deps, req.params.id);
         const state = (req.body as Record<string, unknown>).state;
         if ((INCIDENT_STATES as readonly unknown[]).includes(state)) {
-          await setIncidentState(deps.db, incident.id, state as IncidentState, deps.clock.now());
+          await changeIncidentState(deps, incident.id, state as IncidentState);
           noteAudit(res, { details: { from: incident.state, to: state as string } });
         }
         res.redirect(303, `/console/incidents/${incident.id}`);
@@ -235,7 +228,7 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
       audit: 'incident.publish',
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
-        await publishIncident(deps.db, incident.id, deps.clock.now());
+        await publishIncidentPage(deps, incident.id);
         res.redirect(303, `/console/incidents/${incident.id}`);
       },
     },
@@ -285,14 +278,7 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
           return;
         }
         const notify = body.notify === 'yes';
-        const result = await withTransaction(deps.db, async (tx) => {
-          const update = await insertIncidentUpdate(tx, {
-            incidentId: incident.id,
-            texts,
-            publishedAt: deps.clock.now(),
-          });
-          return update;
-        });
+        const result = await postIncidentUpdate(deps, { incidentId: incident.id, texts });
         noteAudit(res, {
           subjectType: 'incident',
           subjectId: incident.id,

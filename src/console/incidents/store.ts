@@ -1,7 +1,10 @@
 import type { Queryable } from '../../platform/db.js';
-import type { IncidentState, IncidentText } from '../../incidents/store.js';
+import type { IncidentState } from '../../incidents/store.js';
 
-/** Console-side reads and writes of incidents; the public side reads through src/incidents/store.ts. */
+/**
+ * Console-side reads of incidents. Writes the public sees are in src/incidents/store.ts, made through
+ * the use cases in src/incidents/service.ts, which publish the status page with them.
+ */
 export interface IncidentSummary {
   id: number;
   slug: string;
@@ -44,43 +47,6 @@ export async function listIncidentSummaries(db: Queryable, locale: string): Prom
     campaigns: row.campaigns,
     updatedAt: row.updated_at,
   }));
-}
-
-export async function updateIncidentContent(
-  db: Queryable,
-  id: number,
-  content: {
-    organisationName: string;
-    dataTypes: string[];
-    texts: Record<string, IncidentText>;
-    helplines: Record<string, string>;
-    discoveredAt: Date | null;
-  },
-  at: Date,
-): Promise<void> {
-  await db.query(
-    `UPDATE incidents SET organisation_name = $2, data_types = $3, texts = $4, helplines = $5, discovered_at = $6, updated_at = $7
-     WHERE id = $1`,
-    [
-      id,
-      content.organisationName,
-      content.dataTypes,
-      JSON.stringify(content.texts),
-      JSON.stringify(content.helplines),
-      content.discoveredAt,
-      at,
-    ],
-  );
-}
-
-export async function setIncidentState(db: Queryable, id: number, state: IncidentState, at: Date) {
-  // Resolving starts the retention clock; reopening stops it.
-  await db.query(
-    `UPDATE incidents SET state = $2, updated_at = $3,
-       resolved_at = CASE WHEN $2 = 'resolved' THEN COALESCE(resolved_at, $3) END
-     WHERE id = $1`,
-    [id, state, at],
-  );
 }
 
 /** Countries of the people on file for an incident, with counts: the jurisdictions whose rules apply. */
