@@ -60,6 +60,7 @@ describe('receipts and sends through outages', () => {
       RECONCILE_EVERY_SECONDS: '1',
       WORKER_LOCK_SECONDS: '3',
       SEND_TIMEOUT_SECONDS: '5',
+      PROVIDER_TIMEOUT_SECONDS: '2',
     };
     deps = await createDeps(parseConfig({ NODE_ENV: 'test', ...env }), {
       logger: createLogger({ level: 'silent' }),

@@ -14,6 +14,11 @@ import {
   twilioMessageCallback,
   type FakeProviders,
 } from '../fakes/provider-server.js';
+import { makeIncident } from '../support/factories.js';
+import { parseConfig } from '../../src/config.js';
+import { createDeps } from '../../src/deps.js';
+import { postIncidentUpdate } from '../../src/incidents/service.js';
+import { SUPPORTED_LOCALES } from '../../src/platform/i18n.js';
 import { migrate } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 
@@ -54,10 +59,29 @@ describe('the web process when PostgreSQL or Redis is down', () => {
     await Promise.all([postgres?.stop(), redis?.stop(), providers?.fake.close()]);
   });
 
-  it('starts with PostgreSQL down, says so on /readyz, and becomes ready once PostgreSQL is back', async () => {
+  it('starts with PostgreSQL down, serves the published status page, and becomes ready once PostgreSQL is back', async () => {
+    // Published before the outage: the record in PostgreSQL, a copy in Redis.
+    const deps = await createDeps(parseConfig({ NODE_ENV: 'test', ...env }), {
+      logger: createLogger({ level: 'silent' }),
+    });
+    const incident = await makeIncident(deps);
+    await postIncidentUpdate(deps, {
+      incidentId: incident.id,
+      texts: { en: { title: 'The backup is deleted', body: 'It is gone from every server.' } },
+    });
+    await deps.close();
+
     await postgres.halt();
     const web = await startCandorWeb(env);
     started.push(web);
+    // A process that never saw the page before serves it, in every language, from the snapshot.
+    for (const lang of SUPPORTED_LOCALES) {
+      const page = await fetch(`${web.baseUrl}/incidents/${incident.slug}?lang=${lang}`);
+      expect(page.status, lang).toBe(200);
+      expect(await page.text()).toContain('The backup is deleted');
+      const feed = await fetch(`${web.baseUrl}/incidents/${incident.slug}/feed.atom?lang=${lang}`);
+      expect(feed.status, lang).toBe(200);
+    }
 
     expect((await fetch(`${web.baseUrl}/healthz`)).status).toBe(200);
     expect(await readiness(web)).toEqual({
