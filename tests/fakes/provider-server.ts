@@ -44,7 +44,7 @@ export interface RecordedRequest {
 /** What the fake does with one request. Default: accept, then report success as the provider would ('delivered'; a call 'completed', answered by a human). */
 export type FakeOutcome =
   | { reply: 'accept'; receipt?: FakeReceipt | null; receiptDelayMs?: number } // 202 (sendgrid) / 201 (twilio); receipt null = none
-  | { reply: 'error'; status: number; message?: string }; // e.g. 400, 429, 500
+  | { reply: 'error'; status: number; message?: string; headers?: Record<string, string> }; // e.g. 400, 429 (headers: { 'Retry-After': '2' }), 500
 
 /** Receipt statuses in the provider's own vocabulary:
  *  sendgrid: 'processed' | 'delivered' | 'bounce' | 'dropped' | 'deferred'
@@ -217,6 +217,7 @@ function sendgridError(
   status: number,
   message?: string,
   field: string | null = null,
+  extraHeaders: Record<string, string> = {},
 ): void {
   const headers: Record<string, string> = {};
   if (status === 429) {
@@ -225,7 +226,7 @@ function sendgridError(
     headers['X-RateLimit-Reset'] = String(Math.floor(Date.now() / 1000) + 1);
   }
   const text = message ?? SENDGRID_ERROR_MESSAGES[status] ?? `HTTP ${status}`;
-  sendJson(res, status, { errors: [{ message: text, field, help: null }] }, headers);
+  sendJson(res, status, { errors: [{ message: text, field, help: null }] }, { ...headers, ...extraHeaders });
 }
 
 const TWILIO_ERRORS: Record<number, { code: number; message: string }> = {
@@ -238,7 +239,13 @@ const TWILIO_ERRORS: Record<number, { code: number; message: string }> = {
   503: { code: 20503, message: 'Service Unavailable' },
 };
 
-function twilioError(res: ServerResponse, status: number, message?: string, code?: number): void {
+function twilioError(
+  res: ServerResponse,
+  status: number,
+  message?: string,
+  code?: number,
+  extraHeaders: Record<string, string> = {},
+): void {
   const known = TWILIO_ERRORS[status] ?? { code: status >= 500 ? 20500 : 20001, message: `HTTP ${status}` };
   const errorCode = code ?? known.code;
   sendJson(
@@ -250,7 +257,7 @@ function twilioError(res: ServerResponse, status: number, message?: string, code
       more_info: `https://www.twilio.com/docs/errors/${errorCode}`,
       status,
     },
-    { 'Twilio-Request-Id': `RQ${hex(16)}` },
+    { 'Twilio-Request-Id': `RQ${hex(16)}`, ...extraHeaders },
   );
 }
 
@@ -481,7 +488,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     const outcome = decide(record, problem !== undefined);
     if (problem !== undefined) return sendgridError(res, problem.status, problem.message, problem.field);
     if (outcome === undefined || outcome.reply === 'error') {
-      return sendgridError(res, outcome?.status ?? 500, outcome?.message);
+      return sendgridError(res, outcome?.status ?? 500, outcome?.message, null, outcome?.headers);
     }
     res.writeHead(202, { 'X-Message-Id': xMessageId, 'Content-Length': 0 });
     res.end();
@@ -546,7 +553,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     if (authProblem !== undefined) return twilioError(res, authProblem.status, undefined, authProblem.code);
     if (invalid !== undefined) return twilioError(res, 400, invalid.message, invalid.code);
     if (outcome === undefined || outcome.reply === 'error') {
-      return twilioError(res, outcome?.status ?? 500, outcome?.message);
+      return twilioError(res, outcome?.status ?? 500, outcome?.message, undefined, outcome?.headers);
     }
 
     const now = rfc2822(new Date());
