@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { Client } from '@sendgrid/client';
 import { MailService } from '@sendgrid/mail';
 import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
+import { retryAfterMs } from '../platform/retry-after.js';
 import type { MessageStatus } from '../deliveries/status.js';
 import { renderEmailHtml, unsubscribeHeaders } from '../notices/email.js';
 import type { ChannelAdapter, ProviderEvent } from './channel.js';
@@ -60,7 +61,33 @@ function toProviderError(error: unknown) {
       ? error.code
       : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  return providerErrorFromStatus('sendgrid', status, `SendGrid refused the message: ${message}`);
+  const retryAfter = status === 429 ? retryAfterMs(throttleHeaders(error), Date.now()) : null;
+  return providerErrorFromStatus(
+    'sendgrid',
+    status,
+    `SendGrid refused the message: ${message}`,
+    undefined,
+    retryAfter,
+  );
+}
+
+/** The SDK's ResponseError keeps the reply's headers (lower-cased by its HTTP client) on `response`. */
+function throttleHeaders(error: unknown): { retryAfter?: string; rateLimitReset?: string } {
+  const response =
+    typeof error === 'object' && error !== null && 'response' in error ? error.response : undefined;
+  const headers =
+    typeof response === 'object' && response !== null && 'headers' in response ? response.headers : undefined;
+  if (typeof headers !== 'object' || headers === null) return {};
+  const read = (name: string) => {
+    const value = (headers as Record<string, unknown>)[name];
+    return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+  };
+  const retryAfter = read('retry-after');
+  const rateLimitReset = read('x-ratelimit-reset');
+  return {
+    ...(retryAfter === undefined ? {} : { retryAfter }),
+    ...(rateLimitReset === undefined ? {} : { rateLimitReset }),
+  };
 }
 
 /**

@@ -38,13 +38,19 @@ export class UnavailableError extends Error {
  * A provider refused or failed a send. `retryable`: 429, 5xx and network errors back off and retry;
  * other 4xx (bad number, bad request) will fail the same way again, so the message fails now and the
  * channel policy moves on. `permanentForRecipient` marks failures about the recipient (invalid
- * number), which trigger the next channel.
+ * number), which trigger the next channel. `retryAfterMs`: how long a 429 asked us to wait, when it said.
  */
 export class ProviderError extends Error {
   override name = 'ProviderError';
   constructor(
     message: string,
-    readonly details: { provider: string; retryable: boolean; status?: number; code?: string | number },
+    readonly details: {
+      provider: string;
+      retryable: boolean;
+      status?: number;
+      code?: string | number;
+      retryAfterMs?: number;
+    },
   ) {
     super(message);
   }
@@ -58,6 +64,7 @@ export function providerErrorFromStatus(
   status: number | undefined,
   message: string,
   code?: string | number,
+  retryAfterMs?: number | null,
 ) {
   const retryable = status === undefined || status === 429 || status >= 500 || status === 408;
   return new ProviderError(message, {
@@ -65,5 +72,6 @@ export function providerErrorFromStatus(
     retryable,
     ...(status === undefined ? {} : { status }),
     ...(code === undefined ? {} : { code }),
+    ...(retryAfterMs === undefined || retryAfterMs === null ? {} : { retryAfterMs }),
   });
 }
