@@ -61,12 +61,13 @@ export function createWorkers(deps: Deps): Workers {
     }),
     ...CHANNELS.map(
       (channel) =>
-        new Worker(QUEUE_NAMES.send[channel], makeSendProcessor(sendDeps), {
+        new Worker(QUEUE_NAMES.send[channel], makeSendProcessor({ ...sendDeps, pacer: deps.pacer }), {
           connection,
           prefix,
           concurrency: deps.config.sendConcurrency,
-          // Held in Redis, so the provider's limit holds across every worker process.
-          limiter: limiterFor(sending.ratePerSecond[channel]),
+          // Held in Redis across every worker process. The pacer admits each request to the provider;
+          // this only keeps workers from taking jobs faster than it will admit them.
+          limiter: limiterFor(1000 / deps.pacer.intervalMs(channel)),
           ...locks,
         }),
     ),
