@@ -66,8 +66,9 @@ export function createWorkers(deps: Deps): Workers {
           prefix,
           concurrency: deps.config.sendConcurrency,
           // Held in Redis across every worker process. The pacer admits each request to the provider;
-          // this only keeps workers from taking jobs faster than it will admit them.
-          limiter: limiterFor(1000 / deps.pacer.intervalMs(channel)),
+          // this limiter only keeps workers from taking jobs much faster than that. At the configured
+          // rate, a little above the pacer's (which keeps a margin), a job is ready for every slot.
+          limiter: limiterFor(sending.ratePerSecond[channel]),
           ...locks,
         }),
     ),
