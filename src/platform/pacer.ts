@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { createBatcher } from './batch.js';
 
 /**
  * Admission to a provider, shared by every worker process through Redis: a request may go only when
@@ -39,6 +40,9 @@ export const MARGIN_MS = 100;
  */
 const LATE_MS = 20;
 
+/** A caller that waited longer than this for its slot checks no pause began meanwhile. */
+const CONFIRM_AFTER_MS = 5;
+
 /** What `admit` says: go now, or come back later. */
 export interface Admission {
   /** 0: admitted, go now. Otherwise: no slot within `maxWaitMs`; the earliest is about this far away. */
@@ -75,27 +79,38 @@ local function ms(value) return string.format('%.3f', value) end
 `;
 
 /*
- * ARGV: interval ms, max wait ms, ttl ms. Returns {wait ms, epoch, admitted 1/0}. A slot within the
- * max wait is taken (`next` moves on by one interval); beyond it nothing changes.
+ * ARGV: interval ms, ttl ms, then each caller's max wait ms. Returns the epoch, then for each caller
+ * `a<wait ms>` (a slot taken, `next` moved on by one interval) or `r<wait ms>` (none within its max
+ * wait; nothing taken).
  */
 const ADMIT = `${NOW}
-local slot = math.max(next, now)
-local wait = slot - now
-if wait > tonumber(ARGV[2]) then
-  return {ms(wait), epoch, 0}
+local interval = tonumber(ARGV[1])
+local out = {epoch}
+local taken = false
+for i = 3, #ARGV do
+  local slot = math.max(next, now)
+  if slot - now > tonumber(ARGV[i]) then
+    table.insert(out, 'r' .. ms(slot - now))
+  else
+    next = slot + interval
+    taken = true
+    table.insert(out, 'a' .. ms(slot - now))
+  end
 end
-redis.call('HSET', KEYS[1], 'next', ms(slot + tonumber(ARGV[1])))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {ms(wait), epoch, 1}
+if taken then
+  redis.call('HSET', KEYS[1], 'next', ms(next))
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return out
 `;
 
 /*
- * ARGV: pause ms ('' = the provider did not say), default ms, epoch of the 429'd request, interval ms,
- * ttl ms. Returns how long the key is paused from now, ms.
+ * ARGV: pause ms ('' = the provider did not say), default ms, epoch of the 429'd request, the least
+ * time from now to the next slot (ms), ttl ms. Returns how long the key is paused from now, ms.
  *
- * Slots not yet due are voided (epoch + 1); one already due was sent, at or before now, so the next
- * slot is no sooner than one interval after now even when the pause is shorter. A pause never
- * shortens an earlier one.
+ * Slots further off than CONFIRM_AFTER_MS are voided (epoch + 1); nearer ones may be sent, so the
+ * next slot is no sooner than one interval after the last of those, even when the pause is shorter.
+ * A pause never shortens an earlier one.
  */
 const PAUSE = `${NOW}
 local pause
@@ -128,17 +143,37 @@ export function createPacer(
   const redisKey = (key: string) => `${options.keyPrefix}:pace:${key}`;
   const ttl = (key: string) => String(Math.ceil(Math.max(MIN_TTL_MS, interval(key) * 10)));
 
-  async function take(key: string, maxWaitMs: number) {
-    const [wait, epoch, admitted] = (await redis.eval(
-      ADMIT,
-      1,
-      redisKey(key),
-      String(interval(key)),
-      String(maxWaitMs),
-      ttl(key),
-    )) as [string, number | string, number];
-    return { waitMs: Number(wait), epoch: Number(epoch), admitted: admitted === 1 };
+  interface Slot {
+    waitMs: number;
+    epoch: number;
+    admitted: boolean;
   }
+  // The slots asked for on one key within one turn of the event loop go in one script call.
+  const takers = new Map<string, (maxWaitMs: number) => Promise<Slot>>();
+  const take = (key: string, maxWaitMs: number) => {
+    let taker = takers.get(key);
+    if (!taker) {
+      taker = createBatcher({
+        run: async (maxWaits: number[]) => {
+          const [epoch, ...slots] = (await redis.eval(
+            ADMIT,
+            1,
+            redisKey(key),
+            String(interval(key)),
+            ttl(key),
+            ...maxWaits.map(String),
+          )) as [number | string, ...string[]];
+          return slots.map((slot) => ({
+            waitMs: Number(slot.slice(1)),
+            epoch: Number(epoch),
+            admitted: slot.startsWith('a'),
+          }));
+        },
+      });
+      takers.set(key, taker);
+    }
+    return taker(maxWaitMs);
+  };
 
   return {
     intervalMs: interval,
@@ -151,8 +186,12 @@ export function createPacer(
         if (slot.waitMs > 0) {
           await new Promise((resolve) => setTimeout(resolve, Math.ceil(slot.waitMs)));
           // A 429 while we waited voids the slot: ask again (the next slot comes after the pause).
-          const epoch = Number((await redis.hget(redisKey(key), 'epoch')) ?? 0);
-          if (epoch !== slot.epoch) continue;
+          // A slot a few ms off is as good as sent already, like a request the 429 overtook, and
+          // asking would cost more than the wait.
+          if (slot.waitMs > CONFIRM_AFTER_MS) {
+            const epoch = Number((await redis.hget(redisKey(key), 'epoch')) ?? 0);
+            if (epoch !== slot.epoch) continue;
+          }
         }
         // The slot fell no later than `waitMs` after we asked. Well past it (this process was not
         // given the CPU, or its event loop was busy), the request would reach the provider late,
@@ -168,7 +207,7 @@ export function createPacer(
         ms === null ? '' : String(ms),
         String(defaultMs),
         String(epoch),
-        String(interval(key)),
+        String(CONFIRM_AFTER_MS + interval(key)),
         String(Math.max(Number(ttl(key)), (ms ?? defaultMs) * 2)),
       )) as string;
       return Math.ceil(Number(left));
