@@ -313,16 +313,13 @@ async function handleSendFailure(
     // one pause per episode, not one per refused request: those already on their way when the first
     // 429 came back are answered 429 too and say nothing new. The pause comes first: every moment
     // before it is recorded, other workers may still send.
-    let pausedMs = 0;
-    try {
-      pausedMs = await deps.pacer.pause(claimed.channel, {
+    const pausedMs = await deps.pacer
+      .pause(claimed.channel, {
         ms: error.details.retryAfterMs ?? null,
         defaultMs: PROVIDER_THROTTLE_MS,
         epoch: admittedEpoch ?? -1,
-      });
-    } finally {
-      await releaseClaim(deps.db, messageId, deps.clock.now());
-    }
+      })
+      .finally(() => releaseClaim(deps.db, messageId, deps.clock.now()));
     // Workers stop taking this channel's jobs meanwhile; the pacer alone would hold each one taken.
     if (pausedMs > 0) await deps.queues.send[claimed.channel].rateLimit(pausedMs);
     throw Worker.RateLimitError();
