@@ -16,8 +16,8 @@ import { createBatcher } from './batch.js';
  *
  * A provider's 429 pauses the key: no slot before the pause ends, across every process. Slots
  * already handed out to callers still waiting for them are voided (the pause bumps the key's
- * epoch, and a caller that waited looks at it before going), so nothing reaches the provider while
- * it asked us to wait.
+ * epoch, and a caller that waited more than a few ms looks at it before going), so nothing but
+ * what was already on its way reaches the provider while it asked us to wait.
  */
 
 /**
