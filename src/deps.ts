@@ -13,6 +13,7 @@ import { applyProviderEvent } from './deliveries/receipts.js';
 import { recordOutboxEntry } from './sandbox-outbox/store.js';
 import { createImportStager } from './imports/stage-pool.js';
 import { createMetrics } from './platform/metrics.js';
+import { createPacer } from './platform/pacer.js';
 
 /**
  * The composition root: every long-lived thing, built once, for web and workers alike. Tests build
@@ -41,6 +42,11 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
     onReceiptError: (error, messageId) => logger.error({ err: error, messageId }, 'sandbox receipt failed'),
   });
   const channels = createChannelAdapters(config, sandbox, { db, vault });
+  // Each channel's provider rate, held in Redis so it holds across every worker process.
+  const pacer = createPacer(redis, {
+    keyPrefix: config.queuePrefix,
+    ratePerSecond: config.sending.ratePerSecond,
+  });
   const importStager = createImportStager(config, vault);
   const metrics = createMetrics({ db, queues: () => [...queues.all(), portalQueue] });
 
@@ -56,6 +62,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
     portalQueue,
     sandbox,
     channels,
+    pacer,
     importStager,
     metrics,
     /** Closes in dependency order: in-flight receipts, queues and Redis, then PostgreSQL. */

@@ -6,8 +6,8 @@ import { CHANNELS, type Channel } from './campaigns/channel-policy.js';
  * Every queue and job Candor uses, with its payload. Payloads carry ids only: Redis keeps job data in
  * clear, and PostgreSQL holds the facts. `v` versions the payload shape.
  *
- * One send queue per channel, so each channel's provider rate limit is a BullMQ limiter on its queue,
- * held in Redis across every worker process.
+ * One send queue per channel, so each channel has its own BullMQ limiter and can be paused on its own
+ * (a provider's 429); the provider's rate itself is kept by the pacer (src/platform/pacer.ts).
  */
 export const QUEUE_NAMES = {
   fanout: 'campaign-fanout',

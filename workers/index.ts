@@ -90,12 +90,14 @@ export function createWorkers(deps: Deps): Workers {
       (channel) =>
         new Worker(
           QUEUE_NAMES.send[channel],
-          waitingForDatabase(deps, deps.queues.send[channel], makeSendProcessor(sendDeps)),
+          waitingForDatabase(deps, deps.queues.send[channel], makeSendProcessor({ ...sendDeps, pacer: deps.pacer })),
           {
             connection,
             prefix,
             concurrency: deps.config.sendConcurrency,
-            // Held in Redis, so the provider's limit holds across every worker process.
+            // Held in Redis across every worker process. The pacer admits each request to the provider;
+            // this limiter only keeps workers from taking jobs much faster than that. At the configured
+            // rate, a little above the pacer's (which keeps a margin), a job is ready for every slot.
             limiter: limiterFor(sending.ratePerSecond[channel]),
             ...locks,
           },

@@ -1,4 +1,8 @@
 /**
+ * How fast workers take a channel's jobs. What the provider sees is kept to its rate by the pacer
+ * (src/platform/pacer.ts), right before each call; this only keeps workers from taking jobs much
+ * faster than they can send them.
+ *
  * A provider's rate as a BullMQ limiter. BullMQ counts jobs started in fixed windows, so a window of
  * one second with `max = rate` lets a burst at the end of one window and another at the start of the
  * next land within one real second (up to twice the rate). Smaller windows keep any one-second span

@@ -17,6 +17,7 @@ import { composeMessage, type ComposeDeps } from './compose.js';
 import { createNoticeContentCache, noticeContentVersionSql } from './notice-content.js';
 import { RECIPIENT_COLUMNS, toRecipient, type RecipientRow } from '../people/store.js';
 import { followUpFailure } from './next-attempt.js';
+import type { Admission, Pacer } from '../platform/pacer.js';
 
 export interface SendDeps extends ComposeDeps {
   db: Db;
@@ -24,11 +25,27 @@ export interface SendDeps extends ComposeDeps {
   clock: Clock;
   channels: ChannelAdapters;
   queues: Queues;
+  /** Admits each request to its channel's provider at the configured rate, across every process. */
+  pacer: Pacer;
   config: { sending: SendingConfig; lookupHmacKey: Buffer };
 }
 
-/** How long a channel's queue rests after its provider answers 429, when it does not say. */
-export const PROVIDER_THROTTLE_MS = 1_000;
+/**
+ * How long a channel rests after its provider answers 429 without saying (no Retry-After). Short:
+ * Twilio's own SDK retries a 429 within 200 ms at first. A provider still refusing after it gets one
+ * request per rest, so a long default would only leave the channel idle once it recovers.
+ */
+export const PROVIDER_THROTTLE_MS = 250;
+
+/**
+ * How long a claimed, rendered message may wait for its slot with the provider before it is handed
+ * back (claim released, job delayed) instead: long waits come from a provider's pause, and the
+ * claim must stay far from going stale (`staleSendingMs`).
+ */
+function maxSlotWaitMs(deps: SendDeps, channel: Channel): number {
+  const wanted = Math.max(2_000, 2 * deps.pacer.intervalMs(channel));
+  return Math.min(wanted, deps.config.sending.staleSendingMs / 4);
+}
 
 interface GateRow {
   status: MessageStatus;
@@ -206,6 +223,7 @@ export function makeSendProcessor(deps: SendDeps) {
     const adapter = deps.channels[claimed.channel];
     const started = performance.now();
     let result;
+    let admission: Admission | undefined;
     try {
       const recipient = toRecipient(deps.vault, { ...claimed, id: claimed.person_id });
       let content = await contentCache.get(recipient.incidentId, claimed.content_version);
@@ -225,7 +243,9 @@ export function makeSendProcessor(deps: SendDeps) {
         },
         content,
       );
-      result = await adapter.send(outgoing);
+      // Taken here, after the claim and the rendering, so their varying time cannot bunch requests.
+      admission = await deps.pacer.admit(claimed.channel, maxSlotWaitMs(deps, claimed.channel));
+      if (admission.waitMs === 0) result = await adapter.send(outgoing);
     } catch (error) {
       if (error instanceof ProviderError && error.outcomeUnknown) {
         return leaveOutcomeUnknown(
@@ -243,7 +263,16 @@ export function makeSendProcessor(deps: SendDeps) {
         adapter.provider,
         error,
         Math.round(performance.now() - started),
+        admission?.epoch ?? null,
       );
+    }
+    if (!result) {
+      // No slot soon (the provider asked us to pause): hand it back, not as a try, until one may be.
+      await deps.db.query(
+        `UPDATE messages SET status = 'queued', tries = tries - 1 WHERE id = $1 AND status = 'sending'`,
+        [messageId],
+      );
+      return deferJob(job, token, new Date(now.getTime() + (admission?.waitMs ?? 0)), now);
     }
     deps.logger.info(
       {
@@ -297,6 +326,7 @@ async function handleSendFailure(
   provider: string,
   error: unknown,
   ms: number,
+  admittedEpoch: number | null,
 ): Promise<never> {
   const messageId = claimed.message_id;
   const reason = error instanceof Error ? error.message : String(error);
@@ -308,10 +338,20 @@ async function handleSendFailure(
     'send failed',
   );
   if (throttled) {
-    // The provider says slow down: rest the whole channel queue, across every worker, and put this
-    // message back without spending one of its attempts.
-    await releaseClaim(deps.db, messageId, deps.clock.now());
-    await deps.queues.send[claimed.channel].rateLimit(PROVIDER_THROTTLE_MS);
+    // The provider says slow down: pause the channel, across every worker, as long as it asked (or
+    // briefly), and put this message back without spending one of its attempts. The pacer takes
+    // one pause per episode, not one per refused request: those already on their way when the first
+    // 429 came back are answered 429 too and say nothing new. The pause comes first: every moment
+    // before it is recorded, other workers may still send.
+    const pausedMs = await deps.pacer
+      .pause(claimed.channel, {
+        ms: error.details.retryAfterMs ?? null,
+        defaultMs: PROVIDER_THROTTLE_MS,
+        epoch: admittedEpoch ?? -1,
+      })
+      .finally(() => releaseClaim(deps.db, messageId, deps.clock.now()));
+    // Workers stop taking this channel's jobs meanwhile; the pacer alone would hold each one taken.
+    if (pausedMs > 0) await deps.queues.send[claimed.channel].rateLimit(pausedMs);
     throw Worker.RateLimitError();
   }
   if (!permanent && attemptsLeft > 0) {

@@ -3,6 +3,7 @@ import { Client } from '@sendgrid/client';
 import type { ClientRequest } from '@sendgrid/client/src/request.js';
 import { MailService } from '@sendgrid/mail';
 import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
+import { retryAfterMs } from '../platform/retry-after.js';
 import type { MessageStatus } from '../deliveries/status.js';
 import { renderEmailHtml, unsubscribeHeaders } from '../notices/email.js';
 import type { ChannelAdapter, LookupAnswer, LookupQuery, ProviderEvent } from './channel.js';
@@ -96,9 +97,33 @@ function toProviderError(error: unknown) {
   if (classifyCallFailure(error) === 'unknown') {
     const code =
       typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-    return providerErrorFromStatus('sendgrid', undefined, `No answer from SendGrid: ${message}`, code, true);
+    return providerErrorFromStatus('sendgrid', undefined, `No answer from SendGrid: ${message}`, code, {
+      outcomeUnknown: true,
+    });
   }
-  return providerErrorFromStatus('sendgrid', status, `SendGrid refused the message: ${message}`);
+  const retryAfter = status === 429 ? retryAfterMs(throttleHeaders(error), Date.now()) : null;
+  return providerErrorFromStatus('sendgrid', status, `SendGrid refused the message: ${message}`, undefined, {
+    retryAfterMs: retryAfter,
+  });
+}
+
+/** The SDK's ResponseError keeps the reply's headers (lower-cased by its HTTP client) on `response`. */
+function throttleHeaders(error: unknown): { retryAfter?: string; rateLimitReset?: string } {
+  const response =
+    typeof error === 'object' && error !== null && 'response' in error ? error.response : undefined;
+  const headers =
+    typeof response === 'object' && response !== null && 'headers' in response ? response.headers : undefined;
+  if (typeof headers !== 'object' || headers === null) return {};
+  const read = (name: string) => {
+    const value = (headers as Record<string, unknown>)[name];
+    return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+  };
+  const retryAfter = read('retry-after');
+  const rateLimitReset = read('x-ratelimit-reset');
+  return {
+    ...(retryAfter === undefined ? {} : { retryAfter }),
+    ...(rateLimitReset === undefined ? {} : { rateLimitReset }),
+  };
 }
 
 /** The Email Activity API allows a few requests a minute, so many messages go in one query. */

@@ -64,7 +64,7 @@ function toProviderError(error: unknown) {
       undefined,
       `No answer from the SMTP server: ${message}`,
       errorCode,
-      true,
+      { outcomeUnknown: true },
     );
   }
   // 5xx SMTP replies are permanent (bad mailbox); 4xx and connection errors are worth retrying.

@@ -1,5 +1,6 @@
 import twilio from 'twilio';
 import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
+import { retryAfterMs } from '../platform/retry-after.js';
 import type { MessageStatus } from '../deliveries/status.js';
 import type { ChannelAdapter, LookupAnswer, LookupQuery, OutgoingMessage, ProviderEvent } from './channel.js';
 import { classifyCallFailure } from './outcome.js';
@@ -24,7 +25,54 @@ export function createTwilioClient(settings: TwilioSettings): TwilioClient {
   });
   // Messages and Calls live on the `api` domain; pointing it elsewhere serves a staging proxy or a test fake.
   client.api.baseUrl = settings.baseUrl;
+  keepRetryAfter(client);
   return client;
+}
+
+/** A 429 from Twilio, with the wait its `Retry-After` asked for (null: it did not say). */
+export class TwilioThrottledError extends Error {
+  override name = 'TwilioThrottledError';
+  readonly status = 429;
+  constructor(
+    message: string,
+    readonly code: number | string | undefined,
+    readonly retryAfterMs: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The SDK turns an error reply into a RestException from its body alone, dropping the headers and
+ * with them a 429's Retry-After. So the client's own HTTP client (built by the SDK with its options)
+ * is wrapped to raise a 429 itself, headers read, before the SDK sees it.
+ */
+function keepRetryAfter(client: TwilioClient): void {
+  const http = client.httpClient;
+  const request = http.request.bind(http);
+  http.request = async (opts) => {
+    const response = await request(opts);
+    if (response.statusCode !== 429) return response;
+    const body = parseBody(response.body);
+    const headers = (response.headers ?? {}) as Record<string, string | undefined>;
+    throw new TwilioThrottledError(
+      typeof body.message === 'string' ? body.message : 'Too Many Requests',
+      typeof body.code === 'number' || typeof body.code === 'string' ? body.code : undefined,
+      retryAfterMs({ retryAfter: headers['retry-after'] }, Date.now()),
+    );
+  };
+}
+
+function parseBody(body: unknown): Record<string, unknown> {
+  let value = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return {};
+    }
+  }
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }
 
 export function statusCallbackUrl(publicBaseUrl: string, messageId: number): string {
@@ -47,9 +95,14 @@ function toProviderError(error: unknown) {
   const message = error instanceof Error ? error.message : String(error);
   if (classifyCallFailure(error) === 'unknown') {
     const errorCode = typeof record.code === 'string' ? record.code : undefined;
-    return providerErrorFromStatus('twilio', undefined, `No answer from Twilio: ${message}`, errorCode, true);
+    return providerErrorFromStatus('twilio', undefined, `No answer from Twilio: ${message}`, errorCode, {
+      outcomeUnknown: true,
+    });
   }
-  return providerErrorFromStatus('twilio', status, `Twilio refused the message: ${message}`, code);
+  const retryAfter = error instanceof TwilioThrottledError ? error.retryAfterMs : null;
+  return providerErrorFromStatus('twilio', status, `Twilio refused the message: ${message}`, code, {
+    retryAfterMs: retryAfter,
+  });
 }
 
 /** Twilio's clock and ours may differ a little; a record this much older than our request may still be it. */

@@ -40,7 +40,7 @@ export class UnavailableError extends Error {
  * channel policy moves on. `permanentForRecipient` marks failures about the recipient (invalid
  * number), which trigger the next channel. `outcomeUnknown`: the request went out and no answer came
  * back (a time-out, a dropped connection), so the provider may have the message; it is never retried
- * blindly — the provider is asked first.
+ * blindly — the provider is asked first. `retryAfterMs`: how long a 429 asked us to wait, when it said.
  */
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -52,6 +52,7 @@ export class ProviderError extends Error {
       status?: number;
       code?: string | number;
       outcomeUnknown?: boolean;
+      retryAfterMs?: number;
     },
   ) {
     super(message);
@@ -69,7 +70,7 @@ export function providerErrorFromStatus(
   status: number | undefined,
   message: string,
   code?: string | number,
-  outcomeUnknown = false,
+  extra: { outcomeUnknown?: boolean; retryAfterMs?: number | null } = {},
 ) {
   const retryable = status === undefined || status === 429 || status >= 500 || status === 408;
   return new ProviderError(message, {
@@ -77,6 +78,7 @@ export function providerErrorFromStatus(
     retryable,
     ...(status === undefined ? {} : { status }),
     ...(code === undefined ? {} : { code }),
-    ...(outcomeUnknown ? { outcomeUnknown } : {}),
+    ...(extra.outcomeUnknown ? { outcomeUnknown: true } : {}),
+    ...(extra.retryAfterMs === undefined || extra.retryAfterMs === null ? {} : { retryAfterMs: extra.retryAfterMs }),
   });
 }

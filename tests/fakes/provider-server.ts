@@ -60,7 +60,7 @@ export type FakeOutcome =
       /** false: the message reaches the receipt's status but the callback is lost (never posted). */
       postReceipt?: boolean;
     } // 202 (sendgrid) / 201 (twilio); receipt null = none
-  | { reply: 'error'; status: number; message?: string } // e.g. 400, 429, 500
+  | { reply: 'error'; status: number; message?: string; headers?: Record<string, string> } // e.g. 400, 429 (headers: { 'Retry-After': '2' }), 500
   /** Hold the request this long, then cut the connection without keeping the message (the provider lost it). */
   | { reply: 'drop'; delayMs?: number };
 
@@ -255,6 +255,7 @@ function sendgridError(
   status: number,
   message?: string,
   field: string | null = null,
+  extraHeaders: Record<string, string> = {},
 ): void {
   const headers: Record<string, string> = {};
   if (status === 429) {
@@ -263,7 +264,7 @@ function sendgridError(
     headers['X-RateLimit-Reset'] = String(Math.floor(Date.now() / 1000) + 1);
   }
   const text = message ?? SENDGRID_ERROR_MESSAGES[status] ?? `HTTP ${status}`;
-  sendJson(res, status, { errors: [{ message: text, field, help: null }] }, headers);
+  sendJson(res, status, { errors: [{ message: text, field, help: null }] }, { ...headers, ...extraHeaders });
 }
 
 const TWILIO_ERRORS: Record<number, { code: number; message: string }> = {
@@ -276,7 +277,13 @@ const TWILIO_ERRORS: Record<number, { code: number; message: string }> = {
   503: { code: 20503, message: 'Service Unavailable' },
 };
 
-function twilioError(res: ServerResponse, status: number, message?: string, code?: number): void {
+function twilioError(
+  res: ServerResponse,
+  status: number,
+  message?: string,
+  code?: number,
+  extraHeaders: Record<string, string> = {},
+): void {
   const known = TWILIO_ERRORS[status] ?? { code: status >= 500 ? 20500 : 20001, message: `HTTP ${status}` };
   const errorCode = code ?? known.code;
   sendJson(
@@ -288,7 +295,7 @@ function twilioError(res: ServerResponse, status: number, message?: string, code
       more_info: `https://www.twilio.com/docs/errors/${errorCode}`,
       status,
     },
-    { 'Twilio-Request-Id': `RQ${hex(16)}` },
+    { 'Twilio-Request-Id': `RQ${hex(16)}`, ...extraHeaders },
   );
 }
 
@@ -559,7 +566,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     if (problem !== undefined) return sendgridError(res, problem.status, problem.message, problem.field);
     if (outcome?.reply === 'drop') return drop(req, outcome);
     if (outcome === undefined || outcome.reply === 'error') {
-      return sendgridError(res, outcome?.status ?? 500, outcome?.message);
+      return sendgridError(res, outcome?.status ?? 500, outcome?.message, null, outcome?.headers);
     }
     await hold(outcome);
     if (!res.destroyed) {
@@ -649,7 +656,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     if (invalid !== undefined) return twilioError(res, 400, invalid.message, invalid.code);
     if (outcome?.reply === 'drop') return drop(req, outcome);
     if (outcome === undefined || outcome.reply === 'error') {
-      return twilioError(res, outcome?.status ?? 500, outcome?.message);
+      return twilioError(res, outcome?.status ?? 500, outcome?.message, undefined, outcome?.headers);
     }
     await hold(outcome);
 
