@@ -90,7 +90,11 @@ export function createWorkers(deps: Deps): Workers {
       (channel) =>
         new Worker(
           QUEUE_NAMES.send[channel],
-          waitingForDatabase(deps, deps.queues.send[channel], makeSendProcessor({ ...sendDeps, pacer: deps.pacer })),
+          waitingForDatabase(
+            deps,
+            deps.queues.send[channel],
+            makeSendProcessor({ ...sendDeps, pacer: deps.pacer }),
+          ),
           {
             connection,
             prefix,
