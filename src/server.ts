@@ -28,9 +28,12 @@ export async function run(
   };
   let server: http.Server | null = null;
   if (role !== 'worker') {
-    const port = await listen(createApp(deps), deps.config.port);
+    const port = await listen(createApp(deps), deps.config.port, deps.config.listenHost);
     server = servers[0] ?? null;
-    deps.logger.info({ port, url: deps.config.publicBaseUrl }, 'web listening');
+    deps.logger.info(
+      { port, host: deps.config.listenHost ?? 'all interfaces', url: deps.config.publicBaseUrl },
+      'web listening',
+    );
     if (deps.config.metricsPort > 0) {
       // Loopback only: a scraper on this machine reads metrics without a token, nobody else can.
       const metricsPort = await listen(createOpsApp(deps), deps.config.metricsPort, '127.0.0.1');
