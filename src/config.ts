@@ -83,6 +83,8 @@ const schema = z.object({
   SENDGRID_API_KEY: z.string().optional(),
   SENDGRID_API_BASE_URL: z.url().default('https://api.sendgrid.com'),
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
+  /** A signed SendGrid event batch older than this is refused (each SendGrid retry is signed afresh). */
+  SENDGRID_WEBHOOK_MAX_AGE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
   TWILIO_ACCOUNT_SID: z.string().optional(),
   TWILIO_AUTH_TOKEN: z.string().optional(),
   TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
@@ -278,7 +280,12 @@ export interface Config {
   email: {
     provider: Env['EMAIL_PROVIDER'];
     from: string;
-    sendgrid: { apiKey: string; baseUrl: string; webhookPublicKey: string } | null;
+    sendgrid: {
+      apiKey: string;
+      baseUrl: string;
+      webhookPublicKey: string;
+      webhookMaxAgeSeconds: number;
+    } | null;
     smtp: { url: string } | null;
   };
   /** Which windowed envelope letters are folded into: the address block sits in its window. */
@@ -402,6 +409,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
               apiKey: env.SENDGRID_API_KEY,
               baseUrl: env.SENDGRID_API_BASE_URL,
               webhookPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY,
+              webhookMaxAgeSeconds: env.SENDGRID_WEBHOOK_MAX_AGE_SECONDS,
             }
           : null,
       smtp: env.SMTP_URL ? { url: env.SMTP_URL } : null,
