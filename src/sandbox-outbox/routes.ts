@@ -30,7 +30,7 @@ export function registerSandboxOutbox(app: Express, deps: Deps): void {
     if (entry?.channel !== 'email') throw new NotFoundError('no such email');
     // The email's own inline styles, and nothing else: it is our template with every value escaped.
     res
-      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
       .type('html')
       .send(renderEmailHtml(entry.content));
   });
