@@ -121,6 +121,11 @@ describe('sending through SendGrid and Twilio (official SDKs against fake provid
       expect(text).not.toContain(secret);
   });
 
+  it('has no sandbox outbox at all when no channel uses the sandbox provider', async () => {
+    for (const path of ['/sandbox/outbox', '/sandbox/outbox/1/email', '/sandbox/outbox/1/letter.pdf'])
+      expect((await fetch(`${ctx.baseUrl}${path}`, { redirect: 'manual' })).status, path).toBe(404);
+  });
+
   it('refuses a forged SendGrid receipt and changes nothing', async () => {
     const { rows } = await ctx.deps.db.query<{ id: number }>(
       "SELECT id FROM messages WHERE channel = 'email' LIMIT 1",
