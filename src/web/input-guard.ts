@@ -14,7 +14,10 @@ export const rejectMalformedInput: RequestHandler = (req, res, next) => {
     next();
     return;
   }
-  res.status(400).set('Content-Security-Policy', "default-src 'none'").set('Cache-Control', 'no-store');
+  res
+    .status(400)
+    .set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'")
+    .set('Cache-Control', 'no-store');
   if (path.startsWith('/api/') || path.startsWith('/webhooks/')) {
     res.type('application/problem+json').json({ title: 'The address is not valid', status: 400 });
     return;
