@@ -53,7 +53,11 @@ export function sameOriginOnly(publicBaseUrl: string): RequestHandler {
     const site = req.get('sec-fetch-site');
     const origin = req.get('origin');
     const ownOrigin = `${req.protocol}://${req.get('host') ?? ''}`;
-    if (site === 'cross-site' || (origin !== undefined && origin !== publicOrigin && origin !== ownOrigin)) {
+    // Our own pages send `Referrer-Policy: no-referrer`, under which browsers send `Origin: null`:
+    // that says nothing, and Sec-Fetch-Site decides.
+    const foreignOrigin =
+      origin !== undefined && origin !== 'null' && origin !== publicOrigin && origin !== ownOrigin;
+    if (site === 'cross-site' || foreignOrigin) {
       next(new ForbiddenError('This form was sent from another site, so it was not accepted.'));
       return;
     }
