@@ -35,6 +35,11 @@ export interface SendJob {
    * the retry records this instead of sending again. Ids only, like the rest of the payload.
    */
   accepted?: { provider: string; providerMessageId: string };
+  /**
+   * Set only when the provider call's outcome was unknown (a time-out) and PostgreSQL could not record
+   * that: the retry records it instead of sending again, which could reach the person twice.
+   */
+  unknown?: { provider: string };
 }
 
 /** The reconciler: re-enqueues what Redis lost, restarts fan-outs, plans fallbacks, completes campaigns. */

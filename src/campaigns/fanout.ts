@@ -57,6 +57,13 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
       });
       if (!page) break;
       const pageSkipped = await withTransaction(deps.db, async (tx) => {
+        // Holds off a cancel or pause until this page is in, and sees one that came first: a page
+        // committed into a cancelled campaign would keep its people's claims live for ever.
+        const { rows: locked } = await tx.query<{ status: string }>(
+          'SELECT status FROM campaigns WHERE id = $1 FOR NO KEY UPDATE',
+          [campaign.id],
+        );
+        if (locked[0]?.status !== 'sending') return null;
         let planned = page.messages;
         if (scope) {
           const claimed = await claimNotices(
@@ -85,6 +92,10 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
         );
         return lost;
       });
+      if (pageSkipped === null) {
+        deps.logger.info({ campaignId: campaign.id }, 'fan-out stopped: the campaign changed mid-page');
+        return { people, skipped };
+      }
       const { rows: queued } = await deps.db.query<{ id: number; channel: Channel; send_after: Date | null }>(
         `SELECT id, channel, send_after FROM messages
          WHERE campaign_id = $1 AND attempt = 1 AND person_id = ANY($2::bigint[]) AND status = 'queued'`,

@@ -59,7 +59,7 @@ export async function followUpFailure(deps: NextAttemptDeps, messageId: number):
               p.email_enc IS NOT NULL AS has_email, p.phone_enc IS NOT NULL AS has_phone,
               p.postal_address_enc IS NOT NULL AS has_postal_address
        FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN people p ON p.id = m.person_id
-       WHERE m.id = $1 FOR UPDATE OF m`,
+       WHERE m.id = $1 FOR UPDATE OF m FOR SHARE OF c`,
         [messageId],
       );
       const failed = rows[0];

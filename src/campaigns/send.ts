@@ -189,6 +189,12 @@ export function makeSendProcessor(deps: SendDeps) {
       await record({ messageId, provider, providerMessageId, at: deps.clock.now() });
       return 'sent';
     }
+    if (job.data.unknown) {
+      // The provider may have it; only PostgreSQL missed that we could not tell. Ask, do not resend.
+      const reason = 'no answer from the provider (recorded once PostgreSQL was back)';
+      await markMessageUnknown(deps.db, messageId, job.data.unknown.provider, reason, deps.clock.now());
+      return 'unknown';
+    }
 
     const now = deps.clock.now();
     const staleBefore = new Date(now.getTime() - deps.config.sending.staleSendingMs);
@@ -250,6 +256,7 @@ export function makeSendProcessor(deps: SendDeps) {
       if (error instanceof ProviderError && error.outcomeUnknown) {
         return leaveOutcomeUnknown(
           deps,
+          job,
           claimed,
           adapter.provider,
           error,
@@ -305,6 +312,7 @@ export function makeSendProcessor(deps: SendDeps) {
  */
 async function leaveOutcomeUnknown(
   deps: SendDeps,
+  job: Job<SendJob>,
   claimed: ClaimedMessage,
   provider: string,
   error: ProviderError,
@@ -315,7 +323,13 @@ async function leaveOutcomeUnknown(
     { messageId, channel: claimed.channel, provider, ms, reason: error.message },
     'send outcome unknown; the provider will be asked before any resend',
   );
-  await markMessageUnknown(deps.db, messageId, provider, error.message, deps.clock.now());
+  try {
+    await markMessageUnknown(deps.db, messageId, provider, error.message, deps.clock.now());
+  } catch (recording) {
+    // Left as it is, the row would stay 'sending' and go again, unasked, once it looked abandoned.
+    await job.updateData({ ...job.data, unknown: { provider } });
+    throw recording;
+  }
   return 'unknown';
 }
 
