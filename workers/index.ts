@@ -10,7 +10,7 @@ import {
   type MaintenanceJob,
 } from '../src/queues.js';
 import type { Job } from 'bullmq';
-import { CHANNELS } from '../src/campaigns/channel-policy.js';
+import { CHANNELS } from '../src/channels/kinds.js';
 import { makeFanoutProcessor } from '../src/campaigns/fanout.js';
 import { makeSendProcessor } from '../src/campaigns/send.js';
 import { composeDepsWithCodes } from '../src/codes/compose.js';
@@ -90,7 +90,11 @@ export function createWorkers(deps: Deps): Workers {
       (channel) =>
         new Worker(
           QUEUE_NAMES.send[channel],
-          waitingForDatabase(deps, deps.queues.send[channel], makeSendProcessor({ ...sendDeps, pacer: deps.pacer })),
+          waitingForDatabase(
+            deps,
+            deps.queues.send[channel],
+            makeSendProcessor({ ...sendDeps, pacer: deps.pacer }),
+          ),
           {
             connection,
             prefix,

@@ -1,6 +1,6 @@
 import { INCIDENT_STATES } from '../incidents/store.js';
 import { AUDIENCES, CAMPAIGN_STATUSES } from '../campaigns/lifecycle.js';
-import { CHANNELS } from '../campaigns/channel-policy.js';
+import { CHANNELS } from '../channels/kinds.js';
 import { GENERAL_MESSAGE_KINDS, MESSAGE_KINDS } from '../notices/render.js';
 import { IMPORT_STATUSES } from '../imports/store.js';
 import { IMPORT_COLUMNS } from '../imports/validate.js';

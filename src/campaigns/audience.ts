@@ -20,6 +20,14 @@ export const AUDIENCE_FILTER: Record<Audience, string> = {
 };
 
 /**
+ * A feature's own condition on whom a campaign reaches, as SQL over `people p` for one campaign:
+ * `true` for campaigns it has nothing to say about. The codes feature narrows its offers and
+ * reminders this way. The composition root (src/deps.ts) lists them and the fan-out and the plan
+ * receive them, so the campaigns never import the features built on top of them.
+ */
+export type AudienceNarrowing = (campaignId: number) => string;
+
+/**
  * What a message kind adds to any audience: someone who unsubscribed from update emails (the
  * List-Unsubscribe link) gets no more updates. The initial notice and code offers still go: a person
  * cannot opt out of being told their data was breached.

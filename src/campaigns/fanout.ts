@@ -4,10 +4,11 @@ import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
 import { jobIds, JOB_NAMES, SEND_JOB_OPTIONS, type FanoutJob, type Queues } from '../queues.js';
-import { CHANNELS, type Channel } from './channel-policy.js';
+import { CHANNELS, type Channel } from '../channels/kinds.js';
 import { claimNotices, findCampaign, findClaimScope, insertFirstMessages } from './store.js';
 import { isWaitingForSchedule } from './lifecycle.js';
 import { planAudiencePage } from './plan.js';
+import type { AudienceNarrowing } from './audience.js';
 
 export interface FanoutDeps {
   db: Db;
@@ -15,6 +16,7 @@ export interface FanoutDeps {
   logger: Logger;
   clock: Clock;
   config: { sending: SendingConfig };
+  audienceNarrowings: readonly AudienceNarrowing[];
 }
 
 export const FANOUT_PAGE_SIZE = 1_000;
@@ -54,6 +56,7 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
         limit: FANOUT_PAGE_SIZE,
         now,
         sending: deps.config.sending,
+        narrowings: deps.audienceNarrowings,
       });
       if (!page) break;
       const pageSkipped = await withTransaction(deps.db, async (tx) => {

@@ -7,11 +7,13 @@ import type { MessageKind } from '../notices/render.js';
 import { findIncidentById, type IncidentUpdate } from '../incidents/store.js';
 import { postIncidentUpdate } from '../incidents/service.js';
 import type { SnapshotDeps } from '../status-page/snapshot.js';
-import { DEFAULT_CHANNEL_POLICY, type Channel, type ChannelPolicy } from './channel-policy.js';
+import { DEFAULT_CHANNEL_POLICY, type ChannelPolicy } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import { zoneOrDefault } from './calling-hours.js';
 import { estimateCompletion, type ChannelEstimate, type ChannelWorkload } from './estimate.js';
 import { planAudiencePage, PlanTally, type AudiencePlanSummary } from './plan.js';
 import { enqueueSends } from './fanout.js';
+import type { AudienceNarrowing } from './audience.js';
 import { readCampaignProgress, readFailureReasons, readHeldMessages, readTimeline } from './progress.js';
 import {
   assertCanApprove,
@@ -29,6 +31,12 @@ import {
   transitionCampaign,
   type Campaign,
 } from './store.js';
+
+/** What reading a campaign's audience needs: the clock, calling hours, and each feature's narrowing. */
+type PlanDeps = Pick<CampaignDeps, 'db' | 'clock'> & {
+  config: { sending: SendingConfig };
+  audienceNarrowings: readonly AudienceNarrowing[];
+};
 
 /** The campaign use cases, each read in the order a person would tell it. */
 export interface CampaignDeps {
@@ -168,10 +176,7 @@ export async function campaignProgress(deps: Pick<CampaignDeps, 'db'>, input: { 
  * the counters' progress, the commonest failures, what waits for calling hours and until when, the
  * chart's points and when each channel should finish.
  */
-export async function campaignDashboard(
-  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
-  input: { campaignId: number },
-) {
+export async function campaignDashboard(deps: PlanDeps, input: { campaignId: number }) {
   const progress = await campaignProgress(deps, input);
   const [held, timeline, estimates] = await Promise.all([
     readHeldMessages(deps.db, input.campaignId, deps.clock.now()),
@@ -193,7 +198,7 @@ export async function campaignDashboard(
  * so a campaign part-way shows what is still to come), at one instant.
  */
 export async function planCampaign(
-  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
+  deps: PlanDeps,
   input: { campaignId: number },
 ): Promise<AudiencePlanSummary & { campaignId: number; at: Date }> {
   const campaign = await findCampaign(deps.db, input.campaignId);
@@ -210,6 +215,7 @@ export async function planCampaign(
       limit: 5000,
       now: at,
       sending: deps.config.sending,
+      narrowings: deps.audienceNarrowings,
     });
     if (!page) break;
     tally.add(page);
@@ -224,7 +230,7 @@ export async function planCampaign(
  * flight, grouped by channel and time zone.
  */
 export async function estimateCampaign(
-  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
+  deps: PlanDeps,
   input: { campaignId: number },
 ): Promise<ChannelEstimate[]> {
   const campaign = await findCampaign(deps.db, input.campaignId);

@@ -1,10 +1,10 @@
 import type { Queryable } from '../platform/db.js';
 import type { MessageKind } from '../notices/render.js';
-import type { Channel, ChannelPolicy } from './channel-policy.js';
+import type { ChannelPolicy } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import type { Audience, CampaignStatus } from './lifecycle.js';
 import { AUDIENCE_COLUMNS, type AudienceRow } from '../people/store.js';
-import { AUDIENCE_FILTER, kindFilter } from './audience.js';
-import { codeCampaignAudienceSql } from '../codes/audience.js';
+import { AUDIENCE_FILTER, kindFilter, type AudienceNarrowing } from './audience.js';
 
 export interface Campaign {
   id: number;
@@ -156,6 +156,7 @@ export async function readAudiencePage(
   scope: ClaimScope | null,
   after: number,
   limit: number,
+  narrowings: readonly AudienceNarrowing[],
 ): Promise<(AudienceRow & { held_by: number | null })[]> {
   const heldBy = scope
     ? `(SELECT n.campaign_id FROM notice_claims n
@@ -165,7 +166,7 @@ export async function readAudiencePage(
   const { rows } = await db.query<AudienceRow & { held_by: number | null }>(
     `SELECT ${AUDIENCE_COLUMNS}, ${heldBy} AS held_by FROM people p
      WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${kindFilter(campaign.kind)}
-       AND ${codeCampaignAudienceSql(campaign.id)}
+       ${narrowings.map((narrow) => `AND ${narrow(campaign.id)}`).join(' ')}
      ORDER BY p.id LIMIT $3`,
     [campaign.incidentId, after, limit, ...(scope ? [scope.kind, scope.poolId ?? 0, campaign.id] : [])],
   );

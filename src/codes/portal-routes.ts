@@ -5,12 +5,12 @@ import { findPublishedIncident, type Incident } from '../incidents/store.js';
 import { formProtection } from '../web/session.js';
 import { listPersonalOffers, revealCode, startEnrollment, type CodeDeps } from './service.js';
 import { formatDay } from './rules.js';
+import { codesPath } from './paths.js';
 
 type PortalDeps = CodeDeps & Pick<Deps, 'redis'>;
 
 /** Where a person proves who they are (the portal's lookup). */
 export const lookupPath = (slug: string) => `/incidents/${slug}/check`;
-export const codesPath = (slug: string) => `/incidents/${slug}/codes`;
 
 /**
  * The person this session proved to be, if they belong to this incident. Codes are shown only to

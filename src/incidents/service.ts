@@ -1,9 +1,14 @@
+import type { Queryable } from '../platform/db.js';
+import { NotFoundError } from '../platform/errors.js';
+import { idOr404 } from '../platform/ids.js';
 import { changePublicIncident, type SnapshotDeps } from '../status-page/snapshot.js';
 import {
+  findIncidentById,
   insertIncidentUpdate,
   publishIncident,
   setIncidentState,
   updateIncidentContent,
+  type Incident,
   type IncidentContent,
   type IncidentState,
   type IncidentUpdate,
@@ -50,4 +55,11 @@ export async function changeIncidentState(
   await changePublicIncident(deps, incidentId, (tx) =>
     setIncidentState(tx, incidentId, state, deps.clock.now()),
   );
+}
+
+/** The incident a path names, for the console and the API alike: a 404 when there is none. */
+export async function loadIncident(deps: { db: Queryable }, idParam: unknown): Promise<Incident> {
+  const incident = await findIncidentById(deps.db, idOr404(idParam, 'incident'));
+  if (!incident) throw new NotFoundError('There is no such incident.');
+  return incident;
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Queryable } from '../platform/db.js';
 import type { Vault } from '../platform/vault.js';
-import type { Channel, Reachability } from '../campaigns/channel-policy.js';
+import type { Channel, Reachability } from '../channels/kinds.js';
 import { formatReferenceCode, normalizeReferenceCode, REFERENCE_CODE_BYTES } from './reference-code.js';
 
 /** A person as import and the API hand them over, already validated and normalized. */

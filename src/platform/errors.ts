@@ -79,6 +79,8 @@ export function providerErrorFromStatus(
     ...(status === undefined ? {} : { status }),
     ...(code === undefined ? {} : { code }),
     ...(extra.outcomeUnknown ? { outcomeUnknown: true } : {}),
-    ...(extra.retryAfterMs === undefined || extra.retryAfterMs === null ? {} : { retryAfterMs: extra.retryAfterMs }),
+    ...(extra.retryAfterMs === undefined || extra.retryAfterMs === null
+      ? {}
+      : { retryAfterMs: extra.retryAfterMs }),
   });
 }

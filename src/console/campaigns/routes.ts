@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { parseForm } from '../../web/forms.js';
 import { AUDIENCES } from '../../campaigns/lifecycle.js';
-import { CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
+import { CHANNELS, isChannel, type Channel } from '../../channels/kinds.js';
 import { GENERAL_MESSAGE_KINDS } from '../../notices/render.js';
 import { findCampaign, type Campaign } from '../../campaigns/store.js';
 import {
@@ -17,7 +17,7 @@ import {
 } from '../../campaigns/service.js';
 import { isWaitingForSchedule } from '../../campaigns/lifecycle.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
-import { loadIncident } from '../incidents/routes.js';
+import { loadIncident } from '../../incidents/service.js';
 import { countAudience } from './store.js';
 import {
   approveAndStart,

@@ -11,7 +11,7 @@ import {
 } from '../../checklist/deadlines.js';
 import { listChecklist, saveChecklistItem } from '../../checklist/store.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
-import { loadIncident } from '../incidents/routes.js';
+import { loadIncident } from '../../incidents/service.js';
 import { countPeopleByCountry } from '../incidents/store.js';
 
 const itemForm = z.object({

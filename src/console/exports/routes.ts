@@ -3,7 +3,7 @@ import { recordAudit } from '../../audit/store.js';
 import { csvLine } from '../../exports/csv.js';
 import { proofOfNoticeCsv, regulatorSummary } from '../../exports/proof-of-notice.js';
 import type { ConsoleRoute } from '../routing.js';
-import { loadIncident } from '../incidents/routes.js';
+import { loadIncident } from '../../incidents/service.js';
 
 /** Proof of notice and the regulator summary: contact details only for admins, every download audited. */
 export function exportRoutes(deps: Deps): ConsoleRoute[] {

@@ -5,7 +5,7 @@ import { commitImport, csvRecords, discardImport, MAX_STORED_ERRORS, runImport }
 import { findImport, listImportErrors, listImports, type ImportRecord } from '../../imports/store.js';
 import { IMPORT_COLUMNS } from '../../imports/validate.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
-import { loadIncident } from '../incidents/routes.js';
+import { loadIncident } from '../../incidents/service.js';
 import { readUpload } from './upload.js';
 import { csvCell } from '../../exports/csv.js';
 

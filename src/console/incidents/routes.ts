@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
-import { NotFoundError } from '../../platform/errors.js';
 import { SUPPORTED_LOCALES } from '../../platform/i18n.js';
 import { parseForm } from '../../web/forms.js';
 import {
-  findIncidentById,
   insertIncident,
   listIncidentUpdates,
   INCIDENT_STATES,
@@ -17,6 +15,7 @@ import { countPeopleByCountry, listIncidentSummaries } from './store.js';
 import {
   changeIncidentState,
   editIncident,
+  loadIncident,
   postIncidentUpdate,
   publishIncidentPage,
 } from '../../incidents/service.js';
@@ -42,18 +41,6 @@ function parseDate(value: unknown): Date | null {
   if (typeof value !== 'string' || value.trim() === '') return null;
   const date = new Date(value.length === 16 ? `${value}:00Z` : value);
   return Number.isNaN(date.getTime()) ? null : date;
-}
-
-export function incidentIdOf(value: unknown): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('There is no such incident.');
-  return id;
-}
-
-export async function loadIncident(deps: Pick<Deps, 'db'>, idParam: unknown) {
-  const incident = await findIncidentById(deps.db, incidentIdOf(idParam));
-  if (!incident) throw new NotFoundError('There is no such incident.');
-  return incident;
 }
 
 export function incidentRoutes(deps: Deps): ConsoleRoute[] {

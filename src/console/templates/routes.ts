@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { Deps } from '../../deps.js';
 import type { I18n } from '../../platform/i18n.js';
-import { CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
+import { CHANNELS, isChannel, type Channel } from '../../channels/kinds.js';
 import { helplineFor, lookupUrl } from '../../campaigns/compose.js';
 import { localizedText, type Incident } from '../../incidents/store.js';
 import { loadRecipient, type Recipient } from '../../people/store.js';
@@ -23,7 +23,7 @@ import { templateKeys } from '../../notices/template-keys.js';
 import { buildLettersPdf } from '../../letters/pdf.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadNoticeContent, overridesFor } from '../../campaigns/notice-content.js';
-import { loadIncident } from '../incidents/routes.js';
+import { loadIncident } from '../../incidents/service.js';
 
 interface Selection {
   kind: MessageKind;
