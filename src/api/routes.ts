@@ -1,14 +1,21 @@
 import type { Request, Response } from 'express';
 import type { Deps } from '../deps.js';
 import { NotFoundError, ValidationError } from '../platform/errors.js';
-import { findIncidentById, insertIncident, listIncidentUpdates, type Incident } from '../incidents/store.js';
-import { postIncidentUpdate, publishIncidentPage } from '../incidents/service.js';
+import { findIncidentById, listIncidentUpdates, type Incident } from '../incidents/store.js';
+import { createIncident, loadIncident, publishIncidentPage } from '../incidents/service.js';
 import { findCampaign, type Campaign } from '../campaigns/store.js';
 import {
+  approveAndStart,
+  createCampaign,
+  loadCampaign,
+  rejectCampaign,
+  submitCampaign,
   campaignDashboard,
+  campaignSummaries,
   cancelCampaign,
   pauseCampaign,
   planCampaign,
+  publishIncidentUpdate,
   resumeCampaign,
 } from '../campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from '../campaigns/channel-policy.js';
@@ -16,12 +23,6 @@ import { commitImport, csvRecords, discardImport, objectRecords, runImport } fro
 import { findImport, listImportErrors, type ImportRecord } from '../imports/store.js';
 import { findDeliveriesByReference } from '../deliveries/search.js';
 import { noteAudit } from '../console/routing.js';
-import {
-  approveAndStart,
-  createCampaignDraft,
-  rejectCampaignWithNote,
-  submitForApproval,
-} from '../console/campaigns/use-cases.js';
 import type { ApiRoute } from './routing.js';
 import type {
   NewCampaignBody,
@@ -39,17 +40,9 @@ function idOf(req: Request, what: string): number {
   return id;
 }
 
-async function incidentOf(deps: Deps, req: Request): Promise<Incident> {
-  const incident = await findIncidentById(deps.db, idOf(req, 'incident'));
-  if (!incident) throw new NotFoundError('There is no such incident.');
-  return incident;
-}
+const incidentOf = (deps: Deps, req: Request) => loadIncident(deps, req.params.id);
 
-async function campaignOf(deps: Deps, req: Request): Promise<Campaign> {
-  const campaign = await findCampaign(deps.db, idOf(req, 'campaign'));
-  if (!campaign) throw new NotFoundError('There is no such campaign.');
-  return campaign;
-}
+const campaignOf = (deps: Deps, req: Request) => loadCampaign(deps, req.params.id);
 
 async function importOf(deps: Deps, req: Request): Promise<ImportRecord> {
   const record = await findImport(deps.db, idOf(req, 'import'));
@@ -128,32 +121,9 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
       responses: { 201: 'Incident' },
       handler: async (req, res) => {
         const body = req.body as NewIncidentBody;
-        const defaultLocale = body.defaultLocale ?? 'en';
-        if (!body.texts[defaultLocale])
-          throw new ValidationError(`Give the texts in the default language (${defaultLocale}).`);
-        const empty = {
-          whatHappened: '',
-          whatData: '',
-          whatWeDid: '',
-          whatYouShouldDo: '',
-          howToGetHelp: '',
-        };
-        const taken = () => new ValidationError(`The address "${body.slug}" is taken.`);
-        const existing = await deps.db.query('SELECT 1 FROM incidents WHERE slug = $1', [body.slug]);
-        if (existing.rowCount) throw taken();
-        // Two clients creating the same address at once: the unique index decides, and the loser hears why.
-        const incident = await insertIncident(deps.db, {
-          slug: body.slug,
-          organisationName: body.organisationName,
-          defaultLocale,
-          dataTypes: body.dataTypes ?? [],
-          texts: Object.fromEntries(
-            Object.entries(body.texts).map(([locale, text]) => [locale, { ...empty, ...text }]),
-          ),
-          helplines: body.helplines ?? {},
-          discoveredAt: body.discoveredAt ? new Date(body.discoveredAt) : deps.clock.now(),
-        }).catch((error: unknown) => {
-          throw (error as { code?: string }).code === '23505' ? taken() : error;
+        const incident = await createIncident(deps, {
+          ...body,
+          discoveredAt: body.discoveredAt ? new Date(body.discoveredAt) : null,
         });
         noteAudit(res, { subjectType: 'incident', subjectId: incident.id });
         res.status(201).json(incidentJson(incident));
@@ -208,11 +178,18 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
       handler: async (req, res) => {
         const incident = await incidentOf(deps, req);
         const body = req.body as NewUpdateBody;
-        if (!body.texts[incident.defaultLocale])
-          throw new ValidationError(`Give the update in the default language (${incident.defaultLocale}).`);
-        const update = await postIncidentUpdate(deps, { incidentId: incident.id, texts: body.texts });
-        noteAudit(res, { subjectType: 'incident', subjectId: incident.id, details: { updateId: update.id } });
-        res.status(201).json(update);
+        const { update, campaign } = await publishIncidentUpdate(deps, {
+          incidentId: incident.id,
+          texts: body.texts,
+          notify: body.notify ?? 'nobody',
+          createdBy: staffId(res),
+        });
+        noteAudit(res, {
+          subjectType: 'incident',
+          subjectId: incident.id,
+          details: { updateId: update.id, notify: campaign !== null },
+        });
+        res.status(201).json({ ...update, campaignId: campaign?.id ?? null });
       },
     },
     {
@@ -307,12 +284,8 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
       responses: { 200: 'CampaignList' },
       handler: async (req, res) => {
         const incident = await incidentOf(deps, req);
-        const { rows } = await deps.db.query<{ id: number }>(
-          'SELECT id FROM campaigns WHERE incident_id = $1 ORDER BY id DESC',
-          [incident.id],
-        );
-        const campaigns = await Promise.all(rows.map((row) => findCampaign(deps.db, row.id)));
-        res.json({ items: campaigns.filter((c): c is Campaign => c !== null).map(campaignJson) });
+        const campaigns = await campaignSummaries(deps, { incidentId: incident.id });
+        res.json({ items: campaigns.map(campaignJson) });
       },
     },
     {
@@ -327,7 +300,7 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
       handler: async (req, res) => {
         const incident = await incidentOf(deps, req);
         const body = req.body as NewCampaignBody;
-        const campaign = await createCampaignDraft(deps, {
+        const campaign = await createCampaign(deps, {
           incidentId: incident.id,
           kind: body.kind,
           audience: body.audience,
@@ -363,7 +336,7 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
       audit: 'campaign.submit',
       responses: { 200: 'Campaign' },
       handler: async (req, res) => {
-        const campaign = await submitForApproval(deps, { campaignId: (await campaignOf(deps, req)).id });
+        const campaign = await submitCampaign(deps, { campaignId: (await campaignOf(deps, req)).id });
         noteAudit(res, { subjectType: 'campaign' });
         res.json(campaignJson(campaign));
       },
@@ -399,11 +372,7 @@ export function apiRoutes(deps: Deps): ApiRoute[] {
       handler: async (req, res) => {
         const note = ((req.body as ReviewBody).note ?? '').trim();
         if (!note) throw new ValidationError('Say what needs to change in a note.');
-        const campaign = await rejectCampaignWithNote(deps, {
-          campaignId: (await campaignOf(deps, req)).id,
-          reviewerId: staffId(res),
-          note,
-        });
+        const campaign = await rejectCampaign(deps, { campaignId: (await campaignOf(deps, req)).id, note });
         noteAudit(res, { subjectType: 'campaign' });
         res.json(campaignJson(campaign));
       },

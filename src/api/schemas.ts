@@ -125,6 +125,9 @@ export const SCHEMAS = {
         },
       },
       publishedAt: dateTime,
+      campaignId: nullable('integer', {
+        description: 'When posted with notify: the update campaign, submitted for approval.',
+      }),
     },
   },
   UpdateList: listOf('Update'),
@@ -142,6 +145,11 @@ export const SCHEMAS = {
           properties: { title: { type: 'string', minLength: 1 }, body: { type: 'string', minLength: 1 } },
           additionalProperties: false,
         },
+      },
+      notify: {
+        enum: ['nobody', 'subscribers', 'subscribers_and_affected'],
+        description:
+          'Tell people through an update campaign, submitted for a second person to approve (nobody by default).',
       },
     },
     additionalProperties: false,
@@ -543,6 +551,7 @@ export interface NewIncidentBody {
 }
 export interface NewUpdateBody {
   texts: Record<string, { title: string; body: string }>;
+  notify?: 'nobody' | 'subscribers' | 'subscribers_and_affected';
 }
 export interface NewPeopleBody {
   people: Record<string, unknown>[];

@@ -2,6 +2,7 @@ import type { Db } from '../platform/db.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
+import { idOr404 } from '../platform/ids.js';
 import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type Queues } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
 import { findIncidentById, type IncidentUpdate } from '../incidents/store.js';
@@ -14,8 +15,15 @@ import { estimateCompletion, type ChannelEstimate, type ChannelWorkload } from '
 import { planAudiencePage, PlanTally, type AudiencePlanSummary } from './plan.js';
 import { enqueueSends } from './fanout.js';
 import type { AudienceNarrowing } from './audience.js';
-import { readCampaignProgress, readFailureReasons, readHeldMessages, readTimeline } from './progress.js';
 import {
+  readCampaignProgress,
+  readFailureReasons,
+  readHeldMessages,
+  readIncidentCampaignsProgress,
+  readTimeline,
+} from './progress.js';
+import {
+  AUDIENCES,
   assertCanApprove,
   isWaitingForSchedule,
   nextCampaignStatus,
@@ -24,8 +32,10 @@ import {
 } from './lifecycle.js';
 import {
   findCampaign,
+  countAudience,
   findClaimScope,
   insertCampaign,
+  listIncidentCampaigns,
   readInFlightByZone,
   releaseCancelledClaims,
   transitionCampaign,
@@ -61,6 +71,24 @@ export async function createCampaign(
   return insertCampaign(deps.db, { ...input, updateId: input.updateId ?? null });
 }
 
+/** The campaign a path names, for the console and the API alike: a 404 when there is none. */
+export async function loadCampaign(deps: Pick<CampaignDeps, 'db'>, idParam: unknown): Promise<Campaign> {
+  const campaign = await findCampaign(deps.db, idOr404(idParam, 'campaign'));
+  if (!campaign) throw new NotFoundError('There is no such campaign.');
+  return campaign;
+}
+
+/** How many people each audience holds today: an estimate before fan-out, which reads the same rule. */
+export async function audienceSizes(
+  deps: Pick<CampaignDeps, 'db'>,
+  input: { incidentId: number },
+): Promise<Record<Audience, number>> {
+  const counts = await Promise.all(
+    AUDIENCES.map(async (audience) => [audience, await countAudience(deps.db, input.incidentId, audience)]),
+  );
+  return Object.fromEntries(counts) as Record<Audience, number>;
+}
+
 async function act(
   deps: CampaignDeps,
   campaignId: number,
@@ -91,6 +119,18 @@ export function approveCampaign(
     approvedBy: input.approverId,
     ...(input.note ? { reviewNote: input.note } : {}),
   });
+}
+
+/**
+ * The second pair of eyes says yes, and sending starts. The approval refuses the campaign's own
+ * creator (four eyes, also a database constraint), so an approved campaign always had two people.
+ */
+export async function approveAndStart(
+  deps: CampaignDeps,
+  input: { campaignId: number; approverId: number; note?: string },
+): Promise<Campaign> {
+  await approveCampaign(deps, input);
+  return startCampaign(deps, { campaignId: input.campaignId });
 }
 
 export function rejectCampaign(deps: CampaignDeps, input: { campaignId: number; note: string }) {
@@ -164,6 +204,25 @@ export async function cancelCampaign(deps: CampaignDeps, input: { campaignId: nu
   await releaseCancelledClaims(deps.db, campaign.id, deps.clock.now());
   return campaign;
 }
+
+/**
+ * An incident's campaigns, newest first, each with its progress from the counters: the console's
+ * incident page and the API's campaign list both show these.
+ */
+export async function campaignSummaries(deps: Pick<CampaignDeps, 'db'>, input: { incidentId: number }) {
+  const [campaigns, progress] = await Promise.all([
+    listIncidentCampaigns(deps.db, input.incidentId),
+    readIncidentCampaignsProgress(deps.db, input.incidentId),
+  ]);
+  const byId = new Map(progress.map((p) => [Number(p.campaignId), p]));
+  // A campaign created between the two reads has no progress yet: it shows from the next read.
+  return campaigns.flatMap((campaign) => {
+    const campaignProgress = byId.get(Number(campaign.id));
+    return campaignProgress ? [{ ...campaign, progress: campaignProgress }] : [];
+  });
+}
+
+export type CampaignSummary = Awaited<ReturnType<typeof campaignSummaries>>[number];
 
 export async function campaignProgress(deps: Pick<CampaignDeps, 'db'>, input: { campaignId: number }) {
   const progress = await readCampaignProgress(deps.db, input.campaignId);
@@ -260,7 +319,8 @@ export async function estimateCampaign(
 /**
  * Publishing an update to an incident, and optionally telling people about it through the same
  * pipeline: an `update` campaign for subscribers (or subscribers and everyone affected) is created
- * and submitted, so a second person approves it like any other mass send.
+ * and submitted, so a second person approves it like any other mass send. The console's update form
+ * and the API's postUpdate both come here.
  */
 export async function publishIncidentUpdate(
   deps: CampaignDeps & SnapshotDeps,
@@ -274,7 +334,9 @@ export async function publishIncidentUpdate(
 ): Promise<{ update: IncidentUpdate; campaign: Campaign | null }> {
   const incident = await findIncidentById(deps.db, input.incidentId);
   if (!incident) throw new NotFoundError(`There is no incident ${input.incidentId}.`);
-  if (Object.keys(input.texts).length === 0) throw new ValidationError('An update needs a title and text.');
+  const main = input.texts[incident.defaultLocale];
+  if (!main?.title || !main.body)
+    throw new ValidationError(`Give the update in the default language (${incident.defaultLocale}).`);
   const update = await postIncidentUpdate(deps, { incidentId: incident.id, texts: input.texts });
   if (input.notify === 'nobody') return { update, campaign: null };
   const campaign = await createCampaign(deps, {

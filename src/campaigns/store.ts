@@ -98,6 +98,36 @@ export async function findCampaign(db: Queryable, id: number): Promise<Campaign 
   return rows[0] ? toCampaign(rows[0]) : null;
 }
 
+/** An incident's campaigns, newest first, with who made and who approved each, in one query. */
+export async function listIncidentCampaigns(
+  db: Queryable,
+  incidentId: number,
+): Promise<(Campaign & { createdByName: string | null; approvedByName: string | null })[]> {
+  const { rows } = await db.query<
+    CampaignRow & { created_by_name: string | null; approved_by_name: string | null }
+  >(
+    `SELECT c.*, cb.display_name AS created_by_name, ab.display_name AS approved_by_name
+     FROM campaigns c
+     LEFT JOIN staff cb ON cb.id = c.created_by LEFT JOIN staff ab ON ab.id = c.approved_by
+     WHERE c.incident_id = $1 ORDER BY c.id DESC`,
+    [incidentId],
+  );
+  return rows.map((row) => ({
+    ...toCampaign(row),
+    createdByName: row.created_by_name,
+    approvedByName: row.approved_by_name,
+  }));
+}
+
+/** How many people an audience holds today: an estimate before fan-out, which reads the same rule. */
+export async function countAudience(db: Queryable, incidentId: number, audience: Audience): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM people p WHERE p.incident_id = $1 AND ${AUDIENCE_FILTER[audience]}`,
+    [incidentId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 const STATUS_TIMESTAMP: Partial<Record<CampaignStatus, string>> = {
   awaiting_approval: 'submitted_at',
   approved: 'approved_at',

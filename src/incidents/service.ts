@@ -1,18 +1,72 @@
-import type { Queryable } from '../platform/db.js';
-import { NotFoundError } from '../platform/errors.js';
+import { isUniqueViolation, type Queryable } from '../platform/db.js';
+import type { Clock } from '../platform/clock.js';
+import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { idOr404 } from '../platform/ids.js';
 import { changePublicIncident, type SnapshotDeps } from '../status-page/snapshot.js';
 import {
   findIncidentById,
+  insertIncident,
   insertIncidentUpdate,
   publishIncident,
   setIncidentState,
   updateIncidentContent,
   type Incident,
   type IncidentContent,
+  type IncidentText,
   type IncidentState,
   type IncidentUpdate,
 } from './store.js';
+
+export interface NewIncidentInput {
+  /** The address of the public page: /incidents/<slug>. */
+  slug: string;
+  organisationName: string;
+  defaultLocale?: string;
+  dataTypes?: string[];
+  /** At least the title in the default language; the rest can follow in the editor. */
+  texts: Record<string, Partial<IncidentText> & { title: string }>;
+  helplines?: Record<string, string>;
+  /** When the business learned of the breach (regulator deadlines count from it); now if not given. */
+  discoveredAt?: Date | null;
+}
+
+const EMPTY_TEXT: Omit<IncidentText, 'title'> = {
+  whatHappened: '',
+  whatData: '',
+  whatWeDid: '',
+  whatYouShouldDo: '',
+  howToGetHelp: '',
+};
+
+/**
+ * Creates an incident, not yet public, for the console's form and the API alike. Its address is its
+ * public URL, so no two incidents share one: the unique index decides even when two people create
+ * the same address at once, and the one who loses hears why (a ConflictError, 409 in the API).
+ */
+export async function createIncident(
+  deps: { db: Queryable; clock: Clock },
+  input: NewIncidentInput,
+): Promise<Incident> {
+  const defaultLocale = input.defaultLocale ?? 'en';
+  if (!input.texts[defaultLocale]?.title)
+    throw new ValidationError(`Give at least the title in the default language (${defaultLocale}).`);
+  try {
+    return await insertIncident(deps.db, {
+      slug: input.slug,
+      organisationName: input.organisationName,
+      defaultLocale,
+      dataTypes: input.dataTypes ?? [],
+      texts: Object.fromEntries(
+        Object.entries(input.texts).map(([locale, text]) => [locale, { ...EMPTY_TEXT, ...text }]),
+      ),
+      helplines: input.helplines ?? {},
+      discoveredAt: input.discoveredAt ?? deps.clock.now(),
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`The address "${input.slug}" is taken.`);
+    throw error;
+  }
+}
 
 /**
  * The incident changes the public sees. Each makes its change and publishes the status page snapshot

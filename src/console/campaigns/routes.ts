@@ -1,37 +1,27 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
-import { NotFoundError } from '../../platform/errors.js';
 import { parseForm } from '../../web/forms.js';
 import { AUDIENCES } from '../../campaigns/lifecycle.js';
 import { CHANNELS, isChannel, type Channel } from '../../channels/kinds.js';
 import { GENERAL_MESSAGE_KINDS } from '../../notices/render.js';
-import { findCampaign, type Campaign } from '../../campaigns/store.js';
 import {
+  approveAndStart,
+  audienceSizes,
   campaignDashboard,
   campaignProgress,
   cancelCampaign,
+  createCampaign,
+  loadCampaign,
   pauseCampaign,
   planCampaign,
+  rejectCampaign,
   resumeCampaign,
+  submitCampaign,
 } from '../../campaigns/service.js';
 import { isWaitingForSchedule } from '../../campaigns/lifecycle.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../../incidents/service.js';
-import { countAudience } from './store.js';
-import {
-  approveAndStart,
-  createCampaignDraft,
-  rejectCampaignWithNote,
-  submitForApproval,
-} from './use-cases.js';
-
-export async function loadCampaign(deps: Pick<Deps, 'db'>, idParam: unknown): Promise<Campaign> {
-  const id = Number(idParam);
-  const campaign = Number.isSafeInteger(id) ? await findCampaign(deps.db, id) : null;
-  if (!campaign) throw new NotFoundError('There is no such campaign.');
-  return campaign;
-}
 
 const newCampaignForm = z.object({
   kind: z.enum(GENERAL_MESSAGE_KINDS, 'console:campaigns.errors.kindMissing'),
@@ -55,11 +45,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
     errors: { field: string; messageKey: string }[] = [],
   ) => {
     const incident = await loadIncident(deps, incidentId);
-    const audienceCounts = Object.fromEntries(
-      await Promise.all(
-        AUDIENCES.map(async (a) => [a, await countAudience(deps.db, incident.id, a)] as const),
-      ),
-    );
+    const audienceCounts = await audienceSizes(deps, { incidentId: incident.id });
     res.status(errors.length ? 400 : 200).render('console/campaigns/new', {
       incident,
       // Code offers and reminders are made from a code pool's page, which knows who may have a code.
@@ -108,7 +94,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
           await renderNew(res, incident.id, req.body as Record<string, unknown>, errors);
           return;
         }
-        const campaign = await createCampaignDraft(deps, {
+        const campaign = await createCampaign(deps, {
           incidentId: incident.id,
           kind: form.data.kind,
           audience: form.data.audience,
@@ -203,7 +189,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
       access: 'campaigns:write',
       audit: 'campaign.submit',
       handler: async (req, res) => {
-        const campaign = await submitForApproval(deps, {
+        const campaign = await submitCampaign(deps, {
           campaignId: (await loadCampaign(deps, req.params.id)).id,
         });
         res.redirect(303, `/console/campaigns/${campaign.id}`);
@@ -242,11 +228,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
           res.redirect(303, `/console/campaigns/${campaign.id}?error=noteMissing#note`);
           return;
         }
-        await rejectCampaignWithNote(deps, {
-          campaignId: campaign.id,
-          reviewerId: res.locals.staff!.id,
-          note,
-        });
+        await rejectCampaign(deps, { campaignId: campaign.id, note });
         res.redirect(303, `/console/campaigns/${campaign.id}`);
       },
     },

@@ -1,28 +1,23 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { SUPPORTED_LOCALES } from '../../platform/i18n.js';
+import { ConflictError } from '../../platform/errors.js';
 import { parseForm } from '../../web/forms.js';
-import {
-  insertIncident,
-  listIncidentUpdates,
-  INCIDENT_STATES,
-  type IncidentState,
-} from '../../incidents/store.js';
-import { createCampaign } from '../../campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../campaigns/channel-policy.js';
+import { listIncidentUpdates, INCIDENT_STATES, type IncidentState } from '../../incidents/store.js';
+import { campaignSummaries, publishIncidentUpdate } from '../../campaigns/service.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { staffOf } from '../../web/staff.js';
 import { countPeopleByCountry, listIncidentSummaries } from './store.js';
 import {
   changeIncidentState,
+  createIncident,
   editIncident,
   loadIncident,
-  postIncidentUpdate,
   publishIncidentPage,
 } from '../../incidents/service.js';
 import { DATA_TYPES } from '../../incidents/data-types.js';
 import { retentionOf } from '../../retention/purge.js';
 import { missingTexts, readIncidentTexts, readList, TEXT_FIELDS } from './texts.js';
-import { listCampaignSummaries } from '../campaigns/store.js';
 import { listImports } from '../../imports/store.js';
 
 const newIncidentForm = z.object({
@@ -87,27 +82,17 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
           });
           return;
         }
-        const { title, ...rest } = form.data;
-        const empty = {
-          whatHappened: '',
-          whatData: '',
-          whatWeDid: '',
-          whatYouShouldDo: '',
-          howToGetHelp: '',
-        };
+        const { title, discoveredAt, ...rest } = form.data;
         try {
-          const incident = await insertIncident(deps.db, {
-            slug: rest.slug,
-            organisationName: rest.organisationName,
-            defaultLocale: rest.defaultLocale,
-            dataTypes: [],
-            texts: { [rest.defaultLocale]: { title, ...empty } },
-            discoveredAt: parseDate(rest.discoveredAt) ?? deps.clock.now(),
+          const incident = await createIncident(deps, {
+            ...rest,
+            texts: { [rest.defaultLocale]: { title } },
+            discoveredAt: parseDate(discoveredAt),
           });
           noteAudit(res, { subjectType: 'incident', subjectId: incident.id });
           res.redirect(303, `/console/incidents/${incident.id}/edit`);
         } catch (error) {
-          if ((error as { code?: string }).code !== '23505') throw error;
+          if (!(error instanceof ConflictError)) throw error;
           res.status(400).render('console/incidents/new', {
             errors: [{ field: 'slug', messageKey: 'console:incidents.errors.slugTaken' }],
             values: req.body as Record<string, unknown>,
@@ -123,7 +108,7 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
         const [campaigns, imports, countries, updates, retention] = await Promise.all([
-          listCampaignSummaries(deps.db, incident.id),
+          campaignSummaries(deps, { incidentId: incident.id }),
           listImports(deps.db, incident.id, 5),
           countPeopleByCountry(deps.db, incident.id),
           listIncidentUpdates(deps.db, incident.id),
@@ -264,23 +249,20 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
           });
           return;
         }
-        const notify = body.notify === 'yes';
-        const result = await postIncidentUpdate(deps, { incidentId: incident.id, texts });
+        // "Tell people" drafts an update campaign for subscribers and asks for its approval: it goes
+        // out like any other mass send, once a second person says yes.
+        const { update, campaign } = await publishIncidentUpdate(deps, {
+          incidentId: incident.id,
+          texts,
+          notify: body.notify === 'yes' ? 'subscribers' : 'nobody',
+          createdBy: staffOf(res).id,
+        });
         noteAudit(res, {
           subjectType: 'incident',
           subjectId: incident.id,
-          details: { updateId: result.id, notify },
+          details: { updateId: update.id, notify: campaign !== null },
         });
-        if (notify) {
-          // Posting with "tell people" drafts an update campaign; it still needs a second person's approval.
-          const campaign = await createCampaign(deps, {
-            incidentId: incident.id,
-            kind: 'update',
-            audience: 'subscribers',
-            channelPolicy: DEFAULT_CHANNEL_POLICY,
-            createdBy: res.locals.staff!.id,
-            updateId: result.id,
-          });
+        if (campaign) {
           res.redirect(303, `/console/campaigns/${campaign.id}`);
           return;
         }
