@@ -43,9 +43,11 @@ export default tseslint.config(
     },
   },
   // The campaigns are the pipeline the other features build on: a feature that narrows an audience
-  // or adds to a message registers it in the composition root instead of being imported here.
+  // or adds to a message registers it in the composition root instead of being imported here. Its
+  // own surfaces (api-routes.ts: rows of the API's table) sit on the web layer like every feature's.
   {
     files: ['src/campaigns/**/*.ts'],
+    ignores: ['src/campaigns/**/*routes.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -61,9 +63,12 @@ export default tseslint.config(
     },
   },
   // A route file translates HTTP to a use case and back; what two of them share belongs to the
-  // feature (a service, a store, a path helper), not to one of the route files.
+  // feature (a service, a store, a path helper), not to one of the route files. A later block's
+  // no-restricted-imports replaces an earlier one's for the same file, hence the ignores: the lower
+  // layers' block above stays in force for anything there.
   {
     files: ['src/**/*routes.ts'],
+    ignores: ['src/platform/**', 'src/channels/**', 'src/notices/**', 'src/people/**'],
     rules: {
       'no-restricted-imports': [
         'error',

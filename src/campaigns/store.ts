@@ -128,6 +128,29 @@ export async function countAudience(db: Queryable, incidentId: number, audience:
   return rows[0]?.n ?? 0;
 }
 
+/** Who made and who approved a campaign, and the approver's note, for its page. */
+export async function readCampaignReview(
+  db: Queryable,
+  campaignId: number,
+): Promise<{ createdByName: string | null; approvedByName: string | null; reviewNote: string | null }> {
+  const { rows } = await db.query<{
+    created_by_name: string | null;
+    approved_by_name: string | null;
+    review_note: string | null;
+  }>(
+    `SELECT cb.display_name AS created_by_name, ab.display_name AS approved_by_name, c.review_note
+     FROM campaigns c
+     LEFT JOIN staff cb ON cb.id = c.created_by LEFT JOIN staff ab ON ab.id = c.approved_by
+     WHERE c.id = $1`,
+    [campaignId],
+  );
+  return {
+    createdByName: rows[0]?.created_by_name ?? null,
+    approvedByName: rows[0]?.approved_by_name ?? null,
+    reviewNote: rows[0]?.review_note ?? null,
+  };
+}
+
 const STATUS_TIMESTAMP: Partial<Record<CampaignStatus, string>> = {
   awaiting_approval: 'submitted_at',
   approved: 'approved_at',

@@ -6,6 +6,7 @@ import { formProtection } from '../web/session.js';
 import { listPersonalOffers, revealCode, startEnrollment, type CodeDeps } from './service.js';
 import { formatDay } from './rules.js';
 import { codesPath } from './paths.js';
+import { findPersonScope } from '../people/store.js';
 
 type PortalDeps = CodeDeps & Pick<Deps, 'redis'>;
 
@@ -23,11 +24,8 @@ async function verifiedPersonId(
 ): Promise<number | null> {
   const portal = req.session.portal;
   if (!portal) return null;
-  const { rows } = await deps.db.query<{ incident_id: number }>(
-    'SELECT incident_id FROM people WHERE id = $1',
-    [portal.personId],
-  );
-  return rows[0]?.incident_id === incident.id ? portal.personId : null;
+  const scope = await findPersonScope(deps.db, portal.personId);
+  return scope?.incidentId === incident.id ? portal.personId : null;
 }
 
 async function publishedIncident(deps: Pick<Deps, 'db'>, slug: string | undefined): Promise<Incident> {

@@ -20,6 +20,7 @@ import {
   submitCampaign,
 } from '../../campaigns/service.js';
 import { isWaitingForSchedule } from '../../campaigns/lifecycle.js';
+import { readCampaignReview } from '../../campaigns/store.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../../incidents/service.js';
 
@@ -120,28 +121,18 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
         const beforeSending = ['draft', 'rejected', 'awaiting_approval', 'approved'].includes(
           campaign.status,
         );
-        const [progress, plan, staffNames] = await Promise.all([
+        const [progress, plan, review] = await Promise.all([
           campaignDashboard(deps, { campaignId: campaign.id }),
           beforeSending ? planCampaign(deps, { campaignId: campaign.id }) : null,
-          deps.db.query<{ id: number; display_name: string }>(
-            'SELECT id, display_name FROM staff WHERE id = ANY($1::bigint[])',
-            [[campaign.createdBy, campaign.approvedBy].filter((id) => id !== null)],
-          ),
+          readCampaignReview(deps.db, campaign.id),
         ]);
-        const review = await deps.db.query<{ review_note: string | null }>(
-          'SELECT review_note FROM campaigns WHERE id = $1',
-          [campaign.id],
-        );
-        const names = new Map(staffNames.rows.map((row) => [row.id, row.display_name]));
         const live = campaign.status === 'sending' || campaign.status === 'approved';
         res.render('console/campaigns/show', {
           campaign,
           incident,
           progress,
           plan,
-          reviewNote: review.rows[0]?.review_note ?? null,
-          createdByName: campaign.createdBy ? names.get(campaign.createdBy) : null,
-          approvedByName: campaign.approvedBy ? names.get(campaign.approvedBy) : null,
+          ...review,
           isCreator: campaign.createdBy === res.locals.staff!.id,
           startsAt: isWaitingForSchedule(campaign, deps.clock.now()) ? campaign.scheduledFor : null,
           refreshSeconds: live ? 5 : 0,

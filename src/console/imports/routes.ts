@@ -1,8 +1,15 @@
 import type { Response } from 'express';
 import type { Deps } from '../../deps.js';
-import { NotFoundError, ValidationError } from '../../platform/errors.js';
-import { commitImport, csvRecords, discardImport, MAX_STORED_ERRORS, runImport } from '../../imports/run.js';
-import { findImport, listImportErrors, listImports, type ImportRecord } from '../../imports/store.js';
+import { ValidationError } from '../../platform/errors.js';
+import {
+  commitImport,
+  csvRecords,
+  discardImport,
+  loadImport,
+  MAX_STORED_ERRORS,
+  runImport,
+} from '../../imports/run.js';
+import { listImportErrors, listImports } from '../../imports/store.js';
 import { IMPORT_COLUMNS } from '../../imports/validate.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../../incidents/service.js';
@@ -10,13 +17,6 @@ import { readUpload } from './upload.js';
 import { csvCell } from '../../exports/csv.js';
 
 const SHOWN_ERRORS = 200;
-
-async function loadImport(deps: Pick<Deps, 'db'>, idParam: unknown): Promise<ImportRecord> {
-  const id = Number(idParam);
-  const record = Number.isSafeInteger(id) ? await findImport(deps.db, id) : null;
-  if (!record) throw new NotFoundError('There is no such import.');
-  return record;
-}
 
 const FAILURES = [
   'unknown_column',

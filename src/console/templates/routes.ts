@@ -4,7 +4,7 @@ import type { I18n } from '../../platform/i18n.js';
 import { CHANNELS, isChannel, type Channel } from '../../channels/kinds.js';
 import { helplineFor, lookupUrl } from '../../campaigns/compose.js';
 import { localizedText, type Incident } from '../../incidents/store.js';
-import { loadRecipient, type Recipient } from '../../people/store.js';
+import { firstPersonId, loadRecipient, type Recipient } from '../../people/store.js';
 import { findDeliveriesByReference } from '../../deliveries/search.js';
 import { createNoticeI18n } from '../../notices/all-locales-i18n.js';
 import { NOTICE_LOCALES } from '../../notices/locales.js';
@@ -71,11 +71,8 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
       if (!found || found.incidentId !== incident.id) return null;
       return loadRecipient(deps.db, deps.vault, found.personId);
     }
-    const { rows } = await deps.db.query<{ id: number }>(
-      'SELECT id FROM people WHERE incident_id = $1 ORDER BY id LIMIT 1',
-      [incident.id],
-    );
-    return rows[0] ? loadRecipient(deps.db, deps.vault, rows[0].id) : null;
+    const first = await firstPersonId(deps.db, incident.id);
+    return first === null ? null : loadRecipient(deps.db, deps.vault, first);
   };
 
   /**
