@@ -8,6 +8,7 @@ import { createRateLimit } from '../platform/rate-limit.js';
 import { statusOf } from '../web/errors.js';
 import { authenticateApiKey } from './keys.js';
 import { SCHEMAS, type SchemaName } from './schemas.js';
+import { staffOf } from '../web/staff.js';
 
 /**
  * The JSON API's route table. Each endpoint names its permission, its request and response shapes
@@ -103,7 +104,7 @@ function rateLimited(deps: Deps): RequestHandler {
 
 function authorize(route: Pick<ApiRoute, 'access'>): RequestHandler {
   return (_req, res, next) => {
-    const staff = res.locals.staff!;
+    const staff = staffOf(res);
     if (!can(staff.role, route.access)) {
       problem(res, 403, 'This key may not do that', {
         detail: `The ${staff.role} role does not hold ${route.access}.`,

@@ -222,8 +222,6 @@ export async function campaignSummaries(deps: Pick<CampaignDeps, 'db'>, input: {
   });
 }
 
-export type CampaignSummary = Awaited<ReturnType<typeof campaignSummaries>>[number];
-
 export async function campaignProgress(deps: Pick<CampaignDeps, 'db'>, input: { campaignId: number }) {
   const progress = await readCampaignProgress(deps.db, input.campaignId);
   if (!progress) throw new NotFoundError(`There is no campaign ${input.campaignId}.`);

@@ -7,6 +7,7 @@ import { listPersonalOffers, revealCode, startEnrollment, type CodeDeps } from '
 import { formatDay } from './rules.js';
 import { codesPath } from './paths.js';
 import { findPersonScope } from '../people/store.js';
+import { idOr404 } from '../platform/ids.js';
 
 type PortalDeps = CodeDeps & Pick<Deps, 'redis'>;
 
@@ -32,12 +33,6 @@ async function publishedIncident(deps: Pick<Deps, 'db'>, slug: string | undefine
   const incident = slug ? await findPublishedIncident(deps.db, slug) : null;
   if (!incident) throw new NotFoundError('no such incident');
   return incident;
-}
-
-function poolIdParam(value: unknown): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('no such offer');
-  return id;
 }
 
 function verifyFirst(res: Response, incident: Incident): void {
@@ -72,7 +67,7 @@ export function portalCodesRouter(deps: PortalDeps): express.Router {
     const incident = await publishedIncident(deps, req.params.slug);
     const personId = await verifiedPersonId(deps, req, incident);
     if (personId === null) return verifyFirst(res, incident);
-    const poolId = poolIdParam(req.params.poolId);
+    const poolId = idOr404(req.params.poolId, 'offer');
     await revealCode(deps, { personId, poolId });
     // Whatever the outcome (the code, or "being replenished"), the page says it; a reload does not post again.
     res.redirect(303, `${codesPath(incident.slug)}#pool-${poolId}`);
@@ -82,7 +77,7 @@ export function portalCodesRouter(deps: PortalDeps): express.Router {
     const incident = await publishedIncident(deps, req.params.slug);
     const personId = await verifiedPersonId(deps, req, incident);
     if (personId === null) return verifyFirst(res, incident);
-    const url = await startEnrollment(deps, { personId, poolId: poolIdParam(req.params.poolId) });
+    const url = await startEnrollment(deps, { personId, poolId: idOr404(req.params.poolId, 'offer') });
     res.redirect(303, url);
   });
 

@@ -23,6 +23,7 @@ import { isWaitingForSchedule } from '../../campaigns/lifecycle.js';
 import { readCampaignReview } from '../../campaigns/store.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../../incidents/service.js';
+import { staffOf } from '../../web/staff.js';
 
 const newCampaignForm = z.object({
   kind: z.enum(GENERAL_MESSAGE_KINDS, 'console:campaigns.errors.kindMissing'),
@@ -100,7 +101,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
           kind: form.data.kind,
           audience: form.data.audience,
           channelPolicy: { order },
-          createdBy: res.locals.staff!.id,
+          createdBy: staffOf(res).id,
         });
         noteAudit(res, {
           subjectType: 'campaign',
@@ -133,7 +134,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
           progress,
           plan,
           ...review,
-          isCreator: campaign.createdBy === res.locals.staff!.id,
+          isCreator: campaign.createdBy === staffOf(res).id,
           startsAt: isWaitingForSchedule(campaign, deps.clock.now()) ? campaign.scheduledFor : null,
           refreshSeconds: live ? 5 : 0,
           errors:
@@ -198,7 +199,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
             : '';
         const campaign = await approveAndStart(deps, {
           campaignId: (await loadCampaign(deps, req.params.id)).id,
-          approverId: res.locals.staff!.id,
+          approverId: staffOf(res).id,
           note,
         });
         res.redirect(303, `/console/campaigns/${campaign.id}`);

@@ -15,6 +15,7 @@ import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../../incidents/service.js';
 import { readUpload } from './upload.js';
 import { csvCell } from '../../exports/csv.js';
+import { staffOf } from '../../web/staff.js';
 
 const SHOWN_ERRORS = 200;
 
@@ -72,7 +73,7 @@ export function importRoutes(deps: Deps): ConsoleRoute[] {
           const record = await readUpload(req, (file, fields, filename) =>
             runImport(deps, {
               incidentId: incident.id,
-              createdBy: res.locals.staff!.id,
+              createdBy: staffOf(res).id,
               filename: filename.slice(0, 200) || null,
               records: csvRecords(file),
               acceptValidRows: fields.acceptValidRows === 'yes',

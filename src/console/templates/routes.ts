@@ -24,6 +24,7 @@ import { buildLettersPdf } from '../../letters/pdf.js';
 import { noteAudit, type ConsoleRoute } from '../routing.js';
 import { loadNoticeContent, overridesFor } from '../../campaigns/notice-content.js';
 import { loadIncident } from '../../incidents/service.js';
+import { staffOf } from '../../web/staff.js';
 
 interface Selection {
   kind: MessageKind;
@@ -266,7 +267,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
               key,
               text,
               defaultText: defaultText(i18n, selection.locale, key),
-              staffId: res.locals.staff!.id,
+              staffId: staffOf(res).id,
             });
           } else {
             await deleteNoticeOverride(deps.db, {
