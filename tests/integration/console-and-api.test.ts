@@ -150,4 +150,29 @@ describe('the same operation through the console and through the API', () => {
       expect(rows[0]).toEqual({ updates: 2, campaigns: 1 });
     }
   });
+
+  it('lists the same campaigns, newest first, on the incident page and in the API', async () => {
+    const incident = await makeIncident(ctx.deps);
+    const drafted = await call(token, 'POST', `/api/v1/incidents/${incident.id}/campaigns`, {
+      kind: 'initial_notice',
+      audience: 'affected',
+    });
+    expect(drafted.status).toBe(201);
+    const show = `/console/incidents/${incident.id}`;
+    await postForm(staffPages, `${show}/updates/new`, `${show}/updates`, {
+      'title.en': 'An update',
+      'body.en': 'With a campaign.',
+      notify: 'yes',
+    });
+
+    const listed = await call(token, 'GET', `/api/v1/incidents/${incident.id}/campaigns`);
+    const items = (listed.body as { items: { id: number; status: string; kind: string }[] }).items;
+    expect(items.map((item) => [item.kind, item.status])).toEqual([
+      ['update', 'awaiting_approval'],
+      ['initial_notice', 'draft'],
+    ]);
+    const page = await staffPages.get(show).expect(200);
+    const shown = [...page.text.matchAll(/data-testid="campaign-reached-(\d+)"/g)].map((m) => Number(m[1]));
+    expect(shown).toEqual(items.map((item) => item.id));
+  });
 });
