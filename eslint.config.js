@@ -62,6 +62,23 @@ export default tseslint.config(
       ],
     },
   },
+  // The API and the console are two surfaces over the same use cases: neither builds on the other.
+  {
+    files: ['src/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+console(/|$)',
+              message: 'The API does not build on the console: share through a use case or src/web/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   // A route file translates HTTP to a use case and back; what two of them share belongs to the
   // feature (a service, a store, a path helper), not to one of the route files. A later block's
   // no-restricted-imports replaces an earlier one's for the same file, hence the ignores: the lower

@@ -3,7 +3,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Deps } from '../deps.js';
 import { can, type Permission } from '../staff/permissions.js';
-import { auditTrail } from '../console/routing.js';
+import { auditTrail } from '../web/audit-trail.js';
 import { createRateLimit } from '../platform/rate-limit.js';
 import { statusOf } from '../web/errors.js';
 import { authenticateApiKey } from './keys.js';

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { ValidationError } from '../platform/errors.js';
 import type { ApiRoute } from '../api/routing.js';
 import type { NewCampaignBody, ReviewBody } from '../api/schemas.js';
-import { noteAudit } from '../console/routing.js';
+import { noteAudit } from '../web/audit-trail.js';
 import { staffOf } from '../web/staff.js';
 import { loadIncident } from '../incidents/service.js';
 import { DEFAULT_CHANNEL_POLICY } from './channel-policy.js';

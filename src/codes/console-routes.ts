@@ -5,7 +5,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../platform/error
 import { SUPPORTED_LOCALES } from '../platform/i18n.js';
 import { findIncidentById, listPublishedIncidents } from '../incidents/store.js';
 import { parseForm, type FieldError } from '../web/forms.js';
-import { noteAudit, type ConsoleRoute } from '../console/routing.js';
+import { type ConsoleRoute } from '../console/routing.js';
+import { noteAudit } from '../web/audit-trail.js';
 import { readUpload } from '../console/imports/upload.js';
 import { ELIGIBILITIES, OFFER_MODES, POOL_KINDS } from './rules.js';
 import { poolFormSchema, redemptionSchema } from './validation.js';

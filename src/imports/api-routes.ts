@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import type { ApiRoute } from '../api/routing.js';
 import type { NewPeopleBody } from '../api/schemas.js';
-import { noteAudit } from '../console/routing.js';
+import { noteAudit } from '../web/audit-trail.js';
 import { staffOf } from '../web/staff.js';
 import { loadIncident } from '../incidents/service.js';
 import { commitImport, csvRecords, discardImport, loadImport, objectRecords, runImport } from './run.js';

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import type { ApiRoute } from '../api/routing.js';
 import type { NewIncidentBody, NewUpdateBody } from '../api/schemas.js';
-import { noteAudit } from '../console/routing.js';
+import { noteAudit } from '../web/audit-trail.js';
 import { staffOf } from '../web/staff.js';
 import { publishIncidentUpdate } from '../campaigns/service.js';
 import { findIncidentById, listIncidents, listIncidentUpdates, type Incident } from './store.js';

@@ -5,7 +5,8 @@ import { ForbiddenError, NotFoundError } from '../../platform/errors.js';
 import { parseForm, type FieldError } from '../../web/forms.js';
 import { STAFF_ROLES, listStaff } from '../../staff/store.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../api/keys.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
 import { idOr404 } from '../../platform/ids.js';
 
 const newKeyForm = z.object({

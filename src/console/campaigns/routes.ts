@@ -21,7 +21,8 @@ import {
 } from '../../campaigns/service.js';
 import { isWaitingForSchedule } from '../../campaigns/lifecycle.js';
 import { readCampaignReview } from '../../campaigns/store.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
 import { loadIncident } from '../../incidents/service.js';
 import { staffOf } from '../../web/staff.js';
 

@@ -10,7 +10,8 @@ import {
   regulatorDeadlines,
 } from '../../checklist/deadlines.js';
 import { listChecklist, saveChecklistItem } from '../../checklist/store.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
 import { loadIncident } from '../../incidents/service.js';
 import { countPeopleByCountry } from '../incidents/store.js';
 import { positiveId } from '../../platform/ids.js';

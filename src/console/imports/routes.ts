@@ -11,7 +11,8 @@ import {
 } from '../../imports/run.js';
 import { listImportErrors, listImports } from '../../imports/store.js';
 import { IMPORT_COLUMNS } from '../../imports/validate.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
 import { loadIncident } from '../../incidents/service.js';
 import { readUpload } from './upload.js';
 import { csvCell } from '../../exports/csv.js';

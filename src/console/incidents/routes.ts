@@ -5,7 +5,8 @@ import { ConflictError } from '../../platform/errors.js';
 import { parseForm } from '../../web/forms.js';
 import { listIncidentUpdates, INCIDENT_STATES, type IncidentState } from '../../incidents/store.js';
 import { campaignSummaries, publishIncidentUpdate } from '../../campaigns/service.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
 import { staffOf } from '../../web/staff.js';
 import { countPeopleByCountry, listIncidentSummaries } from './store.js';
 import {

@@ -3,7 +3,8 @@ import type { Deps } from '../../deps.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { listStaff } from '../../staff/store.js';
 import { can, isStaffRole } from '../../staff/permissions.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
 import { idOr404, positiveId } from '../../platform/ids.js';
 import { staffOf } from '../../web/staff.js';
 import {
