@@ -5,7 +5,15 @@ import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
 import { jobIds, JOB_NAMES, SEND_JOB_OPTIONS, type FanoutJob, type Queues } from '../queues.js';
 import { CHANNELS, type Channel } from '../channels/kinds.js';
-import { claimNotices, findCampaign, findClaimScope, insertFirstMessages } from './store.js';
+import {
+  claimNotices,
+  findCampaign,
+  findClaimScope,
+  insertFirstMessages,
+  markFanoutComplete,
+  readQueuedFirstMessages,
+  recordFanoutPage,
+} from './store.js';
 import { isWaitingForSchedule } from './lifecycle.js';
 import { planAudiencePage } from './plan.js';
 import type { AudienceNarrowing } from './audience.js';
@@ -74,24 +82,18 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
         }
         const inserted = await insertFirstMessages(tx, campaign.id, planned, now);
         const lost = page.skipped.length + page.messages.length - planned.length;
-        // Counted in the same transaction as the rows, so a repeated page adds nothing twice.
-        await tx.query(
-          `UPDATE campaigns SET audience_size = audience_size + $2, exhausted_count = exhausted_count + $3,
-             skipped_count = skipped_count + $5, fanout_cursor = GREATEST(fanout_cursor, $4) WHERE id = $1`,
-          [
-            campaign.id,
-            inserted.length,
-            inserted.filter((row) => row.channel === null).length,
-            page.lastId,
-            lost,
-          ],
-        );
+        await recordFanoutPage(tx, campaign.id, {
+          inserted: inserted.length,
+          exhausted: inserted.filter((row) => row.channel === null).length,
+          skipped: lost,
+          lastId: page.lastId,
+        });
         return lost;
       });
-      const { rows: queued } = await deps.db.query<{ id: number; channel: Channel; send_after: Date | null }>(
-        `SELECT id, channel, send_after FROM messages
-         WHERE campaign_id = $1 AND attempt = 1 AND person_id = ANY($2::bigint[]) AND status = 'queued'`,
-        [campaign.id, page.messages.map((m) => m.personId)],
+      const queued = await readQueuedFirstMessages(
+        deps.db,
+        campaign.id,
+        page.messages.map((m) => m.personId),
       );
       await enqueueSends(deps.queues, queued, now);
       cursor = page.lastId;
@@ -99,10 +101,7 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
       skipped += pageSkipped;
       await job.updateProgress({ cursor, people, skipped });
     }
-    await deps.db.query(
-      'UPDATE campaigns SET fanout_completed_at = $2 WHERE id = $1 AND fanout_completed_at IS NULL',
-      [campaign.id, deps.clock.now()],
-    );
+    await markFanoutComplete(deps.db, campaign.id, deps.clock.now());
     deps.logger.info({ campaignId: campaign.id, people, skipped }, 'fan-out finished');
     return { people, skipped };
   };

@@ -35,7 +35,9 @@ import {
   countAudience,
   findClaimScope,
   insertCampaign,
+  cancelQueuedMessages,
   listIncidentCampaigns,
+  readQueuedMessages,
   readInFlightByZone,
   releaseCancelledClaims,
   transitionCampaign,
@@ -173,11 +175,7 @@ export async function resumeCampaign(deps: CampaignDeps, input: { campaignId: nu
   }
   let cursor = 0;
   for (;;) {
-    const { rows } = await deps.db.query<{ id: number; channel: Channel; send_after: Date | null }>(
-      `SELECT id, channel, send_after FROM messages
-       WHERE campaign_id = $1 AND status = 'queued' AND channel IS NOT NULL AND id > $2 ORDER BY id LIMIT 1000`,
-      [campaign.id, cursor],
-    );
+    const rows = await readQueuedMessages(deps.db, campaign.id, cursor, 1000);
     if (rows.length === 0) break;
     await enqueueSends(deps.queues, rows, deps.clock.now());
     cursor = rows[rows.length - 1]!.id;
@@ -191,14 +189,9 @@ export async function resumeCampaign(deps: CampaignDeps, input: { campaignId: nu
  */
 export async function cancelCampaign(deps: CampaignDeps, input: { campaignId: number }): Promise<Campaign> {
   const campaign = await act(deps, input.campaignId, 'cancel');
-  for (;;) {
-    const { rowCount } = await deps.db.query(
-      `UPDATE messages SET status = 'cancelled', status_reason = 'campaign cancelled', updated_at = $2
-       WHERE id IN (SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' LIMIT 5000)`,
-      [campaign.id, deps.clock.now()],
-    );
-    if (!rowCount) break;
-  }
+  let cancelled: number;
+  do cancelled = await cancelQueuedMessages(deps.db, campaign.id, deps.clock.now(), 5000);
+  while (cancelled > 0);
   // Those it never reached may be told by another campaign; a failure still without its follow-up
   // gets none now, so it releases here rather than waiting.
   await releaseCancelledClaims(deps.db, campaign.id, deps.clock.now());

@@ -151,6 +151,77 @@ export async function readCampaignReview(
   };
 }
 
+/** A message waiting for its send job: the id the job carries, its queue, and when it may go. */
+export interface QueuedMessage {
+  id: number;
+  channel: Channel;
+  send_after: Date | null;
+}
+
+/** A page of a campaign's queued messages, in id order after `after`, to queue their jobs again. */
+export async function readQueuedMessages(
+  db: Queryable,
+  campaignId: number,
+  after: number,
+  limit: number,
+): Promise<QueuedMessage[]> {
+  const { rows } = await db.query<QueuedMessage>(
+    `SELECT id, channel, send_after FROM messages
+     WHERE campaign_id = $1 AND status = 'queued' AND channel IS NOT NULL AND id > $2 ORDER BY id LIMIT $3`,
+    [campaignId, after, limit],
+  );
+  return rows;
+}
+
+/** The first messages just written for these people, still queued: the fan-out queues their jobs. */
+export async function readQueuedFirstMessages(
+  db: Queryable,
+  campaignId: number,
+  personIds: number[],
+): Promise<QueuedMessage[]> {
+  const { rows } = await db.query<QueuedMessage>(
+    `SELECT id, channel, send_after FROM messages
+     WHERE campaign_id = $1 AND attempt = 1 AND person_id = ANY($2::bigint[]) AND status = 'queued'`,
+    [campaignId, personIds],
+  );
+  return rows;
+}
+
+/** Cancels up to `limit` of a cancelled campaign's queued messages; how many it cancelled. */
+export async function cancelQueuedMessages(
+  db: Queryable,
+  campaignId: number,
+  at: Date,
+  limit: number,
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE messages SET status = 'cancelled', status_reason = 'campaign cancelled', updated_at = $2
+     WHERE id IN (SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' LIMIT $3)`,
+    [campaignId, at, limit],
+  );
+  return rowCount ?? 0;
+}
+
+/** Counts a fan-out page in the same transaction as its rows, so a repeated page adds nothing twice. */
+export async function recordFanoutPage(
+  db: Queryable,
+  campaignId: number,
+  page: { inserted: number; exhausted: number; skipped: number; lastId: number },
+): Promise<void> {
+  await db.query(
+    `UPDATE campaigns SET audience_size = audience_size + $2, exhausted_count = exhausted_count + $3,
+       skipped_count = skipped_count + $5, fanout_cursor = GREATEST(fanout_cursor, $4) WHERE id = $1`,
+    [campaignId, page.inserted, page.exhausted, page.lastId, page.skipped],
+  );
+}
+
+export async function markFanoutComplete(db: Queryable, campaignId: number, at: Date): Promise<void> {
+  await db.query(
+    'UPDATE campaigns SET fanout_completed_at = $2 WHERE id = $1 AND fanout_completed_at IS NULL',
+    [campaignId, at],
+  );
+}
+
 const STATUS_TIMESTAMP: Partial<Record<CampaignStatus, string>> = {
   awaiting_approval: 'submitted_at',
   approved: 'approved_at',
