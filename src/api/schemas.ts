@@ -1,5 +1,6 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { INCIDENT_STATES } from '../incidents/store.js';
+import { SLUG_PATTERN } from '../incidents/service.js';
 import { AUDIENCES, CAMPAIGN_STATUSES } from '../campaigns/lifecycle.js';
 import { CHANNELS } from '../channels/kinds.js';
 import { GENERAL_MESSAGE_KINDS, MESSAGE_KINDS } from '../notices/render.js';
@@ -48,7 +49,7 @@ const NEW_INCIDENT = {
   type: 'object',
   required: ['slug', 'organisationName', 'texts'],
   properties: {
-    slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' },
+    slug: { type: 'string', pattern: SLUG_PATTERN.source },
     organisationName: { type: 'string', minLength: 1, maxLength: 200 },
     defaultLocale: { enum: [...SUPPORTED_LOCALES] },
     dataTypes: { type: 'array', items: { type: 'string' } },

@@ -2,6 +2,7 @@ import { isUniqueViolation, type Queryable } from '../platform/db.js';
 import type { Clock } from '../platform/clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { idOr404 } from '../platform/ids.js';
+import { SUPPORTED_LOCALES } from '../platform/i18n.js';
 import { changePublicIncident, type SnapshotDeps } from '../status-page/snapshot.js';
 import {
   findIncidentById,
@@ -16,6 +17,9 @@ import {
   type IncidentState,
   type IncidentUpdate,
 } from './store.js';
+
+/** An incident's address, the last part of its public URL: lower case, digits and dashes. */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 export interface NewIncidentInput {
   /** The address of the public page: /incidents/<slug>. */
@@ -48,6 +52,10 @@ export async function createIncident(
   input: NewIncidentInput,
 ): Promise<Incident> {
   const defaultLocale = input.defaultLocale ?? 'en';
+  if (!SLUG_PATTERN.test(input.slug))
+    throw new ValidationError('The address may hold only lower-case letters, digits and dashes (2 to 63).');
+  if (!(SUPPORTED_LOCALES as readonly string[]).includes(defaultLocale))
+    throw new ValidationError(`Candor does not speak "${defaultLocale}" (${SUPPORTED_LOCALES.join(', ')}).`);
   if (!input.texts[defaultLocale]?.title)
     throw new ValidationError(`Give at least the title in the default language (${defaultLocale}).`);
   try {

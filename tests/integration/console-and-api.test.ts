@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, uniqueName, type TestContext } from '../support/context.js';
@@ -7,6 +10,8 @@ import { makeIncident } from '../support/factories.js';
 import { findIncidentBySlug, type Incident } from '../../src/incidents/store.js';
 
 type Json = Record<string, unknown>;
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /**
  * Each operation staff can do in the console and an integration can do through the API is one use
@@ -37,6 +42,22 @@ describe('the same operation through the console and through the API', () => {
     return { ...incident!, id: 0, slug: '', updatedAt: null };
   }
 
+  /** `npx candor …` on this test's schema, as an operator would run it. */
+  function cli(...args: string[]) {
+    return promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/candor.js'), ...args], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        DATABASE_URL: ctx.config.databaseUrl,
+        REDIS_URL: ctx.config.redisUrl,
+        QUEUE_PREFIX: ctx.config.queuePrefix,
+        PUBLIC_BASE_URL: ctx.config.publicBaseUrl,
+        LOG_LEVEL: 'silent',
+      },
+    });
+  }
+
   async function auditOf(action: string, subjectId: number) {
     return eventually(`the ${action} audit record`, async () => {
       const { rows } = await ctx.deps.db.query<{ staff_id: number; outcome: string }>(
@@ -47,9 +68,10 @@ describe('the same operation through the console and through the API', () => {
     });
   }
 
-  it('creates the same incident from the console form and from the API, and both refuse a taken address', async () => {
+  it('creates the same incident from the console form, the API and the CLI, and each refuses a taken address', async () => {
     const fromConsole = slugOf('console');
     const fromApi = slugOf('api');
+    const fromCli = slugOf('cli');
     const made = await postForm(staffPages, '/console/incidents/new', '/console/incidents', {
       organisationName: 'Northwind Books',
       slug: fromConsole,
@@ -70,6 +92,17 @@ describe('the same operation through the console and through the API', () => {
     const consoleRow = await findIncidentBySlug(ctx.deps.db, fromConsole);
     const apiRow = await findIncidentBySlug(ctx.deps.db, fromApi);
     expect(stored(apiRow)).toEqual(stored(consoleRow));
+    // The command line has no discovery date to give: it is when the incident was created.
+    const cliOutput = await cli(
+      'create-incident',
+      `--slug=${fromCli}`,
+      '--organisation=Northwind Books',
+      '--title=A copy of our customer list was taken',
+      '--language=fr',
+    );
+    expect(cliOutput.stdout).toContain(`/incidents/${fromCli}`);
+    const cliRow = await findIncidentBySlug(ctx.deps.db, fromCli);
+    expect({ ...stored(cliRow), discoveredAt: null }).toEqual({ ...stored(consoleRow), discoveredAt: null });
     expect(stored(apiRow)).toMatchObject({ state: 'investigating', publishedAt: null, helplines: {} });
     expect(await auditOf('incident.create', consoleRow!.id)).toEqual({ staff_id: editor.id, outcome: 'ok' });
     expect(await auditOf('incident.create', apiRow!.id)).toEqual({ staff_id: editor.id, outcome: 'ok' });
@@ -88,6 +121,17 @@ describe('the same operation through the console and through the API', () => {
     });
     expect(twice.status).toBe(409);
     expect((twice.body as Json).detail).toContain(fromConsole);
+    const refused = await cli(
+      'create-incident',
+      `--slug=${fromApi}`,
+      '--organisation=Someone else',
+      '--title=Another',
+    ).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toContain(`The address "${fromApi}" is taken.`);
     expect((await findIncidentBySlug(ctx.deps.db, fromConsole))?.organisationName).toBe('Northwind Books');
   });
 

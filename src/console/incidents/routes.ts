@@ -14,6 +14,7 @@ import {
   createIncident,
   editIncident,
   loadIncident,
+  SLUG_PATTERN,
   publishIncidentPage,
 } from '../../incidents/service.js';
 import { DATA_TYPES } from '../../incidents/data-types.js';
@@ -23,11 +24,7 @@ import { listImports } from '../../imports/store.js';
 
 const newIncidentForm = z.object({
   organisationName: z.string().trim().min(1, 'console:incidents.errors.organisationMissing').max(200),
-  slug: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'console:incidents.errors.slugInvalid'),
+  slug: z.string().trim().toLowerCase().regex(SLUG_PATTERN, 'console:incidents.errors.slugInvalid'),
   title: z.string().trim().min(1, 'console:incidents.errors.titleMissing').max(300),
   defaultLocale: z.enum(SUPPORTED_LOCALES).default('en'),
   discoveredAt: z.string().optional(),
