@@ -4,6 +4,7 @@ import express from 'express';
 import type { Deps } from './deps.js';
 import { cspNonce, securityHeaders } from './web/security.js';
 import { localeMiddleware } from './web/locale.js';
+import { rejectMalformedInput } from './web/input-guard.js';
 import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
 import { measureRequests, registerMetrics } from './web/metrics.js';
@@ -32,6 +33,7 @@ export function createApp(deps: Deps): express.Express {
   if (deps.config.env === 'production') app.enable('view cache');
 
   app.use(measureRequests(deps.metrics));
+  app.use(rejectMalformedInput);
   // Before any other per-request middleware: see registerStatusPageFastPath.
   registerStatusPageFastPath(app, deps);
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));

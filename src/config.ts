@@ -37,6 +37,12 @@ const DEV_SESSION_SECRET = 'candor-development-session-secret-not-for-production
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /**
+   * The address the web server listens on. Unset: every interface once real secrets are set, and only
+   * 127.0.0.1 while the development secrets are in use (anyone who read the source could forge
+   * sessions and open every sealed value with them).
+   */
+  HOST: z.string().min(1).optional(),
   PUBLIC_BASE_URL: z.url().default('http://localhost:3000'),
   DATABASE_URL: z
     .string()
@@ -77,6 +83,8 @@ const schema = z.object({
   SENDGRID_API_KEY: z.string().optional(),
   SENDGRID_API_BASE_URL: z.url().default('https://api.sendgrid.com'),
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
+  /** A signed SendGrid event batch older than this is refused (each SendGrid retry is signed afresh). */
+  SENDGRID_WEBHOOK_MAX_AGE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
   TWILIO_ACCOUNT_SID: z.string().optional(),
   TWILIO_AUTH_TOKEN: z.string().optional(),
   TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
@@ -182,6 +190,19 @@ const schema = z.object({
  * Rules across variables, checked on the raw values so they are reported alongside any malformed
  * variable rather than only after every variable parses.
  */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function usesDevelopmentSecrets(env: Record<string, string | undefined>): boolean {
+  return (
+    !env.ENCRYPTION_KEY ||
+    env.ENCRYPTION_KEY === DEV_ENCRYPTION_KEY ||
+    !env.LOOKUP_HMAC_KEY ||
+    env.LOOKUP_HMAC_KEY === DEV_LOOKUP_HMAC_KEY ||
+    !env.SESSION_SECRET ||
+    env.SESSION_SECRET === DEV_SESSION_SECRET
+  );
+}
+
 function crossFieldProblems(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   const need = (key: string, why: string) => {
@@ -205,6 +226,10 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
     problems.push(
       'PROVIDER_TIMEOUT_SECONDS: PROVIDER_TIMEOUT_SECONDS must be shorter than SEND_TIMEOUT_SECONDS (a send must give up before it counts as abandoned)',
     );
+  if (usesDevelopmentSecrets(env) && env.HOST && !LOOPBACK_HOSTS.has(env.HOST))
+    problems.push(
+      `HOST: the development ENCRYPTION_KEY, LOOKUP_HMAC_KEY or SESSION_SECRET may only be used on a loopback address; set all three to listen on ${env.HOST}`,
+    );
   if (env.NODE_ENV === 'production') {
     const requiredInProduction: [string, string][] = [
       ['ENCRYPTION_KEY', DEV_ENCRYPTION_KEY],
@@ -223,6 +248,8 @@ export type Env = z.infer<typeof schema>;
 export interface Config {
   env: Env['NODE_ENV'];
   port: number;
+  /** Where the web server listens: undefined is every interface. */
+  listenHost: string | undefined;
   publicBaseUrl: string;
   databaseUrl: string;
   redisUrl: string;
@@ -253,7 +280,12 @@ export interface Config {
   email: {
     provider: Env['EMAIL_PROVIDER'];
     from: string;
-    sendgrid: { apiKey: string; baseUrl: string; webhookPublicKey: string } | null;
+    sendgrid: {
+      apiKey: string;
+      baseUrl: string;
+      webhookPublicKey: string;
+      webhookMaxAgeSeconds: number;
+    } | null;
     smtp: { url: string } | null;
   };
   /** Which windowed envelope letters are folded into: the address block sits in its window. */
@@ -314,6 +346,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
   return {
     env: env.NODE_ENV,
     port: env.PORT,
+    listenHost: env.HOST ?? (usesDevelopmentSecrets(present) ? '127.0.0.1' : undefined),
     publicBaseUrl: env.PUBLIC_BASE_URL.replace(/\/+$/, ''),
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
@@ -376,6 +409,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
               apiKey: env.SENDGRID_API_KEY,
               baseUrl: env.SENDGRID_API_BASE_URL,
               webhookPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY,
+              webhookMaxAgeSeconds: env.SENDGRID_WEBHOOK_MAX_AGE_SECONDS,
             }
           : null,
       smtp: env.SMTP_URL ? { url: env.SMTP_URL } : null,

@@ -5,13 +5,14 @@ import { createLogger } from './platform/logger.js';
 import { run } from './server.js';
 import { DEMO_PASSWORD, DEMO_STAFF, ensureDemoCredentials, seedDemo } from './demo/seed.js';
 import { totpUri } from './staff/totp.js';
-import { approveCampaign, createCampaign, startCampaign, submitCampaign } from './campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from './campaigns/channel-policy.js';
+import { DEMO_CALLING_HOURS, describeCallingHours, sendDemoNotice } from './demo/send.js';
 
 // `npm run demo`: migrate, seed a demo incident, start web and workers on sandbox providers, send the notice.
 loadEnvironment();
 for (const key of ['EMAIL_PROVIDER', 'SMS_PROVIDER', 'VOICE_PROVIDER']) process.env[key] = 'sandbox';
 process.env.LOG_LEVEL ??= 'warn';
+// The same demo at any hour, unless the operator chose calling hours (in the environment or .env).
+process.env.CALLING_HOURS ??= DEMO_CALLING_HOURS;
 const config = configOrExit();
 if (config.env === 'production') {
   console.error('npm run demo gives staff a published password: it will not run with NODE_ENV=production.');
@@ -23,19 +24,8 @@ const deps = await createDeps(config);
 const seed = await seedDemo(deps);
 const { approverTotpSecret } = await ensureDemoCredentials(deps, seed);
 await run(deps, 'all');
-if (seed.created) {
-  // Four eyes even in the demo: the editor drafts and submits, a different person approves.
-  const campaign = await createCampaign(deps, {
-    incidentId: seed.incident.id,
-    kind: 'initial_notice',
-    audience: 'affected',
-    channelPolicy: DEFAULT_CHANNEL_POLICY,
-    createdBy: seed.editor.id,
-  });
-  await submitCampaign(deps, { campaignId: campaign.id });
-  await approveCampaign(deps, { campaignId: campaign.id, approverId: seed.approver.id });
-  await startCampaign(deps, { campaignId: campaign.id });
-}
+// Four eyes even in the demo: the editor drafts and submits, a different person approves.
+const sent = seed.created ? await sendDemoNotice(deps, seed) : null;
 console.log(`
 Candor demo is running.
 
@@ -51,6 +41,10 @@ Candor demo is running.
                     ${approverTotpSecret}
                     or open ${totpUri(approverTotpSecret, DEMO_STAFF.approver)}
 
-${seed.created ? 'The demo notice is being sent to every seeded person through the sandbox provider.' : 'The demo incident already existed; its notice was sent on an earlier run.'}
+${
+  sent
+    ? `The demo notice is being sent to every seeded person through the sandbox provider.\n${describeCallingHours(sent.plan, process.env.CALLING_HOURS)}`
+    : 'The demo incident already existed; its notice was sent on an earlier run.'
+}
 Press Ctrl+C to stop.
 `);

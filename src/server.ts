@@ -6,6 +6,9 @@ import { createWorkers, type Workers } from '../workers/index.js';
 
 export type Role = 'web' | 'worker' | 'all';
 
+/** How long a process may take to shut down before it exits anyway (supervisors SIGKILL at 30 s). */
+export const SHUTDOWN_TIMEOUT_MS = 25_000;
+
 /**
  * Starts web and/or workers on shared deps and shuts them down in order on SIGTERM/SIGINT:
  * stop accepting requests, let workers finish or hand back their jobs, then close Redis and PostgreSQL.
@@ -25,9 +28,12 @@ export async function run(
   };
   let server: http.Server | null = null;
   if (role !== 'worker') {
-    const port = await listen(createApp(deps), deps.config.port);
+    const port = await listen(createApp(deps), deps.config.port, deps.config.listenHost);
     server = servers[0] ?? null;
-    deps.logger.info({ port, url: deps.config.publicBaseUrl }, 'web listening');
+    deps.logger.info(
+      { port, host: deps.config.listenHost ?? 'all interfaces', url: deps.config.publicBaseUrl },
+      'web listening',
+    );
     if (deps.config.metricsPort > 0) {
       // Loopback only: a scraper on this machine reads metrics without a token, nobody else can.
       const metricsPort = await listen(createOpsApp(deps), deps.config.metricsPort, '127.0.0.1');
@@ -40,6 +46,7 @@ export async function run(
     deps.logger.info({ port }, 'worker health and metrics listening');
   }
   let stopping: Promise<void> | null = null;
+  let step = 'closing the HTTP servers';
   const stop = () =>
     (stopping ??= (async () => {
       deps.logger.info('shutting down');
@@ -49,12 +56,20 @@ export async function run(
           closing.closeIdleConnections();
         }),
       );
+      step = 'workers finishing or handing back their jobs';
       await workers?.close();
+      step = 'closing queues, Redis and PostgreSQL';
       await deps.close();
       deps.logger.info('stopped');
     })());
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      // Closing waits on Redis (BullMQ) and PostgreSQL; with one of them away it could wait for ever.
+      // A job not handed back returns to its queue once its lock lapses, so giving up loses nothing.
+      setTimeout(() => {
+        deps.logger.error({ waitingFor: step, afterMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out');
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS).unref();
       void stop().then(
         () => process.exit(0),
         (error: unknown) => {

@@ -6,6 +6,7 @@ import { can, type Permission } from '../staff/permissions.js';
 import { auditTrail } from '../web/audit-trail.js';
 import { createRateLimit } from '../platform/rate-limit.js';
 import { statusOf } from '../web/errors.js';
+import { isInvalidDatabaseInput } from '../platform/db.js';
 import { authenticateApiKey } from './keys.js';
 import { SCHEMAS, type SchemaName } from './schemas.js';
 import { staffOf } from '../web/staff.js';
@@ -178,7 +179,12 @@ export function apiErrors(deps: Pick<Deps, 'logger'>) {
       problem(res, status, 'Something went wrong on our side');
       return;
     }
-    const detail = error instanceof Error ? error.message : undefined;
+    // PostgreSQL's own words about a refused value describe our schema, not the caller's mistake.
+    const detail = isInvalidDatabaseInput(error)
+      ? 'The request holds a value that cannot be used (a NUL character, or a number out of range).'
+      : error instanceof Error
+        ? error.message
+        : undefined;
     problem(
       res,
       status,

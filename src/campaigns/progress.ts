@@ -90,10 +90,17 @@ export function summarizeProgress(
   };
 }
 
-export async function readCampaignProgress(
+/**
+ * The counters' progress of one campaign, or of every campaign of an incident (newest first, the
+ * incident page's rows): one reader, so the campaign page and the incident page cannot disagree.
+ * Three small reads whatever the number of campaigns: the campaigns, their counters, their resends
+ * (a partial index keeps the last to the few resent rows).
+ */
+async function readProgress(
   db: Queryable,
-  campaignId: number,
-): Promise<CampaignProgress | null> {
+  scope: { campaignId: number } | { incidentId: number },
+): Promise<CampaignProgress[]> {
+  const [column, key] = 'campaignId' in scope ? ['id', scope.campaignId] : ['incident_id', scope.incidentId];
   const { rows: campaigns } = await db.query<{
     id: number;
     status: CampaignStatus;
@@ -102,37 +109,52 @@ export async function readCampaignProgress(
     skipped_count: number;
     fanout_completed_at: Date | null;
   }>(
-    'SELECT id, status, audience_size, exhausted_count, skipped_count, fanout_completed_at FROM campaigns WHERE id = $1',
-    [campaignId],
+    `SELECT id, status, audience_size, exhausted_count, skipped_count, fanout_completed_at FROM campaigns
+     WHERE ${column} = $1 ORDER BY id DESC`,
+    [key],
   );
-  const campaign = campaigns[0];
-  if (!campaign) return null;
-  const { rows } = await db.query<{ channel: string; status: MessageStatus; n: number }>(
-    `SELECT channel, status, sum(n)::int AS n FROM campaign_message_counts
-     WHERE campaign_id = $1 GROUP BY channel, status HAVING sum(n) <> 0`,
-    [campaignId],
-  );
-  return summarizeProgress(
-    {
-      id: campaign.id,
-      status: campaign.status,
-      audienceSize: campaign.audience_size,
-      exhaustedCount: campaign.exhausted_count,
-      skippedCount: campaign.skipped_count,
-      fanoutComplete: campaign.fanout_completed_at !== null,
-      resends: await countResends(db, campaignId),
-    },
-    rows,
+  if (campaigns.length === 0) return [];
+  const [{ rows: counts }, { rows: resends }] = await Promise.all([
+    db.query<{ campaign_id: number; channel: string; status: MessageStatus; n: number }>(
+      `SELECT k.campaign_id, k.channel, k.status, sum(k.n)::int AS n FROM campaign_message_counts k
+       JOIN campaigns c ON c.id = k.campaign_id WHERE c.${column} = $1
+       GROUP BY 1, 2, 3 HAVING sum(k.n) <> 0`,
+      [key],
+    ),
+    db.query<{ campaign_id: number; n: number }>(
+      `SELECT m.campaign_id, sum(m.resends)::int AS n FROM messages m
+       JOIN campaigns c ON c.id = m.campaign_id WHERE c.${column} = $1 AND m.resends > 0 GROUP BY 1`,
+      [key],
+    ),
+  ]);
+  return campaigns.map((campaign) =>
+    summarizeProgress(
+      {
+        id: campaign.id,
+        status: campaign.status,
+        audienceSize: campaign.audience_size,
+        exhaustedCount: campaign.exhausted_count,
+        skippedCount: campaign.skipped_count,
+        fanoutComplete: campaign.fanout_completed_at !== null,
+        resends: resends.find((row) => row.campaign_id === campaign.id)?.n ?? 0,
+      },
+      counts.filter((row) => row.campaign_id === campaign.id),
+    ),
   );
 }
 
-/** Resends after unknown outcomes in a campaign (a partial index keeps this to the few resent rows). */
-export async function countResends(db: Queryable, campaignId: number): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    'SELECT COALESCE(sum(resends), 0)::int AS n FROM messages WHERE campaign_id = $1 AND resends > 0',
-    [campaignId],
-  );
-  return rows[0]?.n ?? 0;
+export async function readCampaignProgress(
+  db: Queryable,
+  campaignId: number,
+): Promise<CampaignProgress | null> {
+  return (await readProgress(db, { campaignId }))[0] ?? null;
+}
+
+export function readIncidentCampaignsProgress(
+  db: Queryable,
+  incidentId: number,
+): Promise<CampaignProgress[]> {
+  return readProgress(db, { incidentId });
 }
 
 /** The most common reasons messages failed, for the failures panel; reads only failed rows. */
@@ -198,42 +220,4 @@ export async function readTimeline(
     [campaignId],
   );
   return rows;
-}
-
-/** One campaign's progress for each campaign of an incident, newest first: the incident page's rows. */
-export async function readIncidentCampaignsProgress(
-  db: Queryable,
-  incidentId: number,
-): Promise<CampaignProgress[]> {
-  const { rows: campaigns } = await db.query<{
-    id: number;
-    status: CampaignStatus;
-    audience_size: number;
-    exhausted_count: number;
-    skipped_count: number;
-    fanout_completed_at: Date | null;
-  }>(
-    `SELECT id, status, audience_size, exhausted_count, skipped_count, fanout_completed_at FROM campaigns
-     WHERE incident_id = $1 ORDER BY id DESC`,
-    [incidentId],
-  );
-  const { rows } = await db.query<{ campaign_id: number; channel: string; status: MessageStatus; n: number }>(
-    `SELECT k.campaign_id, k.channel, k.status, sum(k.n)::int AS n FROM campaign_message_counts k
-     JOIN campaigns c ON c.id = k.campaign_id WHERE c.incident_id = $1
-     GROUP BY 1, 2, 3 HAVING sum(k.n) <> 0`,
-    [incidentId],
-  );
-  return campaigns.map((campaign) =>
-    summarizeProgress(
-      {
-        id: campaign.id,
-        status: campaign.status,
-        audienceSize: campaign.audience_size,
-        exhaustedCount: campaign.exhausted_count,
-        skippedCount: campaign.skipped_count,
-        fanoutComplete: campaign.fanout_completed_at !== null,
-      },
-      rows.filter((row) => Number(row.campaign_id) === Number(campaign.id)),
-    ),
-  );
 }

@@ -228,6 +228,20 @@ export function verifySendgridSignature(options: {
   }
 }
 
+/**
+ * Whether a signed batch's timestamp (Unix seconds, the signed header) is recent: a batch captured
+ * once must not be replayable days later. Pure; a clock a little ahead of ours is allowed the same.
+ */
+export function sendgridTimestampIsFresh(
+  timestamp: string | undefined,
+  now: Date,
+  maxAgeSeconds: number,
+): boolean {
+  const signedAt = Number(timestamp);
+  if (!Number.isFinite(signedAt)) return false;
+  return Math.abs(now.getTime() / 1000 - signedAt) <= maxAgeSeconds;
+}
+
 const SENDGRID_STATUS: Record<string, MessageStatus | null> = {
   processed: 'sent',
   delivered: 'delivered',

@@ -1,13 +1,20 @@
 import express, { type Express, type Response } from 'express';
 import type { Deps } from '../deps.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
-import { parseSendgridEvents, verifySendgridSignature } from '../channels/sendgrid.js';
+import {
+  parseSendgridEvents,
+  sendgridTimestampIsFresh,
+  verifySendgridSignature,
+} from '../channels/sendgrid.js';
 import { parseTwilioStatus } from '../channels/twilio.js';
 import { verifiedTwilioParams } from '../web/twilio-signature.js';
 import { receiveProviderEvents, type ReceiptOutcome } from './receipts.js';
 import { positiveId } from '../platform/ids.js';
 
-type WebhookDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'clock' | 'logger' | 'queues' | 'redis'>;
+type WebhookDeps = Pick<
+  Deps,
+  'config' | 'db' | 'vault' | 'clock' | 'logger' | 'queues' | 'redis' | 'metrics'
+>;
 
 /** SendGrid retries a refused post for up to 24 hours; this is only a hint for a gentler client. */
 const RETRY_AFTER_SECONDS = 30;
@@ -41,13 +48,23 @@ export function registerWebhooks(app: Express, deps: WebhookDeps): void {
     const sendgrid = deps.config.email.sendgrid;
     if (!sendgrid) throw new NotFoundError('SendGrid is not configured');
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const timestamp = req.get('X-Twilio-Email-Event-Webhook-Timestamp');
     const verified = verifySendgridSignature({
       publicKey: sendgrid.webhookPublicKey,
       rawBody,
       signature: req.get('X-Twilio-Email-Event-Webhook-Signature'),
-      timestamp: req.get('X-Twilio-Email-Event-Webhook-Timestamp'),
+      timestamp,
     });
-    if (!verified) throw new ForbiddenError('signature does not verify');
+    if (!verified) {
+      deps.metrics.webhookRefusals.inc({ provider: 'sendgrid', reason: 'signature' });
+      throw new ForbiddenError('signature does not verify');
+    }
+    // The provider's wall clock against ours: not the injected clock, which is business time
+    // (calling hours, deadlines) and may be set anywhere in a test or a rehearsal.
+    if (!sendgridTimestampIsFresh(timestamp, new Date(), sendgrid.webhookMaxAgeSeconds)) {
+      deps.metrics.webhookRefusals.inc({ provider: 'sendgrid', reason: 'stale' });
+      throw new ForbiddenError('the signed timestamp is too old: a replay, or a clock far off');
+    }
     let body: unknown;
     try {
       body = JSON.parse(rawBody.toString('utf8'));

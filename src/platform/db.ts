@@ -33,6 +33,16 @@ export function createDb(databaseUrl: string, logger: Logger): Db {
   return pool;
 }
 
+/**
+ * PostgreSQL refused a value (SQLSTATE class 22, data exception: a NUL byte, text where a number goes,
+ * a number out of range). What reaches PostgreSQL is checked before; this is the net behind those
+ * checks, so a value one of them missed answers 400, not 500.
+ */
+export function isInvalidDatabaseInput(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
 /** A unique constraint refused the row: someone else made the same thing first. */
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === '23505';

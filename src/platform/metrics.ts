@@ -60,7 +60,14 @@ export function createMetrics(sources: { db: Queryable; queues: () => Queue[] })
     },
   });
 
-  return { registry, httpRequests, jobs };
+  const webhookRefusals = new Counter({
+    name: 'candor_webhook_refusals_total',
+    help: 'Provider webhooks refused, by provider and reason (signature, stale)',
+    labelNames: ['provider', 'reason'] as const,
+    registers,
+  });
+
+  return { registry, httpRequests, jobs, webhookRefusals };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

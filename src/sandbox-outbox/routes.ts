@@ -11,10 +11,12 @@ import { idOr404 } from '../platform/ids.js';
 /**
  * What the sandbox provider "sent", rendered as each person would receive it: the email as it
  * displays, the SMS with its segment count, the call script, the printed letter. It shows personal
- * data, so it exists only outside production; the staff console serves it behind sign-in.
+ * data, so it exists only while a sandbox provider is configured (a demo, a rehearsal), in any mode,
+ * and every page needs signed-in staff allowed to read it.
  */
 export function registerSandboxOutbox(app: Express, deps: Deps): void {
-  if (deps.config.env === 'production') return;
+  const { email, sms, voice } = deps.config;
+  if (![email.provider, sms.provider, voice.provider].includes('sandbox')) return;
   app.get('/sandbox/outbox', ...staffOnly(deps, 'outbox:read'), async (_req, res) => {
     const { entries, total } = await listOutbox(deps.db, deps.vault, 200);
     res.render('sandbox-outbox/index', { entries, total });
@@ -25,7 +27,7 @@ export function registerSandboxOutbox(app: Express, deps: Deps): void {
     if (entry?.channel !== 'email') throw new NotFoundError('no such email');
     // The email's own inline styles, and nothing else: it is our template with every value escaped.
     res
-      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
       .type('html')
       .send(renderEmailHtml(entry.content));
   });

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../platform/logger.js';
-import { isDatabaseUnavailable } from '../platform/db.js';
+import { isDatabaseUnavailable, isInvalidDatabaseInput } from '../platform/db.js';
 import { isRedisUnavailable } from '../platform/redis.js';
 import {
   ConflictError,
@@ -11,7 +11,7 @@ import {
 } from '../platform/errors.js';
 
 export function statusOf(error: unknown): number {
-  if (error instanceof ValidationError) return 400;
+  if (error instanceof ValidationError || isInvalidDatabaseInput(error)) return 400;
   if (error instanceof ForbiddenError) return 403;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
@@ -50,7 +50,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.warn({ err: (error as Error).message, path: req.path }, 'request failed: a service is away');
     else if (status >= 500)
       logger.error({ err: error, path: req.path, method: req.method }, 'request failed');
-    const detail = known && error instanceof Error ? error.message : undefined;
+    // PostgreSQL's own words about a refused value describe our schema, not the caller's mistake.
+    const detail = isInvalidDatabaseInput(error)
+      ? 'The request holds a value that cannot be used.'
+      : known && error instanceof Error
+        ? error.message
+        : undefined;
+    if (isInvalidDatabaseInput(error))
+      logger.warn({ err: (error as Error).message, path: req.path }, 'a value reached PostgreSQL unchecked');
     if (res.headersSent) return;
     if (wantsJson(req.path)) {
       res

@@ -3,6 +3,7 @@ import session from 'express-session';
 import RedisStore from 'connect-redis';
 import { csrfSync } from 'csrf-sync';
 import type { Deps } from '../deps.js';
+import { ForbiddenError } from '../platform/errors.js';
 
 /**
  * Sessions live in Redis so any web process can serve any request. Only pages with forms or a
@@ -37,12 +38,36 @@ const { csrfSynchronisedProtection, generateToken } = csrfSync({
   },
 });
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * Everything a page with a form needs, in order: a session, the parsed form body, a CSRF check on
- * unsafe methods (on in tests too), and a token for the view (`csrfToken`).
+ * A second line behind the CSRF token: a state-changing request a browser says came from another
+ * site is refused. Browsers send `Sec-Fetch-Site` and `Origin` on every form post; a request with
+ * neither (a script, a test client) is left to the token. The page's own origin is both the public
+ * address and the address this request was made to (a site reached as 127.0.0.1 and as localhost).
+ */
+export function sameOriginOnly(publicBaseUrl: string): RequestHandler {
+  const publicOrigin = new URL(publicBaseUrl).origin;
+  return (req, _res, next) => {
+    if (SAFE_METHODS.has(req.method)) return next();
+    const site = req.get('sec-fetch-site');
+    const origin = req.get('origin');
+    const ownOrigin = `${req.protocol}://${req.get('host') ?? ''}`;
+    if (site === 'cross-site' || (origin !== undefined && origin !== publicOrigin && origin !== ownOrigin)) {
+      next(new ForbiddenError('This form was sent from another site, so it was not accepted.'));
+      return;
+    }
+    next();
+  };
+}
+
+/**
+ * Everything a page with a form needs, in order: a same-origin check and a session, the parsed form
+ * body, a CSRF check on unsafe methods (on in tests too), and a token for the view (`csrfToken`).
  */
 export function formProtection(deps: Pick<Deps, 'redis' | 'config'>): RequestHandler[] {
   return [
+    sameOriginOnly(deps.config.publicBaseUrl),
     sessions(deps),
     express.urlencoded({ extended: false, limit: '100kb' }),
     csrfSynchronisedProtection,

@@ -91,7 +91,10 @@ export interface FakeProviders {
   /** resolves when predicate(requests) is true; rejects with a clear message after timeoutMs (default 10000) */
   waitFor(predicate: (requests: RecordedRequest[]) => boolean, timeoutMs?: number): Promise<void>;
   /** Event Webhook POST for `events` as the fake posts it: the raw body and its signed headers (for replaying receipts by hand). */
-  signSendgridEvents(events: Record<string, unknown>[]): { body: string; headers: Record<string, string> };
+  signSendgridEvents(
+    events: Record<string, unknown>[],
+    signedAt?: Date,
+  ): { body: string; headers: Record<string, string> };
   /** resolves when every scheduled receipt has been posted (and its response received) */
   settled(): Promise<void>;
   /** responses Candor gave to each receipt post (status 0 = the post failed at the network level) */
@@ -221,9 +224,10 @@ export function twilioCallbackHeaders(
 function signSendgridEvents(
   events: Record<string, unknown>[],
   key: KeyObject,
+  signedAt = new Date(),
 ): { body: string; headers: Record<string, string> } {
   const body = `${JSON.stringify(events)}\r\n`;
-  const timestamp = String(Math.floor(Date.now() / 1000));
+  const timestamp = String(Math.floor(signedAt.getTime() / 1000));
   const signature = sign('sha256', Buffer.from(timestamp + body, 'utf8'), key).toString('base64');
   return {
     body,
@@ -914,8 +918,8 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     setSendgridWebhookUrl(url) {
       sendgridWebhookUrl = url;
     },
-    signSendgridEvents(events) {
-      return signSendgridEvents(events, privateKey);
+    signSendgridEvents(events, signedAt) {
+      return signSendgridEvents(events, privateKey, signedAt);
     },
     waitFor(predicate, timeoutMs = 10_000) {
       return new Promise<void>((resolve, reject) => {

@@ -13,7 +13,7 @@ import {
   type PrivateRedis,
   type WorkerProcess,
 } from '../support/processes.js';
-import type { FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
+import type { FakeOutcome, FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
 import { parseConfig } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { migrate } from '../../src/platform/db.js';
@@ -60,7 +60,11 @@ describe('receipts and sends through outages', () => {
       RECONCILE_EVERY_SECONDS: '1',
       WORKER_LOCK_SECONDS: '3',
       SEND_TIMEOUT_SECONDS: '5',
+      // Provider calls give up after 2 s; an unknown outcome is looked up after 3 s more, and a
+      // message still 'sent' after 3 s is looked up in case its receipt was lost.
       PROVIDER_TIMEOUT_SECONDS: '2',
+      UNKNOWN_LOOKUP_AFTER_SECONDS: '3',
+      RECEIPT_LOOKUP_AFTER_SECONDS: '3',
     };
     deps = await createDeps(parseConfig({ NODE_ENV: 'test', ...env }), {
       logger: createLogger({ level: 'silent' }),
@@ -90,7 +94,14 @@ describe('receipts and sends through outages', () => {
     return (request.body as Record<string, string>).To ?? '';
   }
 
-  async function startMixedCampaign(label: string, number: number) {
+  /** Which person a request is for, and how many requests for them came before it. */
+  type Attempt = { index: number | undefined; n: number };
+
+  async function startMixedCampaign(
+    label: string,
+    number: number,
+    behave?: (attempt: (request: RecordedRequest) => Attempt) => void,
+  ) {
     const incident = await makeIncident(deps);
     const phone = (i: number) => `+44770${number}${String(i).padStart(6, '0')}`;
     await makePeople(
@@ -105,6 +116,14 @@ describe('receipts and sends through outages', () => {
     const contacts = new Set(
       Array.from({ length: PEOPLE }, (_, i) => (i % 2 === 0 ? `${label}${i}@example.com` : phone(i))),
     );
+    const index = new Map([...contacts].map((contact, i) => [contact, i]));
+    const seen = new Map<string, number>();
+    behave?.((request) => {
+      const contact = contactOf(request);
+      const n = seen.get(contact) ?? 0;
+      seen.set(contact, n + 1);
+      return { index: index.get(contact), n };
+    });
     const campaign = await makeApprovedCampaign(deps, incident.id);
     const mine = (r: RecordedRequest) => r.providerMessageId !== '' && contacts.has(contactOf(r));
     await startCampaign(deps, { campaignId: campaign.id });
@@ -169,4 +188,40 @@ describe('receipts and sends through outages', () => {
     },
     240_000,
   );
+
+  it('reaches everyone once and applies every receipt when provider calls hang past the time-out and are then accepted', async () => {
+    const run = await startMixedCampaign('hang', 4, (send) => {
+      // 2% of first requests hang twice the SDK's time-out, then are accepted (half with their
+      // receipt, half without); 10% are delivered with the receipt lost.
+      fake.setBehaviour((request): FakeOutcome => {
+        const attempt = send(request);
+        const delivered = { status: 'delivered' };
+        if (attempt.index === undefined || attempt.n > 0) return { reply: 'accept', receipt: delivered };
+        if (attempt.index % 50 === 0)
+          return {
+            reply: 'accept',
+            delayMs: 4_000,
+            receipt: delivered,
+            postReceipt: attempt.index % 100 === 0,
+          };
+        return { reply: 'accept', receipt: delivered, postReceipt: attempt.index % 10 !== 5 };
+      });
+    });
+    try {
+      await allDelivered(run.campaign.id);
+      const accepted = run.accepted().map(contactOf);
+      expect(new Set(accepted).size).toBe(PEOPLE);
+      expect(accepted.length - new Set(accepted).size).toBe(0);
+      // The hung sends were settled by asking the provider (or by their late receipt), not by sending again.
+      expect(fake.lookups.length).toBeGreaterThan(0);
+      const { rows } = await deps.db.query<{ resends: number }>(
+        'SELECT coalesce(sum(resends), 0)::int AS resends FROM messages WHERE campaign_id = $1',
+        [run.campaign.id],
+      );
+      expect(rows[0]!.resends).toBe(0);
+      expect(web.child.exitCode).toBeNull();
+    } finally {
+      fake.setBehaviour(() => ({ reply: 'accept' }));
+    }
+  }, 240_000);
 });

@@ -12,7 +12,7 @@ import {
   type PrivateRedis,
   type WorkerProcess,
 } from '../support/processes.js';
-import type { FakeOutcome, FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
+import type { FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
 import { parseConfig } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { createApp } from '../../src/app.js';
@@ -24,10 +24,10 @@ const PEOPLE = 2_000;
 const SEND_CONCURRENCY = 10;
 
 /**
- * Crash a worker, flush Redis, restart PostgreSQL, hang the provider past the SDK's time-out — each
+ * Crash a worker, flush Redis, restart PostgreSQL — each
  * in the middle of a campaign of a few thousand people — and check the fake provider's own record:
  * everyone reached, and duplicates no more than the sends in flight at a killed worker (none at all
- * for the flush, the restart and the hang). Private Redis and PostgreSQL servers, so nothing shared
+ * for the flush and the restart; tests/integration/chaos-receipts.test.ts has the hanging provider). Private Redis and PostgreSQL servers, so nothing shared
  * with other test files is touched; a web app on loopback takes the signed receipts.
  */
 describe('nothing lost when things break mid-campaign', () => {
@@ -207,68 +207,4 @@ describe('nothing lost when things break mid-campaign', () => {
     },
     120_000,
   );
-  it('reaches everyone exactly once when provider calls hang past the time-out and are then accepted, and applies every receipt', async () => {
-    const phone = (i: number) => `+447701${String(i).padStart(5, '0')}`;
-    const incident = await makeIncident(deps);
-    await makePeople(
-      deps,
-      incident.id,
-      Array.from({ length: PEOPLE }, (_, i) =>
-        makePerson({ email: null, phone: phone(i), preferredChannel: 'sms' }),
-      ),
-    );
-    const index = new Map(Array.from({ length: PEOPLE }, (_, i) => [phone(i), i]));
-    const seen = new Map<string, number>();
-    // 2% of first requests hang for twice the SDK's time-out and are then accepted (half of those
-    // with their status callback, half without); 10% are delivered with the callback lost.
-    fake.setBehaviour((request): FakeOutcome => {
-      const to = (request.body as Record<string, string>).To ?? '';
-      const i = index.get(to);
-      const n = seen.get(to) ?? 0;
-      seen.set(to, n + 1);
-      const delivered = { status: 'delivered' };
-      if (i === undefined || n > 0) return { reply: 'accept', receipt: delivered };
-      if (i % 50 === 0)
-        return { reply: 'accept', delayMs: 4_000, receipt: delivered, postReceipt: i % 100 === 0 };
-      return { reply: 'accept', receipt: delivered, postReceipt: i % 10 !== 5 };
-    });
-    try {
-      const campaign = await makeApprovedCampaign(deps, incident.id);
-      await startCampaign(deps, { campaignId: campaign.id });
-      const mine = () =>
-        fake.requests.filter(
-          (r) => r.kind === 'twilio-sms' && index.has((r.body as Record<string, string>).To ?? ''),
-        );
-
-      const progress = await eventually(
-        'every message delivered',
-        async () => {
-          const now = await campaignProgress(deps, { campaignId: campaign.id });
-          return now.status === 'completed' && now.totals.delivered === PEOPLE ? now : undefined;
-        },
-        90_000,
-      );
-
-      const accepted = mine().filter((r) => r.providerMessageId);
-      const numbers = new Set(accepted.map((r) => (r.body as Record<string, string>).To));
-      expect(numbers.size).toBe(PEOPLE);
-      expect(accepted.length - numbers.size).toBe(0);
-      expect(progress.resends).toBe(0);
-      // The hung sends were settled by asking Twilio (or by their late receipt), not by resending.
-      expect(fake.lookups.filter((l) => l.kind === 'twilio-sms').length).toBeGreaterThan(0);
-      const { rows } = await deps.db.query<{ status: string; provider_message_id: string | null }>(
-        'SELECT status, provider_message_id FROM messages WHERE campaign_id = $1',
-        [campaign.id],
-      );
-      const leftSent = rows.filter(
-        (row) => row.status === 'sent' && fake.statusOf(row.provider_message_id ?? '') === 'delivered',
-      );
-      expect(leftSent).toHaveLength(0);
-      expect(new Set(rows.map((row) => row.provider_message_id))).toEqual(
-        new Set(accepted.map((r) => r.providerMessageId)),
-      );
-    } finally {
-      fake.setBehaviour(() => ({ reply: 'accept', receipt: null }));
-    }
-  }, 120_000);
 });

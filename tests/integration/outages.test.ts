@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, uniqueName } from '../support/context.js';
 import {
   startCandorWeb,
+  startWorkerProcess,
   startPrivatePostgres,
   startPrivateRedis,
   type CandorProcess,
@@ -181,4 +182,27 @@ describe('the web process when PostgreSQL or Redis is down', () => {
     expect(statuses).not.toContain(0);
     expect(statuses.filter((status) => status >= 500 && status !== 503)).toEqual([]);
   }, 120_000);
+
+  it('a worker process told to stop while Redis is away still exits', async () => {
+    const worker = startWorkerProcess(env);
+    // Its workers connect to Redis; then Redis goes, and the process is told to stop.
+    const probe = await createDeps(parseConfig({ NODE_ENV: 'test', ...env }), {
+      logger: createLogger({ level: 'silent' }),
+    });
+    await eventually(
+      'the worker process to listen',
+      async () => (await probe.queues.send.email.getWorkers()).length > 0,
+      30_000,
+    );
+    probe.redis.disconnect();
+    await probe.db.end();
+    await redis.halt();
+    try {
+      const code = await worker.stop();
+      // 0 when it could close cleanly, 1 when it gave up waiting for Redis: either way it is gone.
+      expect([0, 1]).toContain(code);
+    } finally {
+      await redis.startAgain();
+    }
+  }, 60_000);
 });

@@ -121,6 +121,11 @@ describe('sending through SendGrid and Twilio (official SDKs against fake provid
       expect(text).not.toContain(secret);
   });
 
+  it('has no sandbox outbox at all when no channel uses the sandbox provider', async () => {
+    for (const path of ['/sandbox/outbox', '/sandbox/outbox/1/email', '/sandbox/outbox/1/letter.pdf'])
+      expect((await fetch(`${ctx.baseUrl}${path}`, { redirect: 'manual' })).status, path).toBe(404);
+  });
+
   it('refuses a forged SendGrid receipt and changes nothing', async () => {
     const { rows } = await ctx.deps.db.query<{ id: number }>(
       "SELECT id FROM messages WHERE channel = 'email' LIMIT 1",
@@ -143,6 +148,41 @@ describe('sending through SendGrid and Twilio (official SDKs against fake provid
       [rows[0]!.id],
     );
     expect(after[0]!.status).toBe('delivered');
+  });
+
+  it('refuses a genuinely signed SendGrid batch whose signature is three days old, and counts it', async () => {
+    const { rows } = await ctx.deps.db.query<{ id: number; provider_message_id: string }>(
+      "SELECT id, provider_message_id FROM messages WHERE channel = 'email' AND status = 'delivered' LIMIT 1",
+    );
+    const message = rows[0]!;
+    const events = [
+      {
+        email: 'ada@example.com',
+        event: 'bounce',
+        sg_event_id: 'replayed-days-later',
+        sg_message_id: `${message.provider_message_id}.filterdrecv-1`,
+        candor_message_id: String(message.id),
+        timestamp: Math.floor(Date.now() / 1000) - 3 * 86_400,
+      },
+    ];
+    const refusals = async () =>
+      /candor_webhook_refusals_total\{provider="sendgrid",reason="stale"\} (\d+)/.exec(
+        await ctx.deps.metrics.registry.metrics(),
+      )?.[1] ?? '0';
+    const before = Number(await refusals());
+    const post = (signedAt: Date) => {
+      const { body, headers } = fake.signSendgridEvents(events, signedAt);
+      return fetch(`${ctx.baseUrl}/webhooks/sendgrid`, { method: 'POST', headers, body });
+    };
+    expect((await post(new Date(Date.now() - 3 * 86_400_000))).status).toBe(403);
+    expect(Number(await refusals())).toBe(before + 1);
+    const { rows: after } = await ctx.deps.db.query<{ status: string }>(
+      'SELECT status FROM messages WHERE id = $1',
+      [message.id],
+    );
+    expect(after[0]!.status).toBe('delivered');
+    // The same batch signed now (as SendGrid signs each retry afresh) is taken.
+    expect((await post(new Date())).status).toBeLessThan(300);
   });
 
   it('refuses a Twilio callback signed with the wrong token, and takes a replayed genuine one without change', async () => {

@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, eventually, type TestContext } from '../support/context.js';
 import { seedDemo } from '../../src/demo/seed.js';
-import {
-  approveCampaign,
-  createCampaign,
-  startCampaign,
-  submitCampaign,
-} from '../../src/campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
+import { sendDemoNotice } from '../../src/demo/send.js';
 import { listOutbox } from '../../src/sandbox-outbox/store.js';
 import { QUEUE_NAMES } from '../../src/queues.js';
 import { makeStaffAccount, signedInAgent } from '../support/console.js';
@@ -39,16 +33,7 @@ describe('the walking skeleton on the sandbox provider', () => {
 
   it('sends the demo notice to every seeded person, each in their language over a channel they can use', async () => {
     const seed = await seedDemo(ctx.deps, 36);
-    const campaign = await createCampaign(ctx.deps, {
-      incidentId: seed.incident.id,
-      kind: 'initial_notice',
-      audience: 'affected',
-      channelPolicy: DEFAULT_CHANNEL_POLICY,
-      createdBy: seed.editor.id,
-    });
-    await submitCampaign(ctx.deps, { campaignId: campaign.id });
-    await approveCampaign(ctx.deps, { campaignId: campaign.id, approverId: seed.approver.id });
-    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    const campaign = { id: (await sendDemoNotice(ctx.deps, seed)).campaignId };
 
     const statuses = await eventually('every message to reach a final status', async () => {
       const { rows } = await ctx.deps.db.query<{ status: string; channel: string; n: number }>(

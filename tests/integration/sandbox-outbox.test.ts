@@ -55,7 +55,7 @@ describe('the sandbox outbox shows each message as the person receives it', () =
     const response = await fetch(`${ctx.baseUrl}/sandbox/outbox/${id}/email`, { headers: { cookie } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toBe(
-      "default-src 'none'; style-src 'unsafe-inline'",
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     );
     const html = await response.text();
     expect(html).toContain('<html lang="en" dir="ltr">');

@@ -60,6 +60,19 @@ describe('shared web infrastructure', () => {
     await request(app).post('/form').type('form').send({}).expect(403);
   });
 
+  it('refuses a form a browser says came from another site, even with a valid token', async () => {
+    const agent = request.agent(app);
+    const page = await agent.get('/form').expect(200);
+    const token = csrfFrom(page.text);
+    const post = () => agent.post('/form').type('form').send({ _csrf: token });
+    await post().set('Origin', 'https://evil.example').expect(403);
+    await post().set('Sec-Fetch-Site', 'cross-site').expect(403);
+    await post()
+      .set('Origin', new URL(ctx.config.publicBaseUrl).origin)
+      .set('Sec-Fetch-Site', 'same-origin')
+      .expect(200);
+  });
+
   it('holds a rate limit in Redis, shared by every limiter with the same name', async () => {
     const first = createRateLimit(ctx.deps, { name: 'test', points: 2, durationSeconds: 60 });
     const second = createRateLimit(ctx.deps, { name: 'test', points: 2, durationSeconds: 60 });

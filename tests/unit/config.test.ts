@@ -10,6 +10,22 @@ describe('configuration', () => {
     expect(config.port).toBe(3000);
   });
 
+  it('listens on loopback only while the development secrets are in use, and refuses to do otherwise', () => {
+    const secrets = {
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      LOOKUP_HMAC_KEY: Buffer.alloc(32, 8).toString('base64'),
+      SESSION_SECRET: 'a-real-session-secret-of-at-least-32-characters',
+    };
+    expect(parseConfig({}).listenHost).toBe('127.0.0.1');
+    expect(parseConfig({ ...secrets, SESSION_SECRET: '' }).listenHost).toBe('127.0.0.1');
+    expect(parseConfig(secrets).listenHost).toBeUndefined();
+    expect(parseConfig({ ...secrets, HOST: '10.0.0.5' }).listenHost).toBe('10.0.0.5');
+    expect(() => parseConfig({ HOST: '0.0.0.0' })).toThrow(
+      /development .* may only be used on a loopback address/,
+    );
+    expect(parseConfig({ HOST: '::1' }).listenHost).toBe('::1');
+  });
+
   it('lists every missing or malformed variable in one message', () => {
     let error: unknown;
     try {
