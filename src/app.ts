@@ -19,7 +19,7 @@ import { registerLookup } from './lookup/routes.js';
 import { registerPersonalPage } from './personal-page/routes.js';
 import { registerSupport } from './support/routes.js';
 import { registerSubscriptions } from './subscriptions/routes.js';
-import { registerCodes } from './codes/routes.js';
+import { registerCodes } from './codes/register.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -10,6 +10,7 @@ import readline from 'node:readline';
 import { createStaffAccount } from './staff/accounts.js';
 import { totpUri } from './staff/totp.js';
 import { findIncidentBySlug } from './incidents/store.js';
+import { createIncident } from './incidents/service.js';
 import { csvRecords, runImport } from './imports/run.js';
 import { listImportErrors, type ImportRecord } from './imports/store.js';
 import { createApiKey } from './api/keys.js';
@@ -61,6 +62,9 @@ Commands:
   create-api-key --email <staff email> --name <key name> [--role <role>]
                make an API key that acts as that staff member, with their role or a lower one;
                the key is printed once
+  create-incident --slug <address> --organisation <name> --title <title> [--language <tag>]
+               create an incident, not yet public, with its title in that language (en by default);
+               write the rest of its texts and publish it in the console
   import --incident <slug> <file.csv> [--accept-valid-rows]
                import affected people from a CSV file; all or nothing unless --accept-valid-rows
   upload-codes <pool id> <file.csv>
@@ -82,6 +86,10 @@ const { positionals, values: flags } = parseArgs({
     role: { type: 'string' },
     totp: { type: 'boolean' },
     incident: { type: 'string' },
+    slug: { type: 'string' },
+    organisation: { type: 'string' },
+    title: { type: 'string' },
+    language: { type: 'string' },
     'accept-valid-rows': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
   },
@@ -189,6 +197,39 @@ switch (command) {
         `API key ${key.id} (${key.role}) acts as ${staff.displayName}. Keep it secret; it is not shown again:`,
       );
       console.log(token);
+    });
+    break;
+  }
+  case 'create-incident': {
+    const slug = flag('slug');
+    const organisationName = flag('organisation');
+    const title = flag('title');
+    if (!slug || !organisationName || !title) {
+      console.error(`create-incident needs --slug, --organisation and --title.\n\n${USAGE}`);
+      process.exit(1);
+    }
+    const language = flag('language') ?? 'en';
+    await withDeps(async (deps) => {
+      const incident = await createIncident(deps, {
+        slug,
+        organisationName,
+        defaultLocale: language,
+        texts: { [language]: { title } },
+      });
+      await recordAudit(
+        deps.db,
+        { staffId: null, apiKeyId: null },
+        {
+          action: 'incident.create',
+          subjectType: 'incident',
+          subjectId: incident.id,
+          details: { via: 'cli' },
+        },
+        deps.clock.now(),
+      );
+      console.log(
+        `Created incident ${incident.id}, to be published at ${deps.config.publicBaseUrl}/incidents/${incident.slug}.`,
+      );
     });
     break;
   }

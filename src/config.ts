@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Channel } from './campaigns/channel-policy.js';
+import type { Channel } from './channels/kinds.js';
 
 /**
  * Every setting Candor reads, parsed once at start. Factories receive the parsed Config; nothing

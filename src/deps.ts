@@ -14,6 +14,7 @@ import { recordOutboxEntry } from './sandbox-outbox/store.js';
 import { createImportStager } from './imports/stage-pool.js';
 import { createMetrics } from './platform/metrics.js';
 import { createPacer } from './platform/pacer.js';
+import { codeCampaignAudience } from './codes/audience.js';
 
 /**
  * The composition root: every long-lived thing, built once, for web and workers alike. Tests build
@@ -65,6 +66,8 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
     pacer,
     importStager,
     metrics,
+    /** Each feature's condition on whom a campaign reaches: the fan-out and the plan apply them all. */
+    audienceNarrowings: [codeCampaignAudience],
     /** Closes in dependency order: in-flight receipts, queues and Redis, then PostgreSQL. */
     async close() {
       await sandbox.drain();

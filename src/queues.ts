@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { CHANNELS, type Channel } from './campaigns/channel-policy.js';
+import { CHANNELS, type Channel } from './channels/kinds.js';
 
 /**
  * Every queue and job Candor uses, with its payload. Payloads carry ids only: Redis keeps job data in

@@ -10,7 +10,7 @@ import {
   type MaintenanceJob,
 } from '../src/queues.js';
 import type { Job } from 'bullmq';
-import { CHANNELS } from '../src/campaigns/channel-policy.js';
+import { CHANNELS } from '../src/channels/kinds.js';
 import { makeFanoutProcessor } from '../src/campaigns/fanout.js';
 import { makeSendProcessor } from '../src/campaigns/send.js';
 import { composeDepsWithCodes } from '../src/codes/compose.js';

@@ -1,14 +1,27 @@
 import express, { type Express } from 'express';
 import type { Deps } from '../deps.js';
-import { API_BASE, apiErrors, mountApiRoutes, problem } from './routing.js';
-import { apiRoutes } from './routes.js';
+import { API_BASE, apiErrors, mountApiRoutes, problem, type ApiRoute } from './routing.js';
+import { incidentApiRoutes } from '../incidents/api-routes.js';
+import { importApiRoutes } from '../imports/api-routes.js';
+import { campaignApiRoutes } from '../campaigns/api-routes.js';
+import { deliveryApiRoutes } from '../deliveries/api-routes.js';
 import { codeApiRoutes } from '../codes/api-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 
+/** Every /api/v1 endpoint: each feature owns its rows; the table, the document and the checks are one. */
+export function apiRouteTable(deps: Deps): ApiRoute[] {
+  return [
+    ...incidentApiRoutes(deps),
+    ...importApiRoutes(deps),
+    ...campaignApiRoutes(deps),
+    ...deliveryApiRoutes(deps),
+    ...codeApiRoutes(deps),
+  ];
+}
+
 /** The JSON API at /api/v1: the route table, its OpenAPI document, and problem documents for every error. */
 export function registerApi(app: Express, deps: Deps): void {
-  // Each feature owns its rows; the table, the document and the checks are one.
-  const routes = [...apiRoutes(deps), ...codeApiRoutes(deps)];
+  const routes = apiRouteTable(deps);
   const document = buildOpenApiDocument(routes, deps.config.publicBaseUrl);
   const router = express.Router();
   router.use(API_BASE, (_req, res, next) => {

@@ -3,12 +3,13 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Deps } from '../deps.js';
 import { can, type Permission } from '../staff/permissions.js';
-import { auditTrail } from '../console/routing.js';
+import { auditTrail } from '../web/audit-trail.js';
 import { createRateLimit } from '../platform/rate-limit.js';
 import { statusOf } from '../web/errors.js';
 import { isInvalidDatabaseInput } from '../platform/db.js';
 import { authenticateApiKey } from './keys.js';
 import { SCHEMAS, type SchemaName } from './schemas.js';
+import { staffOf } from '../web/staff.js';
 
 /**
  * The JSON API's route table. Each endpoint names its permission, its request and response shapes
@@ -104,7 +105,7 @@ function rateLimited(deps: Deps): RequestHandler {
 
 function authorize(route: Pick<ApiRoute, 'access'>): RequestHandler {
   return (_req, res, next) => {
-    const staff = res.locals.staff!;
+    const staff = staffOf(res);
     if (!can(staff.role, route.access)) {
       problem(res, 403, 'This key may not do that', {
         detail: `The ${staff.role} role does not hold ${route.access}.`,

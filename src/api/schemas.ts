@@ -1,6 +1,8 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import { INCIDENT_STATES } from '../incidents/store.js';
+import { SLUG_PATTERN } from '../incidents/service.js';
 import { AUDIENCES, CAMPAIGN_STATUSES } from '../campaigns/lifecycle.js';
-import { CHANNELS } from '../campaigns/channel-policy.js';
+import { CHANNELS } from '../channels/kinds.js';
 import { GENERAL_MESSAGE_KINDS, MESSAGE_KINDS } from '../notices/render.js';
 import { IMPORT_STATUSES } from '../imports/store.js';
 import { IMPORT_COLUMNS } from '../imports/validate.js';
@@ -24,7 +26,7 @@ const listOf = (name: string): JsonSchema => ({
   properties: { items: { type: 'array', items: ref(name) } },
 });
 
-const incidentText: JsonSchema = {
+const incidentText = {
   type: 'object',
   required: ['title'],
   properties: {
@@ -36,7 +38,126 @@ const incidentText: JsonSchema = {
     howToGetHelp: { type: 'string' },
   },
   additionalProperties: false,
-};
+} as const;
+
+/*
+ * Request bodies are written `as const`, so FromSchema derives their TypeScript types (at the bottom)
+ * from the very definitions Ajv validates against: a field added to a schema reaches the handler's
+ * type, and no hand-written interface can drift from what the API accepts.
+ */
+const NEW_INCIDENT = {
+  type: 'object',
+  required: ['slug', 'organisationName', 'texts'],
+  properties: {
+    slug: { type: 'string', pattern: SLUG_PATTERN.source },
+    organisationName: { type: 'string', minLength: 1, maxLength: 200 },
+    defaultLocale: { enum: [...SUPPORTED_LOCALES] },
+    dataTypes: { type: 'array', items: { type: 'string' } },
+    texts: {
+      type: 'object',
+      propertyNames: { enum: [...SUPPORTED_LOCALES] },
+      additionalProperties: incidentText,
+      minProperties: 1,
+    },
+    helplines: { type: 'object', additionalProperties: { type: 'string' } },
+    discoveredAt: dateTime,
+  },
+  additionalProperties: false,
+} as const;
+
+const NEW_UPDATE = {
+  type: 'object',
+  required: ['texts'],
+  properties: {
+    texts: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { enum: [...SUPPORTED_LOCALES] },
+      additionalProperties: {
+        type: 'object',
+        required: ['title', 'body'],
+        properties: { title: { type: 'string', minLength: 1 }, body: { type: 'string', minLength: 1 } },
+        additionalProperties: false,
+      },
+    },
+    notify: {
+      enum: ['nobody', 'subscribers', 'subscribers_and_affected'],
+      description:
+        'Tell people through an update campaign, submitted for a second person to approve (nobody by default).',
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+const NEW_PEOPLE = {
+  type: 'object',
+  required: ['people'],
+  properties: {
+    people: { type: 'array', items: ref('PersonRow'), minItems: 1, maxItems: 100_000 },
+    acceptValidRows: { type: 'boolean', description: 'Import the valid rows even if some are wrong.' },
+  },
+  additionalProperties: false,
+} as const;
+
+const NEW_CAMPAIGN = {
+  type: 'object',
+  required: ['kind', 'audience'],
+  properties: {
+    kind: {
+      enum: [...GENERAL_MESSAGE_KINDS],
+      description: "Code offers and code reminders are made from a code pool, with the pool's audience.",
+    },
+    audience: { enum: [...AUDIENCES] },
+    channels: {
+      type: 'array',
+      description: "Fallback order after each person's own needs and preference.",
+      items: { enum: [...CHANNELS] },
+      minItems: 1,
+      uniqueItems: true,
+    },
+    updateId: id,
+  },
+  additionalProperties: false,
+} as const;
+
+const REVIEW = {
+  type: 'object',
+  properties: { note: { type: 'string', maxLength: 2000 } },
+  additionalProperties: false,
+} as const;
+
+const NEW_CODE_POOL = {
+  type: 'object',
+  required: ['kind', 'name', 'vendorName', 'eligibility'],
+  properties: {
+    kind: { enum: [...POOL_KINDS] },
+    name: { type: 'string', maxLength: 200 },
+    vendorName: { type: 'string', maxLength: 200 },
+    enrollmentUrlTemplate: {
+      type: 'string',
+      description: "The vendor's enrollment link, with {code} where the code goes.",
+    },
+    enrollBy: { type: 'string', description: 'YYYY-MM-DD: the last day a code can be used.' },
+    eligibility: { enum: [...ELIGIBILITIES] },
+    eligibleDataTypes: { type: 'array', items: { type: 'string' } },
+    offerMode: { enum: [...OFFER_MODES] },
+    lowStockThreshold: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    instructions: {
+      type: 'object',
+      description: 'How to use the code, per language.',
+      propertyNames: { enum: [...SUPPORTED_LOCALES] },
+      additionalProperties: { type: 'string', maxLength: 2_000 },
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+const REDEMPTION = {
+  type: 'object',
+  required: ['code'],
+  properties: { code: { type: 'string', minLength: 1, maxLength: 200 } },
+  additionalProperties: false,
+} as const;
 
 export const SCHEMAS = {
   Problem: {
@@ -91,25 +212,7 @@ export const SCHEMAS = {
     },
   },
   IncidentList: listOf('Incident'),
-  NewIncident: {
-    type: 'object',
-    required: ['slug', 'organisationName', 'texts'],
-    properties: {
-      slug: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' },
-      organisationName: { type: 'string', minLength: 1, maxLength: 200 },
-      defaultLocale: { enum: [...SUPPORTED_LOCALES] },
-      dataTypes: { type: 'array', items: { type: 'string' } },
-      texts: {
-        type: 'object',
-        propertyNames: { enum: [...SUPPORTED_LOCALES] },
-        additionalProperties: incidentText,
-        minProperties: 1,
-      },
-      helplines: { type: 'object', additionalProperties: { type: 'string' } },
-      discoveredAt: dateTime,
-    },
-    additionalProperties: false,
-  },
+  NewIncident: NEW_INCIDENT,
   Update: {
     type: 'object',
     required: ['id', 'incidentId', 'texts', 'publishedAt'],
@@ -125,27 +228,13 @@ export const SCHEMAS = {
         },
       },
       publishedAt: dateTime,
+      campaignId: nullable('integer', {
+        description: 'When posted with notify: the update campaign, submitted for approval.',
+      }),
     },
   },
   UpdateList: listOf('Update'),
-  NewUpdate: {
-    type: 'object',
-    required: ['texts'],
-    properties: {
-      texts: {
-        type: 'object',
-        minProperties: 1,
-        propertyNames: { enum: [...SUPPORTED_LOCALES] },
-        additionalProperties: {
-          type: 'object',
-          required: ['title', 'body'],
-          properties: { title: { type: 'string', minLength: 1 }, body: { type: 'string', minLength: 1 } },
-          additionalProperties: false,
-        },
-      },
-    },
-    additionalProperties: false,
-  },
+  NewUpdate: NEW_UPDATE,
   PersonRow: {
     type: 'object',
     description: 'One affected person, with the same fields as a CSV import row.',
@@ -157,15 +246,7 @@ export const SCHEMAS = {
     ),
     additionalProperties: false,
   },
-  NewPeople: {
-    type: 'object',
-    required: ['people'],
-    properties: {
-      people: { type: 'array', items: ref('PersonRow'), minItems: 1, maxItems: 100_000 },
-      acceptValidRows: { type: 'boolean', description: 'Import the valid rows even if some are wrong.' },
-    },
-    additionalProperties: false,
-  },
+  NewPeople: NEW_PEOPLE,
   Import: {
     type: 'object',
     required: [
@@ -229,31 +310,8 @@ export const SCHEMAS = {
     },
   },
   CampaignList: listOf('Campaign'),
-  NewCampaign: {
-    type: 'object',
-    required: ['kind', 'audience'],
-    properties: {
-      kind: {
-        enum: [...GENERAL_MESSAGE_KINDS],
-        description: "Code offers and code reminders are made from a code pool, with the pool's audience.",
-      },
-      audience: { enum: [...AUDIENCES] },
-      channels: {
-        type: 'array',
-        description: "Fallback order after each person's own needs and preference.",
-        items: { enum: [...CHANNELS] },
-        minItems: 1,
-        uniqueItems: true,
-      },
-      updateId: id,
-    },
-    additionalProperties: false,
-  },
-  Review: {
-    type: 'object',
-    properties: { note: { type: 'string', maxLength: 2000 } },
-    additionalProperties: false,
-  },
+  NewCampaign: NEW_CAMPAIGN,
+  Review: REVIEW,
   AudiencePlan: {
     type: 'object',
     description:
@@ -437,31 +495,7 @@ export const SCHEMAS = {
       deliveries: { type: 'array', items: ref('Delivery') },
     },
   },
-  NewCodePool: {
-    type: 'object',
-    required: ['kind', 'name', 'vendorName', 'eligibility'],
-    properties: {
-      kind: { enum: [...POOL_KINDS] },
-      name: { type: 'string', maxLength: 200 },
-      vendorName: { type: 'string', maxLength: 200 },
-      enrollmentUrlTemplate: {
-        type: 'string',
-        description: "The vendor's enrollment link, with {code} where the code goes.",
-      },
-      enrollBy: { type: 'string', description: 'YYYY-MM-DD: the last day a code can be used.' },
-      eligibility: { enum: [...ELIGIBILITIES] },
-      eligibleDataTypes: { type: 'array', items: { type: 'string' } },
-      offerMode: { enum: [...OFFER_MODES] },
-      lowStockThreshold: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-      instructions: {
-        type: 'object',
-        description: 'How to use the code, per language.',
-        propertyNames: { enum: [...SUPPORTED_LOCALES] },
-        additionalProperties: { type: 'string', maxLength: 2_000 },
-      },
-    },
-    additionalProperties: false,
-  },
+  NewCodePool: NEW_CODE_POOL,
   CodePool: {
     type: 'object',
     required: ['id', 'incidentId', 'kind', 'name', 'vendorName', 'eligibility', 'offerMode', 'createdAt'],
@@ -506,12 +540,7 @@ export const SCHEMAS = {
     required: ['added', 'available'],
     properties: { added: { type: 'integer' }, available: { type: 'integer' } },
   },
-  Redemption: {
-    type: 'object',
-    required: ['code'],
-    properties: { code: { type: 'string', minLength: 1, maxLength: 200 } },
-    additionalProperties: false,
-  },
+  Redemption: REDEMPTION,
   RedemptionResult: {
     type: 'object',
     required: ['outcome', 'codeId'],
@@ -522,38 +551,11 @@ export const SCHEMAS = {
 export type SchemaName = keyof typeof SCHEMAS;
 
 /** Request bodies, as the schemas above admit them (checked before a handler sees them). */
-export interface NewIncidentBody {
-  slug: string;
-  organisationName: string;
-  defaultLocale?: string;
-  dataTypes?: string[];
-  texts: Record<
-    string,
-    {
-      title: string;
-      whatHappened?: string;
-      whatData?: string;
-      whatWeDid?: string;
-      whatYouShouldDo?: string;
-      howToGetHelp?: string;
-    }
-  >;
-  helplines?: Record<string, string>;
-  discoveredAt?: string;
-}
-export interface NewUpdateBody {
-  texts: Record<string, { title: string; body: string }>;
-}
-export interface NewPeopleBody {
+export type NewIncidentBody = FromSchema<typeof NEW_INCIDENT>;
+export type NewUpdateBody = FromSchema<typeof NEW_UPDATE>;
+/** Each person is a PersonRow, checked by reference; its columns are read by the import's own validation. */
+export type NewPeopleBody = Omit<FromSchema<typeof NEW_PEOPLE>, 'people'> & {
   people: Record<string, unknown>[];
-  acceptValidRows?: boolean;
-}
-export interface NewCampaignBody {
-  kind: (typeof GENERAL_MESSAGE_KINDS)[number];
-  audience: (typeof AUDIENCES)[number];
-  channels?: (typeof CHANNELS)[number][];
-  updateId?: number;
-}
-export interface ReviewBody {
-  note?: string;
-}
+};
+export type NewCampaignBody = FromSchema<typeof NEW_CAMPAIGN>;
+export type ReviewBody = FromSchema<typeof REVIEW>;

@@ -1,9 +1,12 @@
 import type { Audience } from './lifecycle.js';
 import type { MessageKind } from '../notices/render.js';
-import { POSSIBLY_SENT_STATUSES } from '../deliveries/status.js';
+import { FAILED_STATUSES, POSSIBLY_SENT_STATUSES, REACHED_STATUSES } from '../deliveries/status.js';
+
+/** Our own status names as an SQL list: the audiences are SQL fragments with the incident as $1 only. */
+const sqlList = (statuses: readonly string[]) => statuses.map((status) => `'${status}'`).join(', ');
 
 /** A person with a message in one of these may already have heard (an unknown outcome counts: it is live). */
-const POSSIBLY_SENT_SQL = POSSIBLY_SENT_STATUSES.map((status) => `'${status}'`).join(', ');
+const POSSIBLY_SENT_SQL = sqlList(POSSIBLY_SENT_STATUSES);
 
 /** Which people a campaign reaches, as SQL over `people p` (the incident is always $1). */
 export const AUDIENCE_FILTER: Record<Audience, string> = {
@@ -14,10 +17,18 @@ export const AUDIENCE_FILTER: Record<Audience, string> = {
   not_reached: `NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
                   WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN (${POSSIBLY_SENT_SQL}))`,
   failed: `EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('bounced', 'failed', 'undelivered', 'no_answer', 'busy'))
+                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN (${sqlList(FAILED_STATUSES)}))
            AND NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN ('delivered', 'answered'))`,
+                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN (${sqlList(REACHED_STATUSES)}))`,
 };
+
+/**
+ * A feature's own condition on whom a campaign reaches, as SQL over `people p` for one campaign:
+ * `true` for campaigns it has nothing to say about. The codes feature narrows its offers and
+ * reminders this way. The composition root (src/deps.ts) lists them and the fan-out and the plan
+ * receive them, so the campaigns never import the features built on top of them.
+ */
+export type AudienceNarrowing = (campaignId: number) => string;
 
 /**
  * What a message kind adds to any audience: someone who unsubscribed from update emails (the

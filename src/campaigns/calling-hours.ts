@@ -1,4 +1,4 @@
-import type { Channel } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 
 /**
  * Calling hours: SMS and calls reach people only inside a local window (08:00–21:00 unless

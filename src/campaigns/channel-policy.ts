@@ -1,12 +1,11 @@
+import type { Channel, Reachability } from '../channels/kinds.js';
+
 /**
  * Which channel reaches a person, and which one to try next when it fails. Pure: no I/O.
  *
  * Order: what the person needs (a visually impaired person gets a call), then what they asked for,
  * then the campaign's fallback order; never a channel we hold no contact for.
  */
-export const CHANNELS = ['email', 'sms', 'voice', 'letter'] as const;
-export type Channel = (typeof CHANNELS)[number];
-
 export const ACCESSIBILITY_NEEDS = [
   'visually_impaired',
   'hearing_impaired',
@@ -21,12 +20,6 @@ export interface ChannelPolicy {
 }
 
 export const DEFAULT_CHANNEL_POLICY: ChannelPolicy = { order: ['email', 'sms', 'voice', 'letter'] };
-
-export interface Reachability {
-  email: boolean;
-  phone: boolean;
-  postalAddress: boolean;
-}
 
 export interface ChannelChoiceInput {
   preferredChannel: Channel | null;
@@ -69,8 +62,4 @@ export function channelForAttempt(
   attempt: number,
 ): Channel | null {
   return channelOrder(person, policy)[attempt - 1] ?? null;
-}
-
-export function isChannel(value: string): value is Channel {
-  return (CHANNELS as readonly string[]).includes(value);
 }

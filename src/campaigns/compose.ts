@@ -7,7 +7,7 @@ import { loadRecipient, type Recipient } from '../people/store.js';
 import { isCodeMessageKind, renderNotice, type CodeOfferFacts, type MessageKind } from '../notices/render.js';
 import { loadNoticeContent, overridesFor, type NoticeContent } from './notice-content.js';
 import type { OutgoingMessage } from '../channels/channel.js';
-import type { Channel } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 
 export interface MessageToSend {
   messageId: number;

@@ -1,5 +1,5 @@
 import { CALLING_HOURS_CHANNELS, withinCallingHours, type CallingHours } from './calling-hours.js';
-import type { Channel } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 
 /**
  * When will each channel finish? From what is left to send, the provider's rate and, for SMS and

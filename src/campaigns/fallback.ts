@@ -1,5 +1,5 @@
 import type { MessageStatus } from '../deliveries/status.js';
-import type { Channel } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 
 /**
  * What follows a permanent failure. Pure. A call that rang out (no answer, busy) is tried again a

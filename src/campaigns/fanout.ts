@@ -4,10 +4,20 @@ import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
 import { jobIds, JOB_NAMES, SEND_JOB_OPTIONS, type FanoutJob, type Queues } from '../queues.js';
-import { CHANNELS, type Channel } from './channel-policy.js';
-import { claimNotices, findCampaign, findClaimScope, insertFirstMessages } from './store.js';
+import { CHANNELS, type Channel } from '../channels/kinds.js';
+import {
+  claimNotices,
+  findCampaign,
+  findClaimScope,
+  insertFirstMessages,
+  markFanoutComplete,
+  readQueuedFirstMessages,
+  recordFanoutPage,
+  lockWhileSending,
+} from './store.js';
 import { isWaitingForSchedule } from './lifecycle.js';
 import { planAudiencePage } from './plan.js';
+import type { AudienceNarrowing } from './audience.js';
 
 export interface FanoutDeps {
   db: Db;
@@ -15,6 +25,7 @@ export interface FanoutDeps {
   logger: Logger;
   clock: Clock;
   config: { sending: SendingConfig };
+  audienceNarrowings: readonly AudienceNarrowing[];
 }
 
 export const FANOUT_PAGE_SIZE = 1_000;
@@ -54,16 +65,13 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
         limit: FANOUT_PAGE_SIZE,
         now,
         sending: deps.config.sending,
+        narrowings: deps.audienceNarrowings,
       });
       if (!page) break;
       const pageSkipped = await withTransaction(deps.db, async (tx) => {
         // Holds off a cancel or pause until this page is in, and sees one that came first: a page
         // committed into a cancelled campaign would keep its people's claims live for ever.
-        const { rows: locked } = await tx.query<{ status: string }>(
-          'SELECT status FROM campaigns WHERE id = $1 FOR NO KEY UPDATE',
-          [campaign.id],
-        );
-        if (locked[0]?.status !== 'sending') return null;
+        if (!(await lockWhileSending(tx, campaign.id))) return null;
         let planned = page.messages;
         if (scope) {
           const claimed = await claimNotices(
@@ -78,28 +86,22 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
         }
         const inserted = await insertFirstMessages(tx, campaign.id, planned, now);
         const lost = page.skipped.length + page.messages.length - planned.length;
-        // Counted in the same transaction as the rows, so a repeated page adds nothing twice.
-        await tx.query(
-          `UPDATE campaigns SET audience_size = audience_size + $2, exhausted_count = exhausted_count + $3,
-             skipped_count = skipped_count + $5, fanout_cursor = GREATEST(fanout_cursor, $4) WHERE id = $1`,
-          [
-            campaign.id,
-            inserted.length,
-            inserted.filter((row) => row.channel === null).length,
-            page.lastId,
-            lost,
-          ],
-        );
+        await recordFanoutPage(tx, campaign.id, {
+          inserted: inserted.length,
+          exhausted: inserted.filter((row) => row.channel === null).length,
+          skipped: lost,
+          lastId: page.lastId,
+        });
         return lost;
       });
       if (pageSkipped === null) {
         deps.logger.info({ campaignId: campaign.id }, 'fan-out stopped: the campaign changed mid-page');
         return { people, skipped };
       }
-      const { rows: queued } = await deps.db.query<{ id: number; channel: Channel; send_after: Date | null }>(
-        `SELECT id, channel, send_after FROM messages
-         WHERE campaign_id = $1 AND attempt = 1 AND person_id = ANY($2::bigint[]) AND status = 'queued'`,
-        [campaign.id, page.messages.map((m) => m.personId)],
+      const queued = await readQueuedFirstMessages(
+        deps.db,
+        campaign.id,
+        page.messages.map((m) => m.personId),
       );
       await enqueueSends(deps.queues, queued, now);
       cursor = page.lastId;
@@ -107,10 +109,7 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
       skipped += pageSkipped;
       await job.updateProgress({ cursor, people, skipped });
     }
-    await deps.db.query(
-      'UPDATE campaigns SET fanout_completed_at = $2 WHERE id = $1 AND fanout_completed_at IS NULL',
-      [campaign.id, deps.clock.now()],
-    );
+    await markFanoutComplete(deps.db, campaign.id, deps.clock.now());
     deps.logger.info({ campaignId: campaign.id, people, skipped }, 'fan-out finished');
     return { people, skipped };
   };

@@ -2,9 +2,11 @@ import type { Queryable } from '../platform/db.js';
 import type { SendingConfig } from '../config.js';
 import { resolveLocale } from '../platform/i18n.js';
 import { toAudienceMember, type AudienceMember } from '../people/store.js';
-import { channelForAttempt, type Channel, type ChannelPolicy } from './channel-policy.js';
+import { channelForAttempt, type ChannelPolicy } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
 import type { ChannelWorkload } from './estimate.js';
+import type { AudienceNarrowing } from './audience.js';
 import { readAudiencePage, type Campaign, type ClaimScope } from './store.js';
 
 /**
@@ -74,9 +76,17 @@ export async function planAudiencePage(
     limit: number;
     now: Date;
     sending: Pick<SendingConfig, 'callingHours' | 'defaultTimeZone'>;
+    narrowings: readonly AudienceNarrowing[];
   },
 ): Promise<PlanPage | null> {
-  const rows = await readAudiencePage(db, input.campaign, input.scope, input.after, input.limit);
+  const rows = await readAudiencePage(
+    db,
+    input.campaign,
+    input.scope,
+    input.after,
+    input.limit,
+    input.narrowings,
+  );
   if (rows.length === 0) return null;
   const page: PlanPage = { messages: [], skipped: [], lastId: rows[rows.length - 1]!.id };
   for (const row of rows) {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../platform/db.js';
-import { MESSAGE_STATUSES, type MessageStatus } from '../deliveries/status.js';
+import { FAILED_STATUSES, MESSAGE_STATUSES, type MessageStatus } from '../deliveries/status.js';
 import type { CampaignStatus } from './lifecycle.js';
 
 /**
@@ -170,9 +170,9 @@ export async function readFailureReasons(
     n: number;
   }>(
     `SELECT channel, status, status_reason AS reason, count(*)::int AS n FROM messages
-     WHERE campaign_id = $1 AND status IN ('bounced', 'failed', 'undelivered', 'no_answer', 'busy')
+     WHERE campaign_id = $1 AND status = ANY($3::text[])
      GROUP BY 1, 2, 3 ORDER BY n DESC LIMIT $2`,
-    [campaignId, limit],
+    [campaignId, limit, FAILED_STATUSES],
   );
   return rows.map((row) => ({
     channel: row.channel ?? 'none',

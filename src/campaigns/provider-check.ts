@@ -7,7 +7,7 @@ import {
   requeueUnknownMessages,
   type LookupCandidate,
 } from '../deliveries/store.js';
-import { CHANNELS, type Channel } from './channel-policy.js';
+import { CHANNELS, type Channel } from '../channels/kinds.js';
 import { enqueueSends } from './fanout.js';
 
 export interface ProviderCheckDeps extends ReceiptDeps {

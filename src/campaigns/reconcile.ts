@@ -5,7 +5,7 @@ import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
 import { FAILED_STATUSES, IN_FLIGHT_STATUSES } from '../deliveries/status.js';
 import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type MaintenanceJob, type Queues } from '../queues.js';
-import { CHANNELS, type Channel } from './channel-policy.js';
+import { CHANNELS, type Channel } from '../channels/kinds.js';
 import { enqueueSends } from './fanout.js';
 import { followUpFailure } from './next-attempt.js';
 import { checkWithProviders, type ProviderCheckDeps, type ProviderCheckReport } from './provider-check.js';

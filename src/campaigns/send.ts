@@ -10,7 +10,7 @@ import { advanceMessageStatus, markMessageUnknown } from '../deliveries/store.js
 import type { MessageStatus } from '../deliveries/status.js';
 import type { Queues, SendJob } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
-import type { Channel } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import type { CampaignStatus } from './lifecycle.js';
 import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
 import { composeMessage, type ComposeDeps } from './compose.js';

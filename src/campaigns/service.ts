@@ -2,18 +2,28 @@ import type { Db } from '../platform/db.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
+import { idOr404 } from '../platform/ids.js';
 import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type Queues } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
 import { findIncidentById, type IncidentUpdate } from '../incidents/store.js';
 import { postIncidentUpdate } from '../incidents/service.js';
 import type { SnapshotDeps } from '../status-page/snapshot.js';
-import { DEFAULT_CHANNEL_POLICY, type Channel, type ChannelPolicy } from './channel-policy.js';
+import { DEFAULT_CHANNEL_POLICY, type ChannelPolicy } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import { zoneOrDefault } from './calling-hours.js';
 import { estimateCompletion, type ChannelEstimate, type ChannelWorkload } from './estimate.js';
 import { planAudiencePage, PlanTally, type AudiencePlanSummary } from './plan.js';
 import { enqueueSends } from './fanout.js';
-import { readCampaignProgress, readFailureReasons, readHeldMessages, readTimeline } from './progress.js';
+import type { AudienceNarrowing } from './audience.js';
 import {
+  readCampaignProgress,
+  readFailureReasons,
+  readHeldMessages,
+  readIncidentCampaignsProgress,
+  readTimeline,
+} from './progress.js';
+import {
+  AUDIENCES,
   assertCanApprove,
   isWaitingForSchedule,
   nextCampaignStatus,
@@ -22,13 +32,23 @@ import {
 } from './lifecycle.js';
 import {
   findCampaign,
+  countAudience,
   findClaimScope,
   insertCampaign,
+  cancelQueuedMessages,
+  listIncidentCampaigns,
+  readQueuedMessages,
   readInFlightByZone,
   releaseCancelledClaims,
   transitionCampaign,
   type Campaign,
 } from './store.js';
+
+/** What reading a campaign's audience needs: the clock, calling hours, and each feature's narrowing. */
+type PlanDeps = Pick<CampaignDeps, 'db' | 'clock'> & {
+  config: { sending: SendingConfig };
+  audienceNarrowings: readonly AudienceNarrowing[];
+};
 
 /** The campaign use cases, each read in the order a person would tell it. */
 export interface CampaignDeps {
@@ -51,6 +71,24 @@ export async function createCampaign(
   const incident = await findIncidentById(deps.db, input.incidentId);
   if (!incident) throw new NotFoundError(`There is no incident ${input.incidentId}.`);
   return insertCampaign(deps.db, { ...input, updateId: input.updateId ?? null });
+}
+
+/** The campaign a path names, for the console and the API alike: a 404 when there is none. */
+export async function loadCampaign(deps: Pick<CampaignDeps, 'db'>, idParam: unknown): Promise<Campaign> {
+  const campaign = await findCampaign(deps.db, idOr404(idParam, 'campaign'));
+  if (!campaign) throw new NotFoundError('There is no such campaign.');
+  return campaign;
+}
+
+/** How many people each audience holds today: an estimate before fan-out, which reads the same rule. */
+export async function audienceSizes(
+  deps: Pick<CampaignDeps, 'db'>,
+  input: { incidentId: number },
+): Promise<Record<Audience, number>> {
+  const counts = await Promise.all(
+    AUDIENCES.map(async (audience) => [audience, await countAudience(deps.db, input.incidentId, audience)]),
+  );
+  return Object.fromEntries(counts) as Record<Audience, number>;
 }
 
 async function act(
@@ -83,6 +121,18 @@ export function approveCampaign(
     approvedBy: input.approverId,
     ...(input.note ? { reviewNote: input.note } : {}),
   });
+}
+
+/**
+ * The second pair of eyes says yes, and sending starts. The approval refuses the campaign's own
+ * creator (four eyes, also a database constraint), so an approved campaign always had two people.
+ */
+export async function approveAndStart(
+  deps: CampaignDeps,
+  input: { campaignId: number; approverId: number; note?: string },
+): Promise<Campaign> {
+  await approveCampaign(deps, input);
+  return startCampaign(deps, { campaignId: input.campaignId });
 }
 
 export function rejectCampaign(deps: CampaignDeps, input: { campaignId: number; note: string }) {
@@ -125,11 +175,7 @@ export async function resumeCampaign(deps: CampaignDeps, input: { campaignId: nu
   }
   let cursor = 0;
   for (;;) {
-    const { rows } = await deps.db.query<{ id: number; channel: Channel; send_after: Date | null }>(
-      `SELECT id, channel, send_after FROM messages
-       WHERE campaign_id = $1 AND status = 'queued' AND channel IS NOT NULL AND id > $2 ORDER BY id LIMIT 1000`,
-      [campaign.id, cursor],
-    );
+    const rows = await readQueuedMessages(deps.db, campaign.id, cursor, 1000);
     if (rows.length === 0) break;
     await enqueueSends(deps.queues, rows, deps.clock.now());
     cursor = rows[rows.length - 1]!.id;
@@ -143,18 +189,30 @@ export async function resumeCampaign(deps: CampaignDeps, input: { campaignId: nu
  */
 export async function cancelCampaign(deps: CampaignDeps, input: { campaignId: number }): Promise<Campaign> {
   const campaign = await act(deps, input.campaignId, 'cancel');
-  for (;;) {
-    const { rowCount } = await deps.db.query(
-      `UPDATE messages SET status = 'cancelled', status_reason = 'campaign cancelled', updated_at = $2
-       WHERE id IN (SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' LIMIT 5000)`,
-      [campaign.id, deps.clock.now()],
-    );
-    if (!rowCount) break;
-  }
+  let cancelled: number;
+  do cancelled = await cancelQueuedMessages(deps.db, campaign.id, deps.clock.now(), 5000);
+  while (cancelled > 0);
   // Those it never reached may be told by another campaign; a failure still without its follow-up
   // gets none now, so it releases here rather than waiting.
   await releaseCancelledClaims(deps.db, campaign.id, deps.clock.now());
   return campaign;
+}
+
+/**
+ * An incident's campaigns, newest first, each with its progress from the counters: the console's
+ * incident page and the API's campaign list both show these.
+ */
+export async function campaignSummaries(deps: Pick<CampaignDeps, 'db'>, input: { incidentId: number }) {
+  const [campaigns, progress] = await Promise.all([
+    listIncidentCampaigns(deps.db, input.incidentId),
+    readIncidentCampaignsProgress(deps.db, input.incidentId),
+  ]);
+  const byId = new Map(progress.map((p) => [Number(p.campaignId), p]));
+  // A campaign created between the two reads has no progress yet: it shows from the next read.
+  return campaigns.flatMap((campaign) => {
+    const campaignProgress = byId.get(Number(campaign.id));
+    return campaignProgress ? [{ ...campaign, progress: campaignProgress }] : [];
+  });
 }
 
 export async function campaignProgress(deps: Pick<CampaignDeps, 'db'>, input: { campaignId: number }) {
@@ -168,10 +226,7 @@ export async function campaignProgress(deps: Pick<CampaignDeps, 'db'>, input: { 
  * the counters' progress, the commonest failures, what waits for calling hours and until when, the
  * chart's points and when each channel should finish.
  */
-export async function campaignDashboard(
-  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
-  input: { campaignId: number },
-) {
+export async function campaignDashboard(deps: PlanDeps, input: { campaignId: number }) {
   const progress = await campaignProgress(deps, input);
   const [held, timeline, estimates] = await Promise.all([
     readHeldMessages(deps.db, input.campaignId, deps.clock.now()),
@@ -193,7 +248,7 @@ export async function campaignDashboard(
  * so a campaign part-way shows what is still to come), at one instant.
  */
 export async function planCampaign(
-  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
+  deps: PlanDeps,
   input: { campaignId: number },
 ): Promise<AudiencePlanSummary & { campaignId: number; at: Date }> {
   const campaign = await findCampaign(deps.db, input.campaignId);
@@ -210,6 +265,7 @@ export async function planCampaign(
       limit: 5000,
       now: at,
       sending: deps.config.sending,
+      narrowings: deps.audienceNarrowings,
     });
     if (!page) break;
     tally.add(page);
@@ -224,7 +280,7 @@ export async function planCampaign(
  * flight, grouped by channel and time zone.
  */
 export async function estimateCampaign(
-  deps: Pick<CampaignDeps, 'db' | 'clock'> & { config: { sending: SendingConfig } },
+  deps: PlanDeps,
   input: { campaignId: number },
 ): Promise<ChannelEstimate[]> {
   const campaign = await findCampaign(deps.db, input.campaignId);
@@ -254,7 +310,8 @@ export async function estimateCampaign(
 /**
  * Publishing an update to an incident, and optionally telling people about it through the same
  * pipeline: an `update` campaign for subscribers (or subscribers and everyone affected) is created
- * and submitted, so a second person approves it like any other mass send.
+ * and submitted, so a second person approves it like any other mass send. The console's update form
+ * and the API's postUpdate both come here.
  */
 export async function publishIncidentUpdate(
   deps: CampaignDeps & SnapshotDeps,
@@ -268,7 +325,9 @@ export async function publishIncidentUpdate(
 ): Promise<{ update: IncidentUpdate; campaign: Campaign | null }> {
   const incident = await findIncidentById(deps.db, input.incidentId);
   if (!incident) throw new NotFoundError(`There is no incident ${input.incidentId}.`);
-  if (Object.keys(input.texts).length === 0) throw new ValidationError('An update needs a title and text.');
+  const main = input.texts[incident.defaultLocale];
+  if (!main?.title || !main.body)
+    throw new ValidationError(`Give the update in the default language (${incident.defaultLocale}).`);
   const update = await postIncidentUpdate(deps, { incidentId: incident.id, texts: input.texts });
   if (input.notify === 'nobody') return { update, campaign: null };
   const campaign = await createCampaign(deps, {

@@ -1,10 +1,10 @@
 import type { Queryable } from '../platform/db.js';
 import type { MessageKind } from '../notices/render.js';
-import type { Channel, ChannelPolicy } from './channel-policy.js';
+import type { ChannelPolicy } from './channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import type { Audience, CampaignStatus } from './lifecycle.js';
 import { AUDIENCE_COLUMNS, type AudienceRow } from '../people/store.js';
-import { AUDIENCE_FILTER, kindFilter } from './audience.js';
-import { codeCampaignAudienceSql } from '../codes/audience.js';
+import { AUDIENCE_FILTER, kindFilter, type AudienceNarrowing } from './audience.js';
 
 export interface Campaign {
   id: number;
@@ -98,6 +98,130 @@ export async function findCampaign(db: Queryable, id: number): Promise<Campaign 
   return rows[0] ? toCampaign(rows[0]) : null;
 }
 
+/** An incident's campaigns, newest first, with who made and who approved each, in one query. */
+export async function listIncidentCampaigns(
+  db: Queryable,
+  incidentId: number,
+): Promise<(Campaign & { createdByName: string | null; approvedByName: string | null })[]> {
+  const { rows } = await db.query<
+    CampaignRow & { created_by_name: string | null; approved_by_name: string | null }
+  >(
+    `SELECT c.*, cb.display_name AS created_by_name, ab.display_name AS approved_by_name
+     FROM campaigns c
+     LEFT JOIN staff cb ON cb.id = c.created_by LEFT JOIN staff ab ON ab.id = c.approved_by
+     WHERE c.incident_id = $1 ORDER BY c.id DESC`,
+    [incidentId],
+  );
+  return rows.map((row) => ({
+    ...toCampaign(row),
+    createdByName: row.created_by_name,
+    approvedByName: row.approved_by_name,
+  }));
+}
+
+/** How many people an audience holds today: an estimate before fan-out, which reads the same rule. */
+export async function countAudience(db: Queryable, incidentId: number, audience: Audience): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM people p WHERE p.incident_id = $1 AND ${AUDIENCE_FILTER[audience]}`,
+    [incidentId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Who made and who approved a campaign, and the approver's note, for its page. */
+export async function readCampaignReview(
+  db: Queryable,
+  campaignId: number,
+): Promise<{ createdByName: string | null; approvedByName: string | null; reviewNote: string | null }> {
+  const { rows } = await db.query<{
+    created_by_name: string | null;
+    approved_by_name: string | null;
+    review_note: string | null;
+  }>(
+    `SELECT cb.display_name AS created_by_name, ab.display_name AS approved_by_name, c.review_note
+     FROM campaigns c
+     LEFT JOIN staff cb ON cb.id = c.created_by LEFT JOIN staff ab ON ab.id = c.approved_by
+     WHERE c.id = $1`,
+    [campaignId],
+  );
+  return {
+    createdByName: rows[0]?.created_by_name ?? null,
+    approvedByName: rows[0]?.approved_by_name ?? null,
+    reviewNote: rows[0]?.review_note ?? null,
+  };
+}
+
+/** A message waiting for its send job: the id the job carries, its queue, and when it may go. */
+export interface QueuedMessage {
+  id: number;
+  channel: Channel;
+  send_after: Date | null;
+}
+
+/** A page of a campaign's queued messages, in id order after `after`, to queue their jobs again. */
+export async function readQueuedMessages(
+  db: Queryable,
+  campaignId: number,
+  after: number,
+  limit: number,
+): Promise<QueuedMessage[]> {
+  const { rows } = await db.query<QueuedMessage>(
+    `SELECT id, channel, send_after FROM messages
+     WHERE campaign_id = $1 AND status = 'queued' AND channel IS NOT NULL AND id > $2 ORDER BY id LIMIT $3`,
+    [campaignId, after, limit],
+  );
+  return rows;
+}
+
+/** The first messages just written for these people, still queued: the fan-out queues their jobs. */
+export async function readQueuedFirstMessages(
+  db: Queryable,
+  campaignId: number,
+  personIds: number[],
+): Promise<QueuedMessage[]> {
+  const { rows } = await db.query<QueuedMessage>(
+    `SELECT id, channel, send_after FROM messages
+     WHERE campaign_id = $1 AND attempt = 1 AND person_id = ANY($2::bigint[]) AND status = 'queued'`,
+    [campaignId, personIds],
+  );
+  return rows;
+}
+
+/** Cancels up to `limit` of a cancelled campaign's queued messages; how many it cancelled. */
+export async function cancelQueuedMessages(
+  db: Queryable,
+  campaignId: number,
+  at: Date,
+  limit: number,
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE messages SET status = 'cancelled', status_reason = 'campaign cancelled', updated_at = $2
+     WHERE id IN (SELECT id FROM messages WHERE campaign_id = $1 AND status = 'queued' LIMIT $3)`,
+    [campaignId, at, limit],
+  );
+  return rowCount ?? 0;
+}
+
+/** Counts a fan-out page in the same transaction as its rows, so a repeated page adds nothing twice. */
+export async function recordFanoutPage(
+  db: Queryable,
+  campaignId: number,
+  page: { inserted: number; exhausted: number; skipped: number; lastId: number },
+): Promise<void> {
+  await db.query(
+    `UPDATE campaigns SET audience_size = audience_size + $2, exhausted_count = exhausted_count + $3,
+       skipped_count = skipped_count + $5, fanout_cursor = GREATEST(fanout_cursor, $4) WHERE id = $1`,
+    [campaignId, page.inserted, page.exhausted, page.lastId, page.skipped],
+  );
+}
+
+export async function markFanoutComplete(db: Queryable, campaignId: number, at: Date): Promise<void> {
+  await db.query(
+    'UPDATE campaigns SET fanout_completed_at = $2 WHERE id = $1 AND fanout_completed_at IS NULL',
+    [campaignId, at],
+  );
+}
+
 const STATUS_TIMESTAMP: Partial<Record<CampaignStatus, string>> = {
   awaiting_approval: 'submitted_at',
   approved: 'approved_at',
@@ -156,6 +280,7 @@ export async function readAudiencePage(
   scope: ClaimScope | null,
   after: number,
   limit: number,
+  narrowings: readonly AudienceNarrowing[],
 ): Promise<(AudienceRow & { held_by: number | null })[]> {
   const heldBy = scope
     ? `(SELECT n.campaign_id FROM notice_claims n
@@ -165,7 +290,7 @@ export async function readAudiencePage(
   const { rows } = await db.query<AudienceRow & { held_by: number | null }>(
     `SELECT ${AUDIENCE_COLUMNS}, ${heldBy} AS held_by FROM people p
      WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${kindFilter(campaign.kind)}
-       AND ${codeCampaignAudienceSql(campaign.id)}
+       ${narrowings.map((narrow) => `AND ${narrow(campaign.id)}`).join(' ')}
      ORDER BY p.id LIMIT $3`,
     [campaign.incidentId, after, limit, ...(scope ? [scope.kind, scope.poolId ?? 0, campaign.id] : [])],
   );
@@ -250,4 +375,16 @@ export async function readInFlightByZone(
     [campaignId],
   );
   return rows.map((row) => ({ channel: row.channel, timeZone: row.time_zone, n: row.n }));
+}
+
+/**
+ * Locks the campaign's row for the rest of the transaction if it is still sending: a cancel or pause
+ * waits for the transaction, or came first and is seen. False when it is not sending.
+ */
+export async function lockWhileSending(tx: Queryable, campaignId: number): Promise<boolean> {
+  const { rows } = await tx.query<{ status: string }>(
+    'SELECT status FROM campaigns WHERE id = $1 FOR NO KEY UPDATE',
+    [campaignId],
+  );
+  return rows[0]?.status === 'sending';
 }

@@ -1,4 +1,4 @@
-import type { Channel } from '../campaigns/channel-policy.js';
+import type { Channel } from './kinds.js';
 import type { MessageStatus } from '../deliveries/status.js';
 import type { RenderedNotice } from '../notices/render.js';
 

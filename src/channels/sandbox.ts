@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Channel } from '../campaigns/channel-policy.js';
+import type { Channel } from './kinds.js';
 import type { ChannelAdapter, OutgoingMessage, ProviderEvent } from './channel.js';
 
 /**

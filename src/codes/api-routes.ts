@@ -1,4 +1,3 @@
-import type { Request, Response } from 'express';
 import type { ApiRoute } from '../api/routing.js';
 import { problem } from '../api/routing.js';
 import { NotFoundError } from '../platform/errors.js';
@@ -13,14 +12,8 @@ import {
   type CodeDeps,
 } from './service.js';
 import type { Deps } from '../deps.js';
-
-function idParam(req: Request, name: string): number {
-  const id = Number(req.params[name]);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('There is no such pool.');
-  return id;
-}
-
-const staffId = (res: Response) => res.locals.staff?.id ?? null;
+import { idOr404 } from '../platform/ids.js';
+import { staffOf } from '../web/staff.js';
 
 /**
  * The codes part of `/api/v1`, as rows of the API's one route table (so documented, validated,
@@ -53,8 +46,8 @@ export function codeApiRoutes(deps: CodeDeps & Pick<Deps, 'i18n'>): ApiRoute[] {
         }
         const pool = await createPool(deps, {
           ...parsed.data,
-          incidentId: idParam(req, 'incidentId'),
-          createdBy: staffId(res),
+          incidentId: idOr404(req.params.incidentId, 'incident'),
+          createdBy: staffOf(res).id,
         });
         res.status(201).json({ pool });
       },
@@ -67,7 +60,7 @@ export function codeApiRoutes(deps: CodeDeps & Pick<Deps, 'i18n'>): ApiRoute[] {
       access: 'codes:manage',
       responses: { 200: 'CodePoolWithStock' },
       handler: async (req, res) => {
-        const pool = await findPool(deps.db, idParam(req, 'poolId'));
+        const pool = await findPool(deps.db, idOr404(req.params.poolId, 'pool'));
         if (!pool) throw new NotFoundError('There is no such pool.');
         res.json({ pool, stock: await poolStock(deps.db, pool.id) });
       },
@@ -85,9 +78,9 @@ export function codeApiRoutes(deps: CodeDeps & Pick<Deps, 'i18n'>): ApiRoute[] {
         // The body is streamed into the validator: a vendor file of a million codes is never one string.
         try {
           const result = await uploadCodes(deps, {
-            poolId: idParam(req, 'poolId'),
+            poolId: idOr404(req.params.poolId, 'pool'),
             file: req,
-            uploadedBy: staffId(res),
+            uploadedBy: staffOf(res).id,
             source: 'api',
           });
           res.status(201).json(result);
@@ -113,10 +106,10 @@ export function codeApiRoutes(deps: CodeDeps & Pick<Deps, 'i18n'>): ApiRoute[] {
         const { code } = redemptionSchema.parse(req.body);
         res.json(
           await confirmRedemption(deps, {
-            poolId: idParam(req, 'poolId'),
+            poolId: idOr404(req.params.poolId, 'pool'),
             code,
             via: 'api',
-            staffId: staffId(res),
+            staffId: staffOf(res).id,
           }),
         );
       },

@@ -1,5 +1,6 @@
 import { ELIGIBLE_SQL } from './rules.js';
 import { POSSIBLY_SENT_STATUSES } from '../deliveries/status.js';
+import type { AudienceNarrowing } from '../campaigns/audience.js';
 
 const POSSIBLY_SENT_SQL = POSSIBLY_SENT_STATUSES.map((status) => `'${status}'`).join(', ');
 
@@ -12,10 +13,13 @@ const POSSIBLY_SENT_SQL = POSSIBLY_SENT_STATUSES.map((status) => `'${status}'`).
  *   the enroll-by date has not passed. Whoever redeems between the reminder's creation and its
  *   fan-out is left out, because this is read page by page as the fan-out runs.
  *
+ * Listed in the composition root (src/deps.ts) among the audience narrowings the fan-out applies.
  * The campaign id is inlined (it is an integer from our own row) so the fan-out's parameters stay as
  * they are.
  */
-export function codeCampaignAudienceSql(campaignId: number): string {
+export const codeCampaignAudience: AudienceNarrowing = function codeCampaignAudience(
+  campaignId: number,
+): string {
   if (!Number.isSafeInteger(campaignId)) throw new Error(`campaign id ${campaignId} is not an integer`);
   return `(NOT EXISTS (SELECT 1 FROM code_campaigns cc0 WHERE cc0.campaign_id = ${campaignId})
   OR EXISTS (
@@ -31,4 +35,4 @@ export function codeCampaignAudienceSql(campaignId: number): string {
                         WHERE oc.pool_id = cp.id AND oc.purpose = 'offer' AND m.person_id = p.id
                           AND m.status IN (${POSSIBLY_SENT_SQL})))))
   ))`;
-}
+};

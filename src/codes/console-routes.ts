@@ -5,10 +5,13 @@ import { ConflictError, NotFoundError, ValidationError } from '../platform/error
 import { SUPPORTED_LOCALES } from '../platform/i18n.js';
 import { findIncidentById, listPublishedIncidents } from '../incidents/store.js';
 import { parseForm, type FieldError } from '../web/forms.js';
-import { noteAudit, type ConsoleRoute } from '../console/routing.js';
+import { type ConsoleRoute } from '../console/routing.js';
+import { noteAudit } from '../web/audit-trail.js';
 import { readUpload } from '../console/imports/upload.js';
 import { ELIGIBILITIES, OFFER_MODES, POOL_KINDS } from './rules.js';
 import { poolFormSchema, redemptionSchema } from './validation.js';
+import { idOr404 } from '../platform/ids.js';
+import { staffOf } from '../web/staff.js';
 import {
   CodeFileError,
   confirmRedemption,
@@ -30,12 +33,6 @@ export function codeStockBanner(deps: Pick<Deps, 'db'>): RequestHandler {
     res.locals.codeStockWarnings = await listStockWarnings(deps.db);
     next();
   };
-}
-
-function idParam(value: unknown): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('no such pool');
-  return id;
 }
 
 const campaignFormSchema = z.object({
@@ -120,7 +117,7 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
         const pool = await createPool(deps, {
           ...form.data,
           incidentId: incident.id,
-          createdBy: res.locals.staff!.id,
+          createdBy: staffOf(res).id,
         });
         noteAudit(res, {
           subjectType: 'code_pool',
@@ -136,7 +133,7 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
       access: 'incidents:read',
       handler: async (req, res) => {
         const notice = typeof req.query.notice === 'string' ? req.query.notice : null;
-        await renderPool(res, idParam(req.params.id), 200, { notice });
+        await renderPool(res, idOr404(req.params.id, 'pool'), 200, { notice });
       },
     },
     {
@@ -147,11 +144,11 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
       body: 'multipart',
       audit: 'codes.upload',
       handler: async (req, res) => {
-        const poolId = idParam(req.params.id);
+        const poolId = idOr404(req.params.id, 'pool');
         if (!(await findPool(deps.db, poolId))) throw new NotFoundError('no such pool');
         try {
           const result = await readUpload(req, (file) =>
-            uploadCodes(deps, { poolId, file, uploadedBy: res.locals.staff!.id, source: 'console' }),
+            uploadCodes(deps, { poolId, file, uploadedBy: staffOf(res).id, source: 'console' }),
           );
           noteAudit(res, { subjectType: 'code_pool', subjectId: poolId, details: { added: result.added } });
           res.redirect(303, `/console/codes/${poolId}?notice=uploaded-${result.added}`);
@@ -176,7 +173,7 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
       access: 'codes:redeem',
       audit: 'codes.redeem',
       handler: async (req, res) => {
-        const poolId = idParam(req.params.id);
+        const poolId = idOr404(req.params.id, 'pool');
         const form = parseForm(redemptionSchema, req.body);
         if (!form.ok) return renderPool(res, poolId, 400, { redeemErrors: form.errors });
         try {
@@ -184,7 +181,7 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
             poolId,
             code: form.data.code,
             via: 'staff',
-            staffId: res.locals.staff!.id,
+            staffId: staffOf(res).id,
           });
           noteAudit(res, {
             subjectType: 'code',
@@ -206,7 +203,7 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
       access: 'campaigns:write',
       audit: 'codes.campaign.create',
       handler: async (req, res) => {
-        const poolId = idParam(req.params.id);
+        const poolId = idOr404(req.params.id, 'pool');
         const form = parseForm(campaignFormSchema, req.body);
         if (!form.ok) return renderPool(res, poolId, 400, { campaignErrors: form.errors });
         try {
@@ -214,7 +211,7 @@ export function codeConsoleRoutes(deps: Deps): ConsoleRoute[] {
             poolId,
             purpose: form.data.purpose,
             ...(form.data.daysBefore === undefined ? {} : { daysBefore: form.data.daysBefore }),
-            createdBy: res.locals.staff!.id,
+            createdBy: staffOf(res).id,
           });
           noteAudit(res, {
             subjectType: 'campaign',

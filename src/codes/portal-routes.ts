@@ -5,12 +5,14 @@ import { findPublishedIncident, type Incident } from '../incidents/store.js';
 import { formProtection } from '../web/session.js';
 import { listPersonalOffers, revealCode, startEnrollment, type CodeDeps } from './service.js';
 import { formatDay } from './rules.js';
+import { codesPath } from './paths.js';
+import { findPersonScope } from '../people/store.js';
+import { idOr404 } from '../platform/ids.js';
 
 type PortalDeps = CodeDeps & Pick<Deps, 'redis'>;
 
 /** Where a person proves who they are (the portal's lookup). */
 export const lookupPath = (slug: string) => `/incidents/${slug}/check`;
-export const codesPath = (slug: string) => `/incidents/${slug}/codes`;
 
 /**
  * The person this session proved to be, if they belong to this incident. Codes are shown only to
@@ -23,23 +25,14 @@ async function verifiedPersonId(
 ): Promise<number | null> {
   const portal = req.session.portal;
   if (!portal) return null;
-  const { rows } = await deps.db.query<{ incident_id: number }>(
-    'SELECT incident_id FROM people WHERE id = $1',
-    [portal.personId],
-  );
-  return rows[0]?.incident_id === incident.id ? portal.personId : null;
+  const scope = await findPersonScope(deps.db, portal.personId);
+  return scope?.incidentId === incident.id ? portal.personId : null;
 }
 
 async function publishedIncident(deps: Pick<Deps, 'db'>, slug: string | undefined): Promise<Incident> {
   const incident = slug ? await findPublishedIncident(deps.db, slug) : null;
   if (!incident) throw new NotFoundError('no such incident');
   return incident;
-}
-
-function poolIdParam(value: unknown): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('no such offer');
-  return id;
 }
 
 function verifyFirst(res: Response, incident: Incident): void {
@@ -74,7 +67,7 @@ export function portalCodesRouter(deps: PortalDeps): express.Router {
     const incident = await publishedIncident(deps, req.params.slug);
     const personId = await verifiedPersonId(deps, req, incident);
     if (personId === null) return verifyFirst(res, incident);
-    const poolId = poolIdParam(req.params.poolId);
+    const poolId = idOr404(req.params.poolId, 'offer');
     await revealCode(deps, { personId, poolId });
     // Whatever the outcome (the code, or "being replenished"), the page says it; a reload does not post again.
     res.redirect(303, `${codesPath(incident.slug)}#pool-${poolId}`);
@@ -84,7 +77,7 @@ export function portalCodesRouter(deps: PortalDeps): express.Router {
     const incident = await publishedIncident(deps, req.params.slug);
     const personId = await verifiedPersonId(deps, req, incident);
     if (personId === null) return verifyFirst(res, incident);
-    const url = await startEnrollment(deps, { personId, poolId: poolIdParam(req.params.poolId) });
+    const url = await startEnrollment(deps, { personId, poolId: idOr404(req.params.poolId, 'offer') });
     res.redirect(303, url);
   });
 

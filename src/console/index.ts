@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Deps } from '../deps.js';
-import { auditTrail, mountConsoleRoutes, staffOnly, type ConsoleRoute } from './routing.js';
+import { mountConsoleRoutes, staffOnly, type ConsoleRoute } from './routing.js';
+import { auditTrail } from '../web/audit-trail.js';
 import { lettersRouter } from '../letters/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { incidentRoutes } from './incidents/routes.js';

@@ -4,7 +4,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Deps } from '../deps.js';
 import { sessions } from '../web/session.js';
-import { auditTrail, authorizeAccess, loadStaff } from './routing.js';
+import { authorizeAccess, loadStaff } from './routing.js';
+import { auditTrail } from '../web/audit-trail.js';
 
 export const QUEUE_DASHBOARD_PATH = '/console/queues';
 

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Deps } from '../deps.js';
-import { recordAudit, type AuditEntry } from '../audit/store.js';
+import { auditTrail } from '../web/audit-trail.js';
 import { can, isStaffRole, type Permission } from '../staff/permissions.js';
 import { findActiveStaff } from '../staff/store.js';
 import { formProtection, sessions } from '../web/session.js';
@@ -25,13 +25,6 @@ export interface ConsoleRoute {
   /** `multipart` routes read the CSRF token from the form's first field themselves (see imports). */
   body?: 'form' | 'multipart';
   handler: RequestHandler;
-}
-
-const auditNotes = new WeakMap<Response, Omit<AuditEntry, 'action' | 'outcome'>>();
-
-/** Tells the audit record which thing a handler changed, and how (ids, counts, states: no personal data). */
-export function noteAudit(res: Response, note: Omit<AuditEntry, 'action' | 'outcome'>): void {
-  auditNotes.set(res, { ...auditNotes.get(res), ...note });
 }
 
 export function clientOf(req: Request): string {
@@ -78,36 +71,6 @@ function authorize(route: ConsoleRoute): RequestHandler {
         message: res.locals.t('console:errors.forbiddenBody'),
       });
     }
-    next();
-  };
-}
-
-/** Records every state-changing request once its answer is known: done, or refused by the permission check. */
-export function auditTrail(
-  deps: Pick<Deps, 'db' | 'clock' | 'logger'>,
-  action: string,
-  actorOf: (res: Response) => { staffId: number | null; apiKeyId: number | null },
-): RequestHandler {
-  return (req, res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
-    res.on('finish', () => {
-      const outcome = res.statusCode < 400 ? 'ok' : res.statusCode === 403 ? 'refused' : null;
-      if (!outcome) return;
-      const note = auditNotes.get(res) ?? {};
-      const id = Number(req.params.id);
-      recordAudit(
-        deps.db,
-        actorOf(res),
-        {
-          action,
-          outcome,
-          subjectType: note.subjectType ?? null,
-          subjectId: note.subjectId ?? (Number.isSafeInteger(id) ? id : null),
-          ...(note.details ? { details: note.details } : {}),
-        },
-        deps.clock.now(),
-      ).catch((error: unknown) => deps.logger.error({ err: error, action }, 'audit record failed'));
-    });
     next();
   };
 }

@@ -29,11 +29,6 @@ export const FAILED_STATUSES = [
   'busy',
 ] as const satisfies readonly MessageStatus[];
 export const REACHED_STATUSES = ['delivered', 'answered'] as const satisfies readonly MessageStatus[];
-export const TERMINAL_STATUSES: readonly MessageStatus[] = [
-  ...REACHED_STATUSES,
-  ...FAILED_STATUSES,
-  'cancelled',
-];
 /** Still on its way: counted as live everywhere (progress, audiences, completion), never as failed. */
 export const IN_FLIGHT_STATUSES = [
   'queued',
@@ -62,10 +57,6 @@ const RANK: Record<MessageStatus, number> = {
   busy: 3,
   cancelled: 3,
 };
-
-export function isTerminal(status: MessageStatus): boolean {
-  return RANK[status] === 3;
-}
 
 export function isFailure(status: MessageStatus): boolean {
   return (FAILED_STATUSES as readonly MessageStatus[]).includes(status);

@@ -1,7 +1,7 @@
 import type { Queryable } from '../platform/db.js';
 import type { Vault } from '../platform/vault.js';
 import type { ProviderEvent } from '../channels/channel.js';
-import type { Channel } from '../campaigns/channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import { isFailure, statusAfterReceipt, type MessageStatus } from './status.js';
 
 export interface StatusChange {

@@ -6,19 +6,15 @@ import {
   sendgridTimestampIsFresh,
   verifySendgridSignature,
 } from '../channels/sendgrid.js';
-import { parseTwilioStatus, verifyTwilioSignature } from '../channels/twilio.js';
+import { parseTwilioStatus } from '../channels/twilio.js';
+import { verifiedTwilioParams } from '../web/twilio-signature.js';
 import { receiveProviderEvents, type ReceiptOutcome } from './receipts.js';
+import { positiveId } from '../platform/ids.js';
 
 type WebhookDeps = Pick<
   Deps,
   'config' | 'db' | 'vault' | 'clock' | 'logger' | 'queues' | 'redis' | 'metrics'
 >;
-
-function messageIdFrom(query: unknown): number | null {
-  const value =
-    typeof query === 'object' && query !== null && 'message' in query ? Number(query.message) : NaN;
-  return Number.isSafeInteger(value) && value > 0 ? value : null;
-}
 
 /** SendGrid retries a refused post for up to 24 hours; this is only a hint for a gentler client. */
 const RETRY_AFTER_SECONDS = 30;
@@ -82,17 +78,8 @@ export function registerWebhooks(app: Express, deps: WebhookDeps): void {
     '/webhooks/twilio/status',
     express.urlencoded({ extended: false, limit: '100kb' }),
     async (req, res) => {
-      const twilio = deps.config.twilio;
-      if (!twilio) throw new NotFoundError('Twilio is not configured');
-      const params = (req.body ?? {}) as Record<string, string>;
-      const verified = verifyTwilioSignature({
-        authToken: twilio.authToken,
-        signature: req.get('X-Twilio-Signature'),
-        url: deps.config.publicBaseUrl + req.originalUrl,
-        params,
-      });
-      if (!verified) throw new ForbiddenError('signature does not verify');
-      const event = parseTwilioStatus(messageIdFrom(req.query), params);
+      const params = verifiedTwilioParams(deps, req);
+      const event = parseTwilioStatus(positiveId(req.query.message), params);
       answer(res, await receiveProviderEvents(deps, [event]));
     },
   );

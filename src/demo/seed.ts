@@ -20,7 +20,7 @@ import {
 } from '../staff/store.js';
 import { hashPassword } from '../staff/passwords.js';
 import { newTotpSecret } from '../staff/totp.js';
-import type { Channel } from '../campaigns/channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 
 export const DEMO_SLUG = 'northwind-2026';
 

@@ -8,6 +8,7 @@ import type { Vault } from '../platform/vault.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
+import { idOr404 } from '../platform/ids.js';
 import { findIncidentById } from '../incidents/store.js';
 import { IMPORT_COLUMNS, readHeader, type ImportColumn, type RowError } from './validate.js';
 import type { SourceRecord, StagedBatch } from './stage.js';
@@ -111,6 +112,13 @@ export interface ImportOptions {
  * editor said to take the good rows), merge the staged rows into people in one transaction.
  * Otherwise the import waits for the editor's decision.
  */
+/** The import a path names, for the console and the API alike: a 404 when there is none. */
+export async function loadImport(deps: Pick<ImportDeps, 'db'>, idParam: unknown): Promise<ImportRecord> {
+  const record = await findImport(deps.db, idOr404(idParam, 'import'));
+  if (!record) throw new NotFoundError('There is no such import.');
+  return record;
+}
+
 export async function runImport(deps: ImportDeps, options: ImportOptions): Promise<ImportRecord> {
   const incident = await findIncidentById(deps.db, options.incidentId);
   if (!incident) throw new NotFoundError(`There is no incident ${options.incidentId}.`);

@@ -1,4 +1,5 @@
-import { ACCESSIBILITY_NEEDS, isChannel } from '../campaigns/channel-policy.js';
+import { ACCESSIBILITY_NEEDS } from '../campaigns/channel-policy.js';
+import { isChannel } from '../channels/kinds.js';
 import type { PersonInput } from '../people/store.js';
 import {
   normalizeEmail,

@@ -117,6 +117,12 @@ export async function findIncidentBySlug(db: Queryable, slug: string): Promise<I
   return rows[0] ? toIncident(rows[0]) : null;
 }
 
+/** Every incident, newest first. */
+export async function listIncidents(db: Queryable): Promise<Incident[]> {
+  const { rows } = await db.query<IncidentRow>('SELECT * FROM incidents ORDER BY id DESC');
+  return rows.map(toIncident);
+}
+
 export async function listPublishedIncidents(db: Queryable): Promise<Incident[]> {
   const { rows } = await db.query<IncidentRow>(
     'SELECT * FROM incidents WHERE published_at IS NOT NULL ORDER BY published_at DESC',

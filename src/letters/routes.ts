@@ -3,14 +3,9 @@ import type { Deps } from '../deps.js';
 import { NotFoundError } from '../platform/errors.js';
 import { buildLettersPdf } from './pdf.js';
 import { loadCampaignLetters, markBatchPosted, recordBatchDownload } from './store.js';
+import { idOr404 } from '../platform/ids.js';
 
 type LetterDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'clock'>;
-
-function campaignIdFrom(value: unknown): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('no such campaign');
-  return id;
-}
 
 /**
  * Staff download a campaign's letters as one print-ready PDF and mark the batch posted. The router
@@ -21,7 +16,7 @@ function campaignIdFrom(value: unknown): number {
 export function lettersRouter(deps: LetterDeps): express.Router {
   const router = express.Router();
   router.get('/campaigns/:campaignId/letters.pdf', async (req, res) => {
-    const campaignId = campaignIdFrom(req.params.campaignId);
+    const campaignId = idOr404(req.params.campaignId, 'campaign');
     const letters = await loadCampaignLetters(deps.db, deps.vault, campaignId);
     if (letters.length === 0) throw new NotFoundError('this campaign has no letters');
     const envelope = deps.config.letters.envelope;
@@ -34,7 +29,7 @@ export function lettersRouter(deps: LetterDeps): express.Router {
       .send(pdf);
   });
   router.post('/campaigns/:campaignId/letters/posted', async (req, res) => {
-    const campaignId = campaignIdFrom(req.params.campaignId);
+    const campaignId = idOr404(req.params.campaignId, 'campaign');
     const batch = await markBatchPosted(deps.db, campaignId, res.locals.staff?.id ?? null, deps.clock.now());
     if (!batch) throw new NotFoundError('download the letters before marking them posted');
     res.redirect(303, `/console/campaigns/${campaignId}`);

@@ -1,5 +1,5 @@
 import type { TFunction } from '../platform/i18n.js';
-import type { Channel } from '../campaigns/channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import { smsCost, type SmsCost } from './sms.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Channel } from '../campaigns/channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 import type { MessageKind } from './render.js';
 
 /**

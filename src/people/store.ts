@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Queryable } from '../platform/db.js';
 import type { Vault } from '../platform/vault.js';
-import type { Channel, Reachability } from '../campaigns/channel-policy.js';
+import type { Channel, Reachability } from '../channels/kinds.js';
 import { formatReferenceCode, normalizeReferenceCode, REFERENCE_CODE_BYTES } from './reference-code.js';
 
 /** A person as import and the API hand them over, already validated and normalized. */
@@ -252,4 +252,25 @@ export function toAudienceMember(row: AudienceRow): AudienceMember {
     timeZone: row.time_zone,
     reachable: { email: row.has_email, phone: row.has_phone, postalAddress: row.has_postal_address },
   };
+}
+
+/** Which incident a person belongs to and their language: enough for a portal session. */
+export async function findPersonScope(
+  db: Queryable,
+  personId: number,
+): Promise<{ incidentId: number; locale: string } | null> {
+  const { rows } = await db.query<{ incident_id: number; locale: string }>(
+    'SELECT incident_id, locale FROM people WHERE id = $1',
+    [personId],
+  );
+  return rows[0] ? { incidentId: rows[0].incident_id, locale: rows[0].locale } : null;
+}
+
+/** The incident's first person, for a template preview when staff name nobody. */
+export async function firstPersonId(db: Queryable, incidentId: number): Promise<number | null> {
+  const { rows } = await db.query<{ id: number }>(
+    'SELECT id FROM people WHERE incident_id = $1 ORDER BY id LIMIT 1',
+    [incidentId],
+  );
+  return rows[0]?.id ?? null;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ACCESSIBILITY_NEEDS, CHANNELS, type Channel } from '../campaigns/channel-policy.js';
+import { ACCESSIBILITY_NEEDS } from '../campaigns/channel-policy.js';
+import { CHANNELS, type Channel } from '../channels/kinds.js';
 import { SUPPORTED_LOCALES } from '../platform/i18n.js';
 import type { Profile } from './store.js';
 

@@ -10,7 +10,7 @@ import { portalContext, signOutPerson } from '../web/portal.js';
 import { publishedIncidentOr404 } from '../web/published-incident.js';
 import { availableChannels, preferencesForm } from './preferences.js';
 import { listPersonalOffers } from '../codes/service.js';
-import { codesPath } from '../codes/portal-routes.js';
+import { codesPath } from '../codes/paths.js';
 import { formatDay } from '../codes/rules.js';
 import { loadProfile, setSubscribed, updatePreferences, type Profile } from './store.js';
 

@@ -1,6 +1,6 @@
 import type { Queryable } from '../platform/db.js';
 import type { Vault } from '../platform/vault.js';
-import type { Channel } from '../campaigns/channel-policy.js';
+import type { Channel } from '../channels/kinds.js';
 
 /** What the personal page shows about the person who proved who they are. */
 export interface Profile {

@@ -6,12 +6,7 @@ import { buildLettersPdf } from '../letters/pdf.js';
 import { loadLetter } from '../letters/store.js';
 import { findOutboxEntry, listOutbox } from './store.js';
 import { staffOnly } from '../console/routing.js';
-
-function idFrom(value: unknown): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('no such message');
-  return id;
-}
+import { idOr404 } from '../platform/ids.js';
 
 /**
  * What the sandbox provider "sent", rendered as each person would receive it: the email as it
@@ -28,7 +23,7 @@ export function registerSandboxOutbox(app: Express, deps: Deps): void {
   });
 
   app.get('/sandbox/outbox/:id/email', ...staffOnly(deps, 'outbox:read'), async (req, res) => {
-    const entry = await findOutboxEntry(deps.db, deps.vault, idFrom(req.params.id));
+    const entry = await findOutboxEntry(deps.db, deps.vault, idOr404(req.params.id, 'message'));
     if (entry?.channel !== 'email') throw new NotFoundError('no such email');
     // The email's own inline styles, and nothing else: it is our template with every value escaped.
     res
@@ -38,7 +33,7 @@ export function registerSandboxOutbox(app: Express, deps: Deps): void {
   });
 
   app.get('/sandbox/outbox/:id/letter.pdf', ...staffOnly(deps, 'outbox:read'), async (req, res) => {
-    const entry = await findOutboxEntry(deps.db, deps.vault, idFrom(req.params.id));
+    const entry = await findOutboxEntry(deps.db, deps.vault, idOr404(req.params.id, 'message'));
     if (entry?.channel !== 'letter') throw new NotFoundError('no such letter');
     const letter = await loadLetter(deps.db, deps.vault, entry.messageId);
     if (!letter) throw new NotFoundError('no such letter');

@@ -132,3 +132,11 @@ export async function subscribePersonByEmail(
 export async function linkSubscriptionToPerson(db: Queryable, id: number, personId: number): Promise<void> {
   await db.query('UPDATE subscriptions SET person_id = $2 WHERE id = $1', [id, personId]);
 }
+
+/** No more update emails for this person (the first time counts; repeating changes nothing). */
+export async function optOutOfUpdates(db: Queryable, personId: number, at: Date): Promise<void> {
+  await db.query(
+    'UPDATE people SET updates_opted_out_at = COALESCE(updates_opted_out_at, $2) WHERE id = $1',
+    [personId, at],
+  );
+}

@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../platform/errors.js';
 import { verifyUnsubscribeToken } from '../campaigns/compose.js';
+import { optOutOfUpdates } from './store.js';
 
 type UnsubscribeDeps = Pick<Deps, 'config' | 'db' | 'clock' | 'logger'>;
 
@@ -31,10 +32,7 @@ export function registerUnsubscribe(app: Express, deps: UnsubscribeDeps): void {
     express.urlencoded({ extended: false, limit: '1kb' }),
     async (req, res) => {
       const personId = personFrom(req.params.token);
-      await deps.db.query(
-        'UPDATE people SET updates_opted_out_at = COALESCE(updates_opted_out_at, $2) WHERE id = $1',
-        [personId, deps.clock.now()],
-      );
+      await optOutOfUpdates(deps.db, personId, deps.clock.now());
       deps.logger.info({ personId }, 'unsubscribed from update emails');
       res.render('subscriptions/unsubscribe', {
         title: res.locals.t('notices:unsubscribePage.title'),

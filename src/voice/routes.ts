@@ -1,17 +1,12 @@
 import express, { type Express, type Request } from 'express';
 import type { Deps } from '../deps.js';
-import { ForbiddenError, NotFoundError } from '../platform/errors.js';
-import { verifyTwilioSignature } from '../channels/twilio.js';
+import { verifiedTwilioParams } from '../web/twilio-signature.js';
 import { composeStoredMessage } from '../campaigns/compose.js';
 import { composeDepsWithCodes } from '../codes/compose.js';
 import { answerTwiml, menuTwiml, unknownMessageTwiml } from './twiml.js';
+import { positiveId } from '../platform/ids.js';
 
 type VoiceDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'i18n' | 'logger' | 'channels' | 'clock' | 'queues'>;
-
-function messageIdFrom(req: Request): number | null {
-  const value = Number(req.query.message);
-  return Number.isSafeInteger(value) && value > 0 ? value : null;
-}
 
 /**
  * The TwiML Twilio fetches when a call is answered, and again for each keypress. Both are signed by
@@ -21,17 +16,8 @@ export function registerVoiceRoutes(app: Express, deps: VoiceDeps): void {
   const form = express.urlencoded({ extended: false, limit: '100kb' });
 
   async function verifiedScript(req: Request) {
-    const twilio = deps.config.twilio;
-    if (!twilio) throw new NotFoundError('Twilio is not configured');
-    const params = (req.body ?? {}) as Record<string, string>;
-    const verified = verifyTwilioSignature({
-      authToken: twilio.authToken,
-      signature: req.get('X-Twilio-Signature'),
-      url: deps.config.publicBaseUrl + req.originalUrl,
-      params,
-    });
-    if (!verified) throw new ForbiddenError('signature does not verify');
-    const messageId = messageIdFrom(req);
+    const params = verifiedTwilioParams(deps, req);
+    const messageId = positiveId(req.query.message);
     const message = messageId ? await composeStoredMessage(composeDepsWithCodes(deps), messageId) : null;
     const script = message?.channel === 'voice' ? message.content.call : null;
     return { params, messageId, message, script };

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Deps } from '../deps.js';
 import { resolveLocale, SUPPORTED_LOCALES, textDirection } from '../platform/i18n.js';
+import { findPersonScope } from '../people/store.js';
 
 /**
  * The public side's idea of "signed in": a person who proved who they are with their reference code
@@ -48,12 +49,8 @@ export function portalContext(deps: Pick<Deps, 'db' | 'i18n'>): RequestHandler {
     if (picked && (SUPPORTED_LOCALES as readonly string[]).includes(picked)) req.session.portalLang = picked;
     const portal = req.session.portal;
     if (portal) {
-      const { rows } = await deps.db.query<{ incident_id: number; locale: string }>(
-        'SELECT incident_id, locale FROM people WHERE id = $1',
-        [portal.personId],
-      );
-      const row = rows[0];
-      if (row) res.locals.person = { id: portal.personId, incidentId: row.incident_id, locale: row.locale };
+      const scope = await findPersonScope(deps.db, portal.personId);
+      if (scope) res.locals.person = { id: portal.personId, ...scope };
     }
     const lang = req.session.portalLang ?? res.locals.person?.locale;
     if (lang) setLocale(res, deps, resolveLocale(lang));

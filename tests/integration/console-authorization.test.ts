@@ -7,7 +7,7 @@ import { consoleRoutes } from '../../src/console/index.js';
 import type { ConsoleRoute } from '../../src/console/routing.js';
 import { can, PERMISSIONS } from '../../src/staff/permissions.js';
 import { STAFF_ROLES, type StaffRole } from '../../src/staff/store.js';
-import { apiRoutes } from '../../src/api/routes.js';
+import { apiRouteTable } from '../../src/api/index.js';
 import { API_BASE, type ApiRoute } from '../../src/api/routing.js';
 import { makeApiKey } from '../support/api.js';
 
@@ -94,7 +94,7 @@ describe('JSON API authorization, from the API route table', () => {
   let routes: ApiRoute[];
   beforeAll(async () => {
     ctx = await startTestContext();
-    routes = apiRoutes(ctx.deps);
+    routes = apiRouteTable(ctx.deps);
     for (const role of STAFF_ROLES) tokens.set(role, (await makeApiKey(ctx.deps, role)).token);
   });
   afterAll(async () => ctx?.close());

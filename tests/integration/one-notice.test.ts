@@ -19,7 +19,7 @@ import {
   startCampaign,
   submitCampaign,
 } from '../../src/campaigns/service.js';
-import type { Channel } from '../../src/campaigns/channel-policy.js';
+import type { Channel } from '../../src/channels/kinds.js';
 import type { Audience } from '../../src/campaigns/lifecycle.js';
 import type { MessageKind } from '../../src/notices/render.js';
 import { documentedApiClient, makeApiKey } from '../support/api.js';

@@ -5,7 +5,9 @@ import { ForbiddenError, NotFoundError } from '../../platform/errors.js';
 import { parseForm, type FieldError } from '../../web/forms.js';
 import { STAFF_ROLES, listStaff } from '../../staff/store.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../api/keys.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
+import { idOr404 } from '../../platform/ids.js';
 
 const newKeyForm = z.object({
   name: z
@@ -72,8 +74,7 @@ export function apiKeyRoutes(deps: Deps): ConsoleRoute[] {
       access: 'staff:manage',
       audit: 'api_key.revoke',
       handler: async (req, res) => {
-        const id = Number(req.params.id);
-        if (!Number.isSafeInteger(id)) throw new NotFoundError('There is no such API key.');
+        const id = idOr404(req.params.id, 'API key');
         await revokeApiKey(deps, { id });
         noteAudit(res, { subjectType: 'api_key', subjectId: id });
         res.redirect(303, '/console/api-keys');

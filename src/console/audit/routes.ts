@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.js';
 import { listAudit } from '../../audit/store.js';
 import type { ConsoleRoute } from '../routing.js';
+import { positiveId } from '../../platform/ids.js';
 
 const PAGE = 100;
 
@@ -12,12 +13,11 @@ export function auditRoutes(deps: Deps): ConsoleRoute[] {
       path: '/console/audit',
       access: 'audit:read',
       handler: async (req, res) => {
-        const before = Number(req.query.before);
         const action =
           typeof req.query.action === 'string' && req.query.action.trim() ? req.query.action.trim() : null;
         const records = await listAudit(deps.db, {
           limit: PAGE + 1,
-          beforeId: Number.isSafeInteger(before) && before > 0 ? before : null,
+          beforeId: positiveId(req.query.before),
           action,
         });
         res.render('console/audit/index', {

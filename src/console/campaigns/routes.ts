@@ -1,37 +1,30 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
-import { NotFoundError } from '../../platform/errors.js';
 import { parseForm } from '../../web/forms.js';
 import { AUDIENCES } from '../../campaigns/lifecycle.js';
-import { CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
+import { CHANNELS, isChannel, type Channel } from '../../channels/kinds.js';
 import { GENERAL_MESSAGE_KINDS } from '../../notices/render.js';
-import { findCampaign, type Campaign } from '../../campaigns/store.js';
 import {
+  approveAndStart,
+  audienceSizes,
   campaignDashboard,
   campaignProgress,
   cancelCampaign,
+  createCampaign,
+  loadCampaign,
   pauseCampaign,
   planCampaign,
+  rejectCampaign,
   resumeCampaign,
+  submitCampaign,
 } from '../../campaigns/service.js';
 import { isWaitingForSchedule } from '../../campaigns/lifecycle.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
-import { loadIncident } from '../incidents/routes.js';
-import { countAudience } from './store.js';
-import {
-  approveAndStart,
-  createCampaignDraft,
-  rejectCampaignWithNote,
-  submitForApproval,
-} from './use-cases.js';
-
-export async function loadCampaign(deps: Pick<Deps, 'db'>, idParam: unknown): Promise<Campaign> {
-  const id = Number(idParam);
-  const campaign = Number.isSafeInteger(id) ? await findCampaign(deps.db, id) : null;
-  if (!campaign) throw new NotFoundError('There is no such campaign.');
-  return campaign;
-}
+import { readCampaignReview } from '../../campaigns/store.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
+import { loadIncident } from '../../incidents/service.js';
+import { staffOf } from '../../web/staff.js';
 
 const newCampaignForm = z.object({
   kind: z.enum(GENERAL_MESSAGE_KINDS, 'console:campaigns.errors.kindMissing'),
@@ -55,11 +48,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
     errors: { field: string; messageKey: string }[] = [],
   ) => {
     const incident = await loadIncident(deps, incidentId);
-    const audienceCounts = Object.fromEntries(
-      await Promise.all(
-        AUDIENCES.map(async (a) => [a, await countAudience(deps.db, incident.id, a)] as const),
-      ),
-    );
+    const audienceCounts = await audienceSizes(deps, { incidentId: incident.id });
     res.status(errors.length ? 400 : 200).render('console/campaigns/new', {
       incident,
       // Code offers and reminders are made from a code pool's page, which knows who may have a code.
@@ -108,12 +97,12 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
           await renderNew(res, incident.id, req.body as Record<string, unknown>, errors);
           return;
         }
-        const campaign = await createCampaignDraft(deps, {
+        const campaign = await createCampaign(deps, {
           incidentId: incident.id,
           kind: form.data.kind,
           audience: form.data.audience,
           channelPolicy: { order },
-          createdBy: res.locals.staff!.id,
+          createdBy: staffOf(res).id,
         });
         noteAudit(res, {
           subjectType: 'campaign',
@@ -134,29 +123,19 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
         const beforeSending = ['draft', 'rejected', 'awaiting_approval', 'approved'].includes(
           campaign.status,
         );
-        const [progress, plan, staffNames] = await Promise.all([
+        const [progress, plan, review] = await Promise.all([
           campaignDashboard(deps, { campaignId: campaign.id }),
           beforeSending ? planCampaign(deps, { campaignId: campaign.id }) : null,
-          deps.db.query<{ id: number; display_name: string }>(
-            'SELECT id, display_name FROM staff WHERE id = ANY($1::bigint[])',
-            [[campaign.createdBy, campaign.approvedBy].filter((id) => id !== null)],
-          ),
+          readCampaignReview(deps.db, campaign.id),
         ]);
-        const review = await deps.db.query<{ review_note: string | null }>(
-          'SELECT review_note FROM campaigns WHERE id = $1',
-          [campaign.id],
-        );
-        const names = new Map(staffNames.rows.map((row) => [row.id, row.display_name]));
         const live = campaign.status === 'sending' || campaign.status === 'approved';
         res.render('console/campaigns/show', {
           campaign,
           incident,
           progress,
           plan,
-          reviewNote: review.rows[0]?.review_note ?? null,
-          createdByName: campaign.createdBy ? names.get(campaign.createdBy) : null,
-          approvedByName: campaign.approvedBy ? names.get(campaign.approvedBy) : null,
-          isCreator: campaign.createdBy === res.locals.staff!.id,
+          ...review,
+          isCreator: campaign.createdBy === staffOf(res).id,
           startsAt: isWaitingForSchedule(campaign, deps.clock.now()) ? campaign.scheduledFor : null,
           refreshSeconds: live ? 5 : 0,
           errors:
@@ -203,7 +182,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
       access: 'campaigns:write',
       audit: 'campaign.submit',
       handler: async (req, res) => {
-        const campaign = await submitForApproval(deps, {
+        const campaign = await submitCampaign(deps, {
           campaignId: (await loadCampaign(deps, req.params.id)).id,
         });
         res.redirect(303, `/console/campaigns/${campaign.id}`);
@@ -221,7 +200,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
             : '';
         const campaign = await approveAndStart(deps, {
           campaignId: (await loadCampaign(deps, req.params.id)).id,
-          approverId: res.locals.staff!.id,
+          approverId: staffOf(res).id,
           note,
         });
         res.redirect(303, `/console/campaigns/${campaign.id}`);
@@ -242,11 +221,7 @@ export function campaignRoutes(deps: Deps): ConsoleRoute[] {
           res.redirect(303, `/console/campaigns/${campaign.id}?error=noteMissing#note`);
           return;
         }
-        await rejectCampaignWithNote(deps, {
-          campaignId: campaign.id,
-          reviewerId: res.locals.staff!.id,
-          note,
-        });
+        await rejectCampaign(deps, { campaignId: campaign.id, note });
         res.redirect(303, `/console/campaigns/${campaign.id}`);
       },
     },

@@ -10,9 +10,11 @@ import {
   regulatorDeadlines,
 } from '../../checklist/deadlines.js';
 import { listChecklist, saveChecklistItem } from '../../checklist/store.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
-import { loadIncident } from '../incidents/routes.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
+import { loadIncident } from '../../incidents/service.js';
 import { countPeopleByCountry } from '../incidents/store.js';
+import { positiveId } from '../../platform/ids.js';
 
 const itemForm = z.object({
   step: z.enum(CHECKLIST_STEPS),
@@ -84,14 +86,13 @@ export function checklistRoutes(deps: Deps): ConsoleRoute[] {
         const incident = await loadIncident(deps, req.params.id);
         const form = itemForm.safeParse(req.body);
         if (!form.success) throw new ValidationError('Choose a step and a status.');
-        const owner = Number(form.data.owner);
         await saveChecklistItem(
           deps.db,
           {
             incidentId: incident.id,
             step: form.data.step,
             status: form.data.status,
-            ownerStaffId: Number.isSafeInteger(owner) && owner > 0 ? owner : null,
+            ownerStaffId: positiveId(form.data.owner),
             dueAt: parseDue(form.data.dueAt),
             note: form.data.note?.trim() || null,
           },

@@ -3,7 +3,8 @@ import { recordAudit } from '../../audit/store.js';
 import { csvLine } from '../../exports/csv.js';
 import { proofOfNoticeCsv, regulatorSummary } from '../../exports/proof-of-notice.js';
 import type { ConsoleRoute } from '../routing.js';
-import { loadIncident } from '../incidents/routes.js';
+import { loadIncident } from '../../incidents/service.js';
+import { staffOf } from '../../web/staff.js';
 
 /** Proof of notice and the regulator summary: contact details only for admins, every download audited. */
 export function exportRoutes(deps: Deps): ConsoleRoute[] {
@@ -17,7 +18,7 @@ export function exportRoutes(deps: Deps): ConsoleRoute[] {
         res.render('console/exports/index', {
           incident,
           summary: await regulatorSummary(deps.db, incident.id),
-          withContacts: res.locals.staff!.role === 'admin',
+          withContacts: staffOf(res).role === 'admin',
         });
       },
     },
@@ -27,10 +28,10 @@ export function exportRoutes(deps: Deps): ConsoleRoute[] {
       access: 'exports:read',
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
-        const withContacts = res.locals.staff!.role === 'admin';
+        const withContacts = staffOf(res).role === 'admin';
         await recordAudit(
           deps.db,
-          { staffId: res.locals.staff!.id, apiKeyId: null },
+          { staffId: staffOf(res).id, apiKeyId: null },
           {
             action: 'export.proof_of_notice',
             subjectType: 'incident',
@@ -55,7 +56,7 @@ export function exportRoutes(deps: Deps): ConsoleRoute[] {
         const incident = await loadIncident(deps, req.params.id);
         await recordAudit(
           deps.db,
-          { staffId: res.locals.staff!.id, apiKeyId: null },
+          { staffId: staffOf(res).id, apiKeyId: null },
           { action: 'export.regulator_summary', subjectType: 'incident', subjectId: incident.id },
           deps.clock.now(),
         );

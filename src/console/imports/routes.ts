@@ -1,22 +1,24 @@
 import type { Response } from 'express';
 import type { Deps } from '../../deps.js';
-import { NotFoundError, ValidationError } from '../../platform/errors.js';
-import { commitImport, csvRecords, discardImport, MAX_STORED_ERRORS, runImport } from '../../imports/run.js';
-import { findImport, listImportErrors, listImports, type ImportRecord } from '../../imports/store.js';
+import { ValidationError } from '../../platform/errors.js';
+import {
+  commitImport,
+  csvRecords,
+  discardImport,
+  loadImport,
+  MAX_STORED_ERRORS,
+  runImport,
+} from '../../imports/run.js';
+import { listImportErrors, listImports } from '../../imports/store.js';
 import { IMPORT_COLUMNS } from '../../imports/validate.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
-import { loadIncident } from '../incidents/routes.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
+import { loadIncident } from '../../incidents/service.js';
 import { readUpload } from './upload.js';
 import { csvCell } from '../../exports/csv.js';
+import { staffOf } from '../../web/staff.js';
 
 const SHOWN_ERRORS = 200;
-
-async function loadImport(deps: Pick<Deps, 'db'>, idParam: unknown): Promise<ImportRecord> {
-  const id = Number(idParam);
-  const record = Number.isSafeInteger(id) ? await findImport(deps.db, id) : null;
-  if (!record) throw new NotFoundError('There is no such import.');
-  return record;
-}
 
 const FAILURES = [
   'unknown_column',
@@ -72,7 +74,7 @@ export function importRoutes(deps: Deps): ConsoleRoute[] {
           const record = await readUpload(req, (file, fields, filename) =>
             runImport(deps, {
               incidentId: incident.id,
-              createdBy: res.locals.staff!.id,
+              createdBy: staffOf(res).id,
               filename: filename.slice(0, 200) || null,
               records: csvRecords(file),
               acceptValidRows: fields.acceptValidRows === 'yes',

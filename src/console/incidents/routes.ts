@@ -1,38 +1,30 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
-import { NotFoundError } from '../../platform/errors.js';
 import { SUPPORTED_LOCALES } from '../../platform/i18n.js';
+import { ConflictError } from '../../platform/errors.js';
 import { parseForm } from '../../web/forms.js';
-import {
-  findIncidentById,
-  insertIncident,
-  listIncidentUpdates,
-  INCIDENT_STATES,
-  type IncidentState,
-} from '../../incidents/store.js';
-import { createCampaign } from '../../campaigns/service.js';
-import { DEFAULT_CHANNEL_POLICY } from '../../campaigns/channel-policy.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { listIncidentUpdates, INCIDENT_STATES, type IncidentState } from '../../incidents/store.js';
+import { campaignSummaries, publishIncidentUpdate } from '../../campaigns/service.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
+import { staffOf } from '../../web/staff.js';
 import { countPeopleByCountry, listIncidentSummaries } from './store.js';
 import {
   changeIncidentState,
+  createIncident,
   editIncident,
-  postIncidentUpdate,
+  loadIncident,
+  SLUG_PATTERN,
   publishIncidentPage,
 } from '../../incidents/service.js';
 import { DATA_TYPES } from '../../incidents/data-types.js';
 import { retentionOf } from '../../retention/purge.js';
 import { missingTexts, readIncidentTexts, readList, TEXT_FIELDS } from './texts.js';
-import { listCampaignSummaries } from '../campaigns/store.js';
 import { listImports } from '../../imports/store.js';
 
 const newIncidentForm = z.object({
   organisationName: z.string().trim().min(1, 'console:incidents.errors.organisationMissing').max(200),
-  slug: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'console:incidents.errors.slugInvalid'),
+  slug: z.string().trim().toLowerCase().regex(SLUG_PATTERN, 'console:incidents.errors.slugInvalid'),
   title: z.string().trim().min(1, 'console:incidents.errors.titleMissing').max(300),
   defaultLocale: z.enum(SUPPORTED_LOCALES).default('en'),
   discoveredAt: z.string().optional(),
@@ -42,18 +34,6 @@ function parseDate(value: unknown): Date | null {
   if (typeof value !== 'string' || value.trim() === '') return null;
   const date = new Date(value.length === 16 ? `${value}:00Z` : value);
   return Number.isNaN(date.getTime()) ? null : date;
-}
-
-export function incidentIdOf(value: unknown): number {
-  const id = Number(value);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new NotFoundError('There is no such incident.');
-  return id;
-}
-
-export async function loadIncident(deps: Pick<Deps, 'db'>, idParam: unknown) {
-  const incident = await findIncidentById(deps.db, incidentIdOf(idParam));
-  if (!incident) throw new NotFoundError('There is no such incident.');
-  return incident;
 }
 
 export function incidentRoutes(deps: Deps): ConsoleRoute[] {
@@ -100,27 +80,17 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
           });
           return;
         }
-        const { title, ...rest } = form.data;
-        const empty = {
-          whatHappened: '',
-          whatData: '',
-          whatWeDid: '',
-          whatYouShouldDo: '',
-          howToGetHelp: '',
-        };
+        const { title, discoveredAt, ...rest } = form.data;
         try {
-          const incident = await insertIncident(deps.db, {
-            slug: rest.slug,
-            organisationName: rest.organisationName,
-            defaultLocale: rest.defaultLocale,
-            dataTypes: [],
-            texts: { [rest.defaultLocale]: { title, ...empty } },
-            discoveredAt: parseDate(rest.discoveredAt) ?? deps.clock.now(),
+          const incident = await createIncident(deps, {
+            ...rest,
+            texts: { [rest.defaultLocale]: { title } },
+            discoveredAt: parseDate(discoveredAt),
           });
           noteAudit(res, { subjectType: 'incident', subjectId: incident.id });
           res.redirect(303, `/console/incidents/${incident.id}/edit`);
         } catch (error) {
-          if ((error as { code?: string }).code !== '23505') throw error;
+          if (!(error instanceof ConflictError)) throw error;
           res.status(400).render('console/incidents/new', {
             errors: [{ field: 'slug', messageKey: 'console:incidents.errors.slugTaken' }],
             values: req.body as Record<string, unknown>,
@@ -136,7 +106,7 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
         const [campaigns, imports, countries, updates, retention] = await Promise.all([
-          listCampaignSummaries(deps.db, incident.id),
+          campaignSummaries(deps, { incidentId: incident.id }),
           listImports(deps.db, incident.id, 5),
           countPeopleByCountry(deps.db, incident.id),
           listIncidentUpdates(deps.db, incident.id),
@@ -277,23 +247,20 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
           });
           return;
         }
-        const notify = body.notify === 'yes';
-        const result = await postIncidentUpdate(deps, { incidentId: incident.id, texts });
+        // "Tell people" drafts an update campaign for subscribers and asks for its approval: it goes
+        // out like any other mass send, once a second person says yes.
+        const { update, campaign } = await publishIncidentUpdate(deps, {
+          incidentId: incident.id,
+          texts,
+          notify: body.notify === 'yes' ? 'subscribers' : 'nobody',
+          createdBy: staffOf(res).id,
+        });
         noteAudit(res, {
           subjectType: 'incident',
           subjectId: incident.id,
-          details: { updateId: result.id, notify },
+          details: { updateId: update.id, notify: campaign !== null },
         });
-        if (notify) {
-          // Posting with "tell people" drafts an update campaign; it still needs a second person's approval.
-          const campaign = await createCampaign(deps, {
-            incidentId: incident.id,
-            kind: 'update',
-            audience: 'subscribers',
-            channelPolicy: DEFAULT_CHANNEL_POLICY,
-            createdBy: res.locals.staff!.id,
-            updateId: result.id,
-          });
+        if (campaign) {
           res.redirect(303, `/console/campaigns/${campaign.id}`);
           return;
         }

@@ -3,7 +3,10 @@ import type { Deps } from '../../deps.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { listStaff } from '../../staff/store.js';
 import { can, isStaffRole } from '../../staff/permissions.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
+import { idOr404, positiveId } from '../../platform/ids.js';
+import { staffOf } from '../../web/staff.js';
 import {
   addSupportNote,
   assignSupportRequest,
@@ -21,8 +24,7 @@ const PAGE = 200;
 /** The support queue: callback requests and messages from the portal; an agent takes one, notes, closes. */
 export function supportRoutes(deps: Deps): ConsoleRoute[] {
   const load = async (idParam: unknown) => {
-    const id = Number(idParam);
-    const request = Number.isSafeInteger(id) ? await findSupportRequest(deps.db, deps.vault, id) : null;
+    const request = await findSupportRequest(deps.db, deps.vault, idOr404(idParam, 'support request'));
     if (!request) throw new NotFoundError('There is no such support request.');
     return request;
   };
@@ -75,8 +77,7 @@ export function supportRoutes(deps: Deps): ConsoleRoute[] {
       audit: 'support.assign',
       handler: async (req, res) => {
         const request = await load(req.params.id);
-        const chosen = Number(field(req.body, 'staffId'));
-        const staffId = Number.isSafeInteger(chosen) && chosen > 0 ? chosen : res.locals.staff!.id;
+        const staffId = positiveId(field(req.body, 'staffId')) ?? staffOf(res).id;
         await assignSupportRequest(deps.db, request.id, staffId, deps.clock.now());
         noteAudit(res, { subjectType: 'support_request', details: { assignedTo: staffId } });
         res.redirect(303, `/console/support/${request.id}`);
@@ -98,7 +99,7 @@ export function supportRoutes(deps: Deps): ConsoleRoute[] {
         }
         await addSupportNote(deps.db, deps.vault, {
           requestId: request.id,
-          staffId: res.locals.staff!.id,
+          staffId: staffOf(res).id,
           text,
           at: deps.clock.now(),
         });

@@ -1,10 +1,10 @@
 import type { Response } from 'express';
 import type { Deps } from '../../deps.js';
 import type { I18n } from '../../platform/i18n.js';
-import { CHANNELS, isChannel, type Channel } from '../../campaigns/channel-policy.js';
+import { CHANNELS, isChannel, type Channel } from '../../channels/kinds.js';
 import { helplineFor, lookupUrl } from '../../campaigns/compose.js';
 import { localizedText, type Incident } from '../../incidents/store.js';
-import { loadRecipient, type Recipient } from '../../people/store.js';
+import { firstPersonId, loadRecipient, type Recipient } from '../../people/store.js';
 import { findDeliveriesByReference } from '../../deliveries/search.js';
 import { createNoticeI18n } from '../../notices/all-locales-i18n.js';
 import { NOTICE_LOCALES } from '../../notices/locales.js';
@@ -21,9 +21,11 @@ import { formatDay, isGoodwill } from '../../codes/rules.js';
 import { deleteNoticeOverride, EVERYONE, listSegments, saveNoticeOverride } from '../../notices/templates.js';
 import { templateKeys } from '../../notices/template-keys.js';
 import { buildLettersPdf } from '../../letters/pdf.js';
-import { noteAudit, type ConsoleRoute } from '../routing.js';
+import { type ConsoleRoute } from '../routing.js';
+import { noteAudit } from '../../web/audit-trail.js';
 import { loadNoticeContent, overridesFor } from '../../campaigns/notice-content.js';
-import { loadIncident } from '../incidents/routes.js';
+import { loadIncident } from '../../incidents/service.js';
+import { staffOf } from '../../web/staff.js';
 
 interface Selection {
   kind: MessageKind;
@@ -71,11 +73,8 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
       if (!found || found.incidentId !== incident.id) return null;
       return loadRecipient(deps.db, deps.vault, found.personId);
     }
-    const { rows } = await deps.db.query<{ id: number }>(
-      'SELECT id FROM people WHERE incident_id = $1 ORDER BY id LIMIT 1',
-      [incident.id],
-    );
-    return rows[0] ? loadRecipient(deps.db, deps.vault, rows[0].id) : null;
+    const first = await firstPersonId(deps.db, incident.id);
+    return first === null ? null : loadRecipient(deps.db, deps.vault, first);
   };
 
   /**
@@ -269,7 +268,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
               key,
               text,
               defaultText: defaultText(i18n, selection.locale, key),
-              staffId: res.locals.staff!.id,
+              staffId: staffOf(res).id,
             });
           } else {
             await deleteNoticeOverride(deps.db, {
