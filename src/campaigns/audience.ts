@@ -1,12 +1,18 @@
 import type { Audience } from './lifecycle.js';
 import type { MessageKind } from '../notices/render.js';
-import { FAILED_STATUSES, POSSIBLY_SENT_STATUSES, REACHED_STATUSES } from '../deliveries/status.js';
+import { FAILED_STATUSES, IN_FLIGHT_STATUSES, POSSIBLY_SENT_STATUSES } from '../deliveries/status.js';
 
 /** Our own status names as an SQL list: the audiences are SQL fragments with the incident as $1 only. */
 const sqlList = (statuses: readonly string[]) => statuses.map((status) => `'${status}'`).join(', ');
 
 /** A person with a message in one of these may already have heard (an unknown outcome counts: it is live). */
 const POSSIBLY_SENT_SQL = sqlList(POSSIBLY_SENT_STATUSES);
+
+/**
+ * A person with any attempt in one of these is not "someone we failed to reach": it reached them,
+ * may have (sent, unknown), or is still going (queued, sending, a fallback under way).
+ */
+const NOT_FAILED_SQL = sqlList([...new Set([...POSSIBLY_SENT_STATUSES, ...IN_FLIGHT_STATUSES])]);
 
 /** Which people a campaign reaches, as SQL over `people p` (the incident is always $1). */
 export const AUDIENCE_FILTER: Record<Audience, string> = {
@@ -19,7 +25,7 @@ export const AUDIENCE_FILTER: Record<Audience, string> = {
   failed: `EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
                   WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN (${sqlList(FAILED_STATUSES)}))
            AND NOT EXISTS (SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN (${sqlList(REACHED_STATUSES)}))`,
+                  WHERE m.person_id = p.id AND c.incident_id = $1 AND m.status IN (${NOT_FAILED_SQL}))`,
 };
 
 /**
