@@ -83,6 +83,8 @@ const schema = z.object({
   SENDGRID_API_KEY: z.string().optional(),
   SENDGRID_API_BASE_URL: z.url().default('https://api.sendgrid.com'),
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
+  /** SendGrid's Email Activity may take this long to list a message: "not found" before then is asked again. */
+  SENDGRID_ACTIVITY_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(1_800),
   /** A signed SendGrid event batch older than this is refused (each SendGrid retry is signed afresh). */
   SENDGRID_WEBHOOK_MAX_AGE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
   TWILIO_ACCOUNT_SID: z.string().optional(),
@@ -285,6 +287,7 @@ export interface Config {
       baseUrl: string;
       webhookPublicKey: string;
       webhookMaxAgeSeconds: number;
+      activityLagMs: number;
     } | null;
     smtp: { url: string } | null;
   };
@@ -410,6 +413,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
               baseUrl: env.SENDGRID_API_BASE_URL,
               webhookPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY,
               webhookMaxAgeSeconds: env.SENDGRID_WEBHOOK_MAX_AGE_SECONDS,
+              activityLagMs: env.SENDGRID_ACTIVITY_LAG_SECONDS * 1000,
             }
           : null,
       smtp: env.SMTP_URL ? { url: env.SMTP_URL } : null,

@@ -74,7 +74,9 @@ async function settleUnknownOutcomes(deps: ProviderCheckDeps, report: ProviderCh
         await applyProviderEvent(deps, answer.event);
         report.found += 1;
       } else if (answer?.kind === 'not_found') {
-        resend.push(candidate.id);
+        // Not listed yet may only be the provider's index lagging: ask again on a later run.
+        const listedBy = (candidate.unknown_at?.getTime() ?? 0) + (adapter.lookupLagMs ?? 0);
+        if (listedBy <= now.getTime()) resend.push(candidate.id);
       } else if (answers !== null && (candidate.unknown_at?.getTime() ?? 0) <= resendBefore) {
         // Cannot be asked: after the long wait, a duplicate is the lesser harm than silence.
         resend.push(candidate.id);
@@ -113,7 +115,8 @@ async function lookUpMissingReceipts(deps: ProviderCheckDeps, report: ProviderCh
     for (const answer of answers ?? []) {
       // Only news is written: "still sent" would add an event row per message and run, for nothing.
       if (answer.kind !== 'found' || answer.event.status === null || answer.event.status === 'sent') continue;
-      if (await applyProviderEvent(deps, answer.event)) report.receiptsLookedUp += 1;
+      // With PostgreSQL and Redis both away this throws; the rest wait for the next run.
+      if ((await applyProviderEvent(deps, answer.event)) === 'applied') report.receiptsLookedUp += 1;
     }
   }
 }

@@ -48,6 +48,11 @@ export interface ChannelAdapter {
   readonly provider: string;
   send(message: OutgoingMessage): Promise<SendResult>;
   lookup?(queries: LookupQuery[]): Promise<LookupAnswer[]>;
+  /**
+   * How long after the request a "not found" from `lookup` may still be the provider's index lagging
+   * rather than the truth: until then, it is asked again rather than resent.
+   */
+  readonly lookupLagMs?: number;
 }
 
 export type ChannelAdapters = Record<Channel, ChannelAdapter>;

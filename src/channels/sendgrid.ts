@@ -18,6 +18,8 @@ export interface SendgridSettings {
   from: string;
   /** Each API request gives up after this long (axios, under the SDK, has no time-out by default). */
   timeoutMs: number;
+  /** How long Email Activity may take to list a message it accepted (its "not found" is unreliable until then). */
+  activityLagMs?: number;
 }
 
 export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter {
@@ -34,6 +36,8 @@ export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter 
   return {
     channel: 'email',
     provider: 'sendgrid',
+    // The Email Activity index often lags by minutes: a message it has not listed yet may well be out.
+    lookupLagMs: settings.activityLagMs ?? SENDGRID_ACTIVITY_LAG_MS,
     async send(message) {
       const { email } = message.to;
       if (!email) throw new ValidationError(`message ${message.messageId} has no email address`);
@@ -232,6 +236,9 @@ export function verifySendgridSignature(options: {
  * Whether a signed batch's timestamp (Unix seconds, the signed header) is recent: a batch captured
  * once must not be replayable days later. Pure; a clock a little ahead of ours is allowed the same.
  */
+/** How long SendGrid's Email Activity may take to list a message it accepted. */
+export const SENDGRID_ACTIVITY_LAG_MS = 30 * 60_000;
+
 export function sendgridTimestampIsFresh(
   timestamp: string | undefined,
   now: Date,

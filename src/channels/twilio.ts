@@ -204,10 +204,12 @@ export function createTwilioSms(client: TwilioClient, settings: TwilioSettings):
           query,
           async (sid) => lookedUp(query.messageId, await client.messages(sid).fetch(), SMS_STATUS),
           async (phone, since) => {
+            // Not filtered on DateSent at Twilio: a message it accepted but still holds in a queue
+            // (behind a messaging service's throughput) has none yet, and would look unsent. The
+            // newest 20 to the number, filtered on when Twilio created them, as calls are.
             const listed = await client.messages.list({
               to: phone,
               ...(byService ? {} : { from: settings.from }),
-              dateSentAfter: since,
               limit: 20,
             });
             const mine = earliestSince(

@@ -64,6 +64,7 @@ describe('receipts and sends through outages', () => {
       // message still 'sent' after 3 s is looked up in case its receipt was lost.
       PROVIDER_TIMEOUT_SECONDS: '2',
       UNKNOWN_LOOKUP_AFTER_SECONDS: '3',
+      SENDGRID_ACTIVITY_LAG_SECONDS: '0',
       RECEIPT_LOOKUP_AFTER_SECONDS: '3',
     };
     deps = await createDeps(parseConfig({ NODE_ENV: 'test', ...env }), {

@@ -46,6 +46,8 @@ describe('provider lookups after a time-out or a lost receipt', () => {
         UNKNOWN_LOOKUP_AFTER_SECONDS: '3',
         UNKNOWN_RESEND_AFTER_SECONDS: '4',
         RECEIPT_LOOKUP_AFTER_SECONDS: '2',
+        // A "not found" from the fake's activity feed is the truth at once (SendGrid's can lag 30 min).
+        SENDGRID_ACTIVITY_LAG_SECONDS: '0',
       },
     });
     fake.setSendgridWebhookUrl(`${ctx.baseUrl}/webhooks/sendgrid`);
