@@ -1,4 +1,4 @@
-import { withTransaction, type Db } from '../platform/db.js';
+import { isUniqueViolation, withTransaction, type Db } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
@@ -93,13 +93,29 @@ export async function followUpFailure(deps: NextAttemptDeps, messageId: number):
       const zone = zoneOrDefault(person.timeZone, deps.config.sending.defaultTimeZone);
       const earliest = earliestSendTime(notBefore, plan.channel, zone, deps.config.sending.callingHours);
       const sendAfter = earliest > now ? earliest : null;
-      const { rows: created } = await tx.query<{ id: number }>(
-        `INSERT INTO messages (campaign_id, person_id, attempt, channel, locale, status, send_after)
-       VALUES ($1, $2, $3, $4, $5, 'queued', $6)
-       ON CONFLICT (campaign_id, person_id, attempt) DO UPDATE SET updated_at = messages.updated_at
-       RETURNING id`,
-        [failed.campaign_id, person.id, failed.attempt + 1, plan.channel, failed.locale, sendAfter],
-      );
+      // A savepoint, so a refused insert leaves the transaction usable for what follows.
+      await tx.query('SAVEPOINT next_attempt');
+      let created: { id: number }[];
+      try {
+        ({ rows: created } = await tx.query<{ id: number }>(
+          `INSERT INTO messages (campaign_id, person_id, attempt, channel, locale, status, send_after)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6)
+         ON CONFLICT (campaign_id, person_id, attempt) DO UPDATE SET updated_at = messages.updated_at
+         RETURNING id`,
+          [failed.campaign_id, person.id, failed.attempt + 1, plan.channel, failed.locale, sendAfter],
+        ));
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        // Another campaign holds this person's live notice (two campaigns that were both under way
+        // before each person could hold only one): it goes on there, so it stops here. Left
+        // unmarked, the reconciler would try this follow-up again on every run.
+        await tx.query('ROLLBACK TO SAVEPOINT next_attempt');
+        await tx.query(`UPDATE messages SET fallback = 'exhausted' WHERE id = $1`, [messageId]);
+        await tx.query('UPDATE campaigns SET exhausted_count = exhausted_count + 1 WHERE id = $1', [
+          failed.campaign_id,
+        ]);
+        return { kind: 'exhausted' };
+      }
       await tx.query(`UPDATE messages SET fallback = 'next' WHERE id = $1`, [messageId]);
       let campaignStatus = failed.campaign_status;
       if (campaignStatus === 'completed') {
