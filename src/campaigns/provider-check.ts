@@ -58,7 +58,7 @@ async function settleUnknownOutcomes(deps: ProviderCheckDeps, report: ProviderCh
     BATCH,
   );
   const resendBefore = now.getTime() - sending.unknownResendAfterMs;
-  const resend: number[] = [];
+  const resend: { id: number; unknownAt: Date | null }[] = [];
   for (const [channel, candidates] of byChannel(due)) {
     const adapter = deps.channels[channel];
     const answers = await askProvider(deps, adapter, candidates);
@@ -76,10 +76,10 @@ async function settleUnknownOutcomes(deps: ProviderCheckDeps, report: ProviderCh
       } else if (answer?.kind === 'not_found') {
         // Not listed yet may only be the provider's index lagging: ask again on a later run.
         const listedBy = (candidate.unknown_at?.getTime() ?? 0) + (adapter.lookupLagMs ?? 0);
-        if (listedBy <= now.getTime()) resend.push(candidate.id);
+        if (listedBy <= now.getTime()) resend.push({ id: candidate.id, unknownAt: candidate.unknown_at });
       } else if (answers !== null && (candidate.unknown_at?.getTime() ?? 0) <= resendBefore) {
         // Cannot be asked: after the long wait, a duplicate is the lesser harm than silence.
-        resend.push(candidate.id);
+        resend.push({ id: candidate.id, unknownAt: candidate.unknown_at });
       }
     }
   }

@@ -101,6 +101,10 @@ async function holdReceipts(
   );
   try {
     if (!redisIsReady(deps.redis)) throw new Error('Redis is not connected');
+    // The provider's retry of a batch whose held job failed for good gets the same job id, which
+    // BullMQ would silently ignore while the failed job is kept: clear it, so the retry is held.
+    const earlier = await deps.queues.receipts.getJob(jobId);
+    if (earlier && (await earlier.isFailed())) await earlier.remove();
     await deps.queues.receipts.add(
       JOB_NAMES.receipt,
       { v: 1, provider, events: events.length, sealed: sealReceipts(deps.vault, { receivedAt, events }) },
@@ -159,7 +163,22 @@ export function openReceipts(vault: Vault, sealed: string): HeldReceipts {
 export function makeReceiptProcessor(deps: ReceiptDeps) {
   return async (job: Job<ReceiptJob>): Promise<string> => {
     const { receivedAt, events } = openReceipts(deps.vault, job.data.sealed);
-    for (const event of events) await followUp(deps, await recordReceipt(deps, event, receivedAt));
+    // Each event on its own: one that cannot be applied must not keep the others from being applied.
+    let failed = 0;
+    for (const event of events) {
+      try {
+        await followUp(deps, await recordReceipt(deps, event, receivedAt));
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) throw error;
+        failed += 1;
+        deps.logger.error(
+          { err: error, provider: event.provider, providerEventId: event.providerEventId },
+          'a held receipt could not be applied',
+        );
+      }
+    }
+    // Retried (the others are replays then, and change nothing), then kept as a failed job to see.
+    if (failed > 0) throw new Error(`${failed} of ${events.length} held receipts could not be applied`);
     return 'applied';
   };
 }

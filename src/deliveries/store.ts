@@ -222,19 +222,23 @@ export interface RequeuedMessage {
  */
 export async function requeueUnknownMessages(
   db: Queryable,
-  messageIds: number[],
+  candidates: { id: number; unknownAt: Date | null }[],
   at: Date,
 ): Promise<RequeuedMessage[]> {
-  if (messageIds.length === 0) return [];
+  if (candidates.length === 0) return [];
+  const sorted = [...candidates].sort((a, b) => a.id - b.id);
+  // Only a message still in the unknown outcome the provider was asked about: if another run has
+  // resent it since and it timed out again, this answer is about the earlier send.
   const { rows } = await db.query<RequeuedMessage>(
     `UPDATE messages m SET
        status = CASE WHEN c.status IN ('sending', 'paused') THEN 'queued' ELSE 'cancelled' END,
        resends = m.resends + CASE WHEN c.status IN ('sending', 'paused') THEN 1 ELSE 0 END,
-       unknown_at = NULL, send_after = NULL, updated_at = $2
-     FROM campaigns c
-     WHERE m.id = ANY($1::bigint[]) AND c.id = m.campaign_id AND m.status = 'unknown'
+       unknown_at = NULL, send_after = NULL, updated_at = $3
+     FROM campaigns c, unnest($1::bigint[], $2::timestamptz[]) AS v(id, unknown_at)
+     WHERE m.id = v.id AND c.id = m.campaign_id AND m.status = 'unknown'
+       AND m.unknown_at IS NOT DISTINCT FROM v.unknown_at
      RETURNING m.id, m.channel, m.send_after, m.status, c.status AS campaign_status`,
-    [[...messageIds].sort((a, b) => a - b), at],
+    [sorted.map((c) => c.id), sorted.map((c) => c.unknownAt), at],
   );
   return rows;
 }
