@@ -1,13 +1,13 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isDatabaseUnavailable, withTransaction } from '../platform/db.js';
+import { isDatabaseUnavailable, isTransactionConflict, withTransaction } from '../platform/db.js';
 import { redisIsReady } from '../platform/redis.js';
 import { UnavailableError } from '../platform/errors.js';
 import type { Vault } from '../platform/vault.js';
 import type { ProviderEvent } from '../channels/channel.js';
 import { followUpFailure, type NextAttemptDeps } from '../campaigns/next-attempt.js';
 import { JOB_NAMES, RECEIPT_JOB_OPTIONS, jobIds, type ReceiptJob } from '../queues.js';
-import { recordProviderEvent, type StatusChange } from './store.js';
+import { recordProviderEvents, type StatusChange } from './store.js';
 import { isFailure, isMessageStatus } from './status.js';
 
 export interface ReceiptDeps extends NextAttemptDeps {
@@ -26,17 +26,27 @@ export interface ReceiptDeps extends NextAttemptDeps {
  */
 export type ReceiptOutcome = 'applied' | 'held' | 'unavailable';
 
+/** How often a batch that lost a deadlock or serialization conflict is run again before giving up. */
+const CONFLICT_ATTEMPTS = 5;
+
 /**
- * A verified receipt, applied: stored once and the status moved forward only, both in one
- * transaction (an event stored but not applied would make the provider's retry look like a replay,
- * and the status would never move). Throws whatever PostgreSQL throws.
+ * Verified receipts, applied: stored once and statuses moved forward only, all in one transaction
+ * (an event stored but not applied would make the provider's retry look like a replay, and the
+ * status would never move). Throws whatever PostgreSQL throws, but for a conflict it broke by
+ * aborting us, which is run again.
  */
-async function recordReceipt(
+async function recordReceipts(
   deps: ReceiptDeps,
-  event: ProviderEvent,
+  events: readonly ProviderEvent[],
   receivedAt: Date,
-): Promise<StatusChange | null> {
-  return withTransaction(deps.db, (tx) => recordProviderEvent(tx, deps.vault, event, receivedAt));
+): Promise<StatusChange[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await withTransaction(deps.db, (tx) => recordProviderEvents(tx, deps.vault, events, receivedAt));
+    } catch (error) {
+      if (!isTransactionConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
+    }
+  }
 }
 
 /**
@@ -45,38 +55,60 @@ async function recordReceipt(
  * Redis going away between the two) must not turn into an error for the provider: the reconciler
  * follows up every failure that has not been (fallback IS NULL).
  */
-async function followUp(deps: ReceiptDeps, change: StatusChange | null): Promise<void> {
-  if (!change || !isFailure(change.to)) return;
-  try {
-    await followUpFailure(deps, change.messageId);
-  } catch (error) {
-    deps.logger.warn(
-      { err: error, messageId: change.messageId },
-      'receipt recorded; its fallback is left to the reconciler',
-    );
+async function followUp(deps: ReceiptDeps, changes: readonly StatusChange[]): Promise<void> {
+  for (const change of changes) {
+    if (!isFailure(change.to)) continue;
+    try {
+      await followUpFailure(deps, change.messageId);
+    } catch (error) {
+      deps.logger.warn(
+        { err: error, messageId: change.messageId },
+        'receipt recorded; its fallback is left to the reconciler',
+      );
+    }
   }
 }
 
 /**
- * Receipts as the provider posted them in one request, applied in that order. If PostgreSQL is
- * unreachable, the events not yet applied are held in the receipts queue, sealed, under a job id
- * made from their event ids. Order across requests does not matter: a status only moves forward
- * (status.ts), so the same receipts applied in any order end in the same place.
+ * Receipts as the provider posted them in one request, applied together in one transaction, in that
+ * order. If PostgreSQL is unreachable, they are held in the receipts queue, sealed, under a job id
+ * made from their event ids. If the batch fails for another reason, each receipt is tried on its
+ * own, so one that cannot be applied keeps none of the others from being applied; its error goes up
+ * and the provider retries (the others are replays then, and change nothing). Order across requests
+ * does not matter: a status only moves forward (status.ts), so the same receipts applied in any
+ * order end in the same place.
  */
 export async function receiveProviderEvents(
   deps: ReceiptDeps,
   events: readonly ProviderEvent[],
 ): Promise<ReceiptOutcome> {
   const receivedAt = deps.clock.now();
+  let changes: StatusChange[];
+  try {
+    changes = await recordReceipts(deps, events, receivedAt);
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) return holdReceipts(deps, events, receivedAt, error);
+    if (events.length === 1) throw error;
+    return receiveOneByOne(deps, events, receivedAt);
+  }
+  await followUp(deps, changes);
+  return 'applied';
+}
+
+async function receiveOneByOne(
+  deps: ReceiptDeps,
+  events: readonly ProviderEvent[],
+  receivedAt: Date,
+): Promise<ReceiptOutcome> {
   for (const [index, event] of events.entries()) {
-    let change: StatusChange | null;
+    let changes: StatusChange[];
     try {
-      change = await recordReceipt(deps, event, receivedAt);
+      changes = await recordReceipts(deps, [event], receivedAt);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
       return holdReceipts(deps, events.slice(index), receivedAt, error);
     }
-    await followUp(deps, change);
+    await followUp(deps, changes);
   }
   return 'applied';
 }
@@ -163,11 +195,17 @@ export function openReceipts(vault: Vault, sealed: string): HeldReceipts {
 export function makeReceiptProcessor(deps: ReceiptDeps) {
   return async (job: Job<ReceiptJob>): Promise<string> => {
     const { receivedAt, events } = openReceipts(deps.vault, job.data.sealed);
+    try {
+      await followUp(deps, await recordReceipts(deps, events, receivedAt));
+      return 'applied';
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+    }
     // Each event on its own: one that cannot be applied must not keep the others from being applied.
     let failed = 0;
     for (const event of events) {
       try {
-        await followUp(deps, await recordReceipt(deps, event, receivedAt));
+        await followUp(deps, await recordReceipts(deps, [event], receivedAt));
       } catch (error) {
         if (isDatabaseUnavailable(error)) throw error;
         failed += 1;

@@ -70,3 +70,31 @@ export function statusAfterReceipt(current: MessageStatus, incoming: MessageStat
 export function isMessageStatus(value: string): value is MessageStatus {
   return (MESSAGE_STATUSES as readonly string[]).includes(value);
 }
+
+/** One step of a run of receipts for one message: from what to what. */
+export interface ReceiptAdvance {
+  /** Index of the receipt in the run that made the step. */
+  index: number;
+  from: MessageStatus;
+  to: MessageStatus;
+}
+
+/**
+ * The steps a run of receipts makes, applied in order from `current`: exactly what applying them one
+ * at a time would do (statusAfterReceipt each), so a batch applied at once ends where the same
+ * receipts applied singly would.
+ */
+export function receiptAdvances(
+  current: MessageStatus,
+  incoming: readonly MessageStatus[],
+): ReceiptAdvance[] {
+  const steps: ReceiptAdvance[] = [];
+  let status = current;
+  incoming.forEach((candidate, index) => {
+    const next = statusAfterReceipt(status, candidate);
+    if (!next) return;
+    steps.push({ index, from: status, to: next });
+    status = next;
+  });
+  return steps;
+}

@@ -2,7 +2,7 @@ import type { Queryable } from '../platform/db.js';
 import type { Vault } from '../platform/vault.js';
 import type { ProviderEvent } from '../channels/channel.js';
 import type { Channel } from '../channels/kinds.js';
-import { isFailure, statusAfterReceipt, type MessageStatus } from './status.js';
+import { isFailure, receiptAdvances, statusAfterReceipt, type MessageStatus } from './status.js';
 
 export interface StatusChange {
   messageId: number;
@@ -10,7 +10,9 @@ export interface StatusChange {
   to: MessageStatus;
 }
 
-const TIMESTAMP_COLUMN: Partial<Record<MessageStatus, string>> = {
+type StampColumn = 'sent_at' | 'delivered_at' | 'failed_at';
+
+const TIMESTAMP_COLUMN: Partial<Record<MessageStatus, StampColumn>> = {
   sent: 'sent_at',
   delivered: 'delivered_at',
   answered: 'delivered_at',
@@ -51,55 +53,171 @@ export async function advanceMessageStatus(
   }
 }
 
+/** A message a batch of receipts moved, with the steps it made (one per receipt that moved it). */
+interface MessageUpdate {
+  id: number;
+  status: MessageStatus;
+  reason: string | null;
+  at: Date;
+  stamps: Partial<Record<StampColumn, Date>>;
+  /** The receipt came for a send whose outcome we did not know: the provider's id for it. */
+  foundProviderMessageId: string | null;
+}
+
 /**
- * Stores a verified provider event (raw, encrypted) once, and applies it. A replay finds its event id
- * already stored and changes nothing.
+ * Stores a batch of verified provider events (raw, encrypted) once each, and applies them, set-based:
+ * a few statements for the whole batch whatever its size. Must run in one transaction (an event
+ * stored but not applied would make the provider's retry look like a replay). Replays (event ids
+ * already stored, or twice in the batch) change nothing. The messages are locked in id order before
+ * they are read, so two batches touching the same messages wait for each other instead of
+ * deadlocking, and each message ends where applying its receipts one at a time, in the order given,
+ * would leave it (receiptAdvances). Returns every step, in order.
  */
-export async function recordProviderEvent(
+export async function recordProviderEvents(
   db: Queryable,
   vault: Vault,
-  event: ProviderEvent,
+  events: readonly ProviderEvent[],
   receivedAt: Date,
-): Promise<StatusChange | null> {
-  let messageId = event.messageId;
-  if (messageId === null && event.providerMessageId) {
-    const { rows } = await db.query<{ id: number }>(
-      'SELECT id FROM messages WHERE provider = $1 AND provider_message_id = $2',
-      [event.provider, event.providerMessageId],
-    );
-    messageId = rows[0]?.id ?? null;
+): Promise<StatusChange[]> {
+  const fresh = await storeNewEvents(db, vault, await withMessageIds(db, events), receivedAt);
+  const applicable = fresh.filter(
+    (event): event is ProviderEvent & { messageId: number; status: MessageStatus } =>
+      event.messageId !== null && event.status !== null,
+  );
+  if (applicable.length === 0) return [];
+
+  const ids = [...new Set(applicable.map((event) => event.messageId))].sort((a, b) => a - b);
+  const { rows } = await db.query<{ id: number; status: MessageStatus }>(
+    'SELECT id, status FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+    [ids],
+  );
+  const receiptsOf = new Map<number, typeof applicable>();
+  for (const event of applicable) {
+    const receipts = receiptsOf.get(event.messageId);
+    if (receipts) receipts.push(event);
+    else receiptsOf.set(event.messageId, [event]);
   }
-  const { rowCount } = await db.query(
+  const changes: StatusChange[] = [];
+  const updates: MessageUpdate[] = [];
+  for (const { id, status } of rows) {
+    const receipts = receiptsOf.get(id) ?? [];
+    const steps = receiptAdvances(
+      status,
+      receipts.map((event) => event.status),
+    );
+    if (steps.length === 0) continue;
+    const update: MessageUpdate = {
+      id,
+      status,
+      reason: null,
+      at: receivedAt,
+      stamps: {},
+      foundProviderMessageId: null,
+    };
+    for (const step of steps) {
+      const receipt = receipts[step.index]!;
+      const at = receipt.occurredAt ?? receivedAt;
+      const stamp = TIMESTAMP_COLUMN[step.to];
+      if (stamp) update.stamps[stamp] ??= at;
+      if (isFailure(step.to) && receipt.reason !== null) update.reason = receipt.reason;
+      // A receipt for a message whose send timed out: the provider had it after all. Its id is what
+      // the lookup would have recorded, so the proof of notice names it.
+      if (step.from === 'unknown' && receipt.providerMessageId)
+        update.foundProviderMessageId = receipt.providerMessageId;
+      update.status = step.to;
+      update.at = at;
+      changes.push({ messageId: id, from: step.from, to: step.to });
+    }
+    updates.push(update);
+  }
+  if (updates.length > 0) await applyMessageUpdates(db, updates, receivedAt);
+  return changes;
+}
+
+/** Events that name the provider's message id only get ours, in one query. */
+async function withMessageIds(db: Queryable, events: readonly ProviderEvent[]): Promise<ProviderEvent[]> {
+  const unresolved = events.filter((event) => event.messageId === null && event.providerMessageId);
+  if (unresolved.length === 0) return [...events];
+  const { rows } = await db.query<{ id: number; provider: string; provider_message_id: string }>(
+    `SELECT m.id, m.provider, m.provider_message_id FROM messages m
+     JOIN unnest($1::text[], $2::text[]) AS v(provider, provider_message_id)
+       ON m.provider = v.provider AND m.provider_message_id = v.provider_message_id`,
+    [unresolved.map((event) => event.provider), unresolved.map((event) => event.providerMessageId)],
+  );
+  const byProviderId = new Map(rows.map((row) => [`${row.provider}\0${row.provider_message_id}`, row.id]));
+  return events.map((event) =>
+    event.messageId === null && event.providerMessageId
+      ? { ...event, messageId: byProviderId.get(`${event.provider}\0${event.providerMessageId}`) ?? null }
+      : event,
+  );
+}
+
+/** Inserts the events not stored before, in one statement; returns those, in the order given. */
+async function storeNewEvents(
+  db: Queryable,
+  vault: Vault,
+  events: readonly ProviderEvent[],
+  receivedAt: Date,
+): Promise<ProviderEvent[]> {
+  const firstOfEach = new Map<string, ProviderEvent>();
+  for (const event of events) {
+    const key = `${event.provider}\0${event.providerEventId}`;
+    if (!firstOfEach.has(key)) firstOfEach.set(key, event);
+  }
+  const unique = [...firstOfEach.values()];
+  if (unique.length === 0) return [];
+  const { rows } = await db.query<{ provider: string; provider_event_id: string }>(
     `INSERT INTO delivery_events (provider, provider_event_id, message_id, event, status, occurred_at, received_at, payload_enc)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (provider, provider_event_id) DO NOTHING`,
+     SELECT provider, provider_event_id, message_id, event, status, occurred_at, $7, payload_enc
+     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $8::text[])
+       AS v(provider, provider_event_id, message_id, event, status, occurred_at, payload_enc)
+     ON CONFLICT (provider, provider_event_id) DO NOTHING
+     RETURNING provider, provider_event_id`,
     [
-      event.provider,
-      event.providerEventId,
-      messageId,
-      event.event,
-      event.status,
-      event.occurredAt,
+      unique.map((event) => event.provider),
+      unique.map((event) => event.providerEventId),
+      unique.map((event) => event.messageId),
+      unique.map((event) => event.event),
+      unique.map((event) => event.status),
+      unique.map((event) => event.occurredAt),
       receivedAt,
-      vault.seal(JSON.stringify(event.raw)),
+      unique.map((event) => vault.seal(JSON.stringify(event.raw))),
     ],
   );
-  if (rowCount === 0 || messageId === null || event.status === null) return null;
-  const change = await advanceMessageStatus(
-    db,
-    messageId,
-    event.status,
-    event.reason,
-    event.occurredAt ?? receivedAt,
+  const stored = new Set(rows.map((row) => `${row.provider}\0${row.provider_event_id}`));
+  return unique.filter((event) => stored.has(`${event.provider}\0${event.providerEventId}`));
+}
+
+/**
+ * One UPDATE for every message the batch moved. The counters' statement trigger then runs once for
+ * the batch and upserts its rows in key order (migration 0002), so batches cannot deadlock there.
+ */
+async function applyMessageUpdates(db: Queryable, updates: MessageUpdate[], receivedAt: Date): Promise<void> {
+  await db.query(
+    `UPDATE messages m SET status = v.status, status_reason = COALESCE(v.reason, m.status_reason),
+       updated_at = v.at,
+       sent_at = COALESCE(m.sent_at, v.sent_at, CASE WHEN v.found IS NOT NULL THEN $9::timestamptz END),
+       delivered_at = COALESCE(m.delivered_at, v.delivered_at),
+       failed_at = COALESCE(m.failed_at, v.failed_at),
+       provider_message_id = CASE WHEN v.found IS NOT NULL THEN COALESCE(m.provider_message_id, v.found)
+         ELSE m.provider_message_id END,
+       unknown_at = CASE WHEN v.found IS NOT NULL THEN NULL ELSE m.unknown_at END
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+                 $6::timestamptz[], $7::timestamptz[], $8::text[])
+       AS v(id, status, reason, at, sent_at, delivered_at, failed_at, found)
+     WHERE m.id = v.id`,
+    [
+      updates.map((u) => u.id),
+      updates.map((u) => u.status),
+      updates.map((u) => u.reason),
+      updates.map((u) => u.at),
+      updates.map((u) => u.stamps.sent_at ?? null),
+      updates.map((u) => u.stamps.delivered_at ?? null),
+      updates.map((u) => u.stamps.failed_at ?? null),
+      updates.map((u) => u.foundProviderMessageId),
+      receivedAt,
+    ],
   );
-  // A receipt for a message whose send timed out: the provider had it after all. Its id is what the
-  // lookup would have recorded, so the proof of notice names it.
-  if (change?.from === 'unknown' && event.providerMessageId)
-    await db.query(
-      `UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $2), unknown_at = NULL,
-         sent_at = COALESCE(sent_at, $3) WHERE id = $1`,
-      [messageId, event.providerMessageId, receivedAt],
-    );
-  return change;
 }
 
 /**

@@ -48,6 +48,12 @@ export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === '23505';
 }
 
+/** PostgreSQL broke a deadlock or a serialization conflict by aborting this transaction: run it again. */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return code === '40P01' || code === '40001';
+}
+
 // SQLSTATE classes and codes that mean "the server is not there right now", not "this query is wrong":
 // 08 connection exception, 57P01-57P03 shutdown or starting up, 53300 too many connections.
 const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300)$/;
