@@ -209,6 +209,21 @@ function matchActivity(query: LookupQuery, found: ActivityMessage[]): LookupAnsw
 }
 
 /**
+ * The webhook's public key, parsed once: parsing the DER on every POST cost several times as much
+ * as the signature check itself (bench/webhooks.bench.ts prints the check's cost). Keyed by the
+ * configured text, so a changed key is parsed afresh.
+ */
+const parsedKeys = new Map<string, crypto.KeyObject>();
+function webhookKey(publicKey: string): crypto.KeyObject {
+  let key = parsedKeys.get(publicKey);
+  if (!key) {
+    key = crypto.createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
+    parsedKeys.set(publicKey, key);
+  }
+  return key;
+}
+
+/**
  * SendGrid's Signed Event Webhook: ECDSA P-256 / SHA-256 over timestamp + raw body. The public key
  * is the base64 DER key SendGrid shows in its settings. Node's own crypto verifies it.
  */
@@ -220,11 +235,7 @@ export function verifySendgridSignature(options: {
 }): boolean {
   if (!options.signature || !options.timestamp) return false;
   try {
-    const key = crypto.createPublicKey({
-      key: Buffer.from(options.publicKey, 'base64'),
-      format: 'der',
-      type: 'spki',
-    });
+    const key = webhookKey(options.publicKey);
     const signed = Buffer.concat([Buffer.from(options.timestamp, 'utf8'), options.rawBody]);
     return crypto.verify('sha256', signed, key, Buffer.from(options.signature, 'base64'));
   } catch {
