@@ -9,6 +9,7 @@ import { twilioCallbackHeaders, type FakeProviders } from '../fakes/provider-ser
 import { startCampaign } from '../../src/campaigns/service.js';
 import { replyAddress } from '../../src/channels/reply-address.js';
 import type { Incident } from '../../src/incidents/store.js';
+import { purgeDue } from '../../src/retention/purge.js';
 
 const SECRET = 'inbound-secret-0123456789abcdef';
 const USER = 'sendgrid-parse';
@@ -393,5 +394,35 @@ describe('conversations: texts and emails back, and staff answers', () => {
     await text(number, 'STOP').expect(200);
     const refused = await postForm(agent, page, `${page}/answer`, { template: 'received', text: '' });
     expect(refused.status).toBe(409);
+  });
+
+  it('purges replies and answers with their incident, and unmatched ones once the retention period is over', async () => {
+    const incident = await newIncident();
+    const number = newNumber();
+    const [person] = await makePeople(ctx.deps, incident.id, [makePerson({ phone: number })]);
+    await text(number, 'Is my account safe?').expect(200);
+    const [filed] = await supportRows('r.person_id = $1', [person!.id]);
+    await ctx.deps.db.query(
+      `INSERT INTO support_replies (support_request_id, channel, locale, body_enc, status, created_at)
+       VALUES ($1, 'sms', 'en', $2, 'sent', now())`,
+      [filed!.id, ctx.deps.vault.seal('Yes, it is.')],
+    );
+    await ctx.deps.db.query(`UPDATE incidents SET state = 'resolved', resolved_at = now() WHERE id = $1`, [
+      incident.id,
+    ]);
+    const later = new Date(Date.now() + 3 * 86_400_000);
+    await purgeDue({
+      db: ctx.deps.db,
+      logger: ctx.deps.logger,
+      clock: { now: () => later },
+      config: { retentionDays: 1 },
+    });
+
+    expect(await supportRows('r.incident_id = $1', [incident.id])).toEqual([]);
+    expect(await supportRows('r.incident_id IS NULL', [])).toEqual([]);
+    const { rows } = await ctx.deps.db.query('SELECT 1 FROM support_replies WHERE support_request_id = $1', [
+      filed!.id,
+    ]);
+    expect(rows).toEqual([]);
   });
 });
