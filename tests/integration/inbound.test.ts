@@ -346,6 +346,12 @@ describe('conversations: texts and emails back, and staff answers', () => {
       .auth(USER, PASSWORD)
       .send({ from: 'a@example.com' });
     expect(notMultipart.status).toBe(400);
+    const truncated = await request(ctx.server)
+      .post(`/webhooks/inbound-email/${SECRET}`)
+      .auth(USER, PASSWORD)
+      .set('Content-Type', 'multipart/form-data; boundary=xyz')
+      .send('--xyz\r\nContent-Disposition: form-data; name="from"\r\n\r\na\u0000b@example.com');
+    expect(truncated.status).toBe(400);
     expect((await supportRows('true', [])).length).toBe(before);
   });
 
