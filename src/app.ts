@@ -9,6 +9,7 @@ import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
 import { measureRequests, registerMetrics } from './web/metrics.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
+import { registerInbound } from './inbound/routes.js';
 import { registerStatusPage, registerStatusPageFastPath } from './status-page/routes.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerVoiceRoutes } from './voice/routes.js';
@@ -43,6 +44,7 @@ export function createApp(deps: Deps): express.Express {
   registerHealth(app, deps);
   registerMetrics(app, deps, 'token');
   registerWebhooks(app, deps);
+  registerInbound(app, deps);
   registerVoiceRoutes(app, deps);
   registerStatusPage(app, deps);
   registerLookup(app, deps);

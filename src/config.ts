@@ -91,6 +91,30 @@ const schema = z.object({
   TWILIO_AUTH_TOKEN: z.string().optional(),
   TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
   TWILIO_FROM: z.string().optional(),
+  /** The secret path segment of the inbound-email webhook (SendGrid Inbound Parse); unset: no route. */
+  INBOUND_EMAIL_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{24,128}$/, 'INBOUND_EMAIL_SECRET must be 24-128 letters, digits, - or _')
+    .optional(),
+  /** HTTP basic auth the inbound-email webhook requires (put them in the Inbound Parse URL). */
+  INBOUND_EMAIL_USER: z
+    .string()
+    .regex(/^[^:\s]{1,64}$/, 'INBOUND_EMAIL_USER must not contain ":" or spaces')
+    .optional(),
+  INBOUND_EMAIL_PASSWORD: z
+    .string()
+    .min(16, 'INBOUND_EMAIL_PASSWORD must be at least 16 characters')
+    .optional(),
+  /** The domain whose MX points at SendGrid Inbound Parse: outbound email gets Reply-To reply+…@ it. */
+  INBOUND_EMAIL_DOMAIN: z
+    .string()
+    .regex(
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i,
+      'INBOUND_EMAIL_DOMAIN must be a domain name such as reply.example.com',
+    )
+    .optional(),
+  /** An inbound email larger than this (all of it, attachments included) is refused with 413. */
+  INBOUND_EMAIL_MAX_BYTES: z.coerce.number().int().min(10_000).max(50_000_000).default(10_000_000),
   SMTP_URL: z
     .string()
     .regex(
@@ -222,6 +246,14 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
       need('TWILIO_FROM', `when ${key}=twilio`);
     }
   }
+  if (
+    env.INBOUND_EMAIL_SECRET ||
+    env.INBOUND_EMAIL_USER ||
+    env.INBOUND_EMAIL_PASSWORD ||
+    env.INBOUND_EMAIL_DOMAIN
+  )
+    for (const key of ['INBOUND_EMAIL_SECRET', 'INBOUND_EMAIL_USER', 'INBOUND_EMAIL_PASSWORD'])
+      need(key, 'to receive email replies (all of INBOUND_EMAIL_SECRET, _USER and _PASSWORD, or none)');
   const providerTimeout = Number(env.PROVIDER_TIMEOUT_SECONDS ?? 15);
   const sendTimeout = Number(env.SEND_TIMEOUT_SECONDS ?? 120);
   if (providerTimeout >= sendTimeout)
@@ -296,6 +328,15 @@ export interface Config {
   sms: { provider: Env['SMS_PROVIDER'] };
   voice: { provider: Env['VOICE_PROVIDER'] };
   twilio: { accountSid: string; authToken: string; baseUrl: string; from: string } | null;
+  /** Email replies (SendGrid Inbound Parse); null: the webhook is not mounted. */
+  inboundEmail: {
+    secret: string;
+    user: string;
+    password: string;
+    /** Reply-To domain for outbound email; null: replies are matched by the sender's address only. */
+    domain: string | null;
+    maxBytes: number;
+  } | null;
 }
 
 /** How campaigns pace and order their sends. */
@@ -428,6 +469,16 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
             authToken: env.TWILIO_AUTH_TOKEN,
             baseUrl: env.TWILIO_API_BASE_URL,
             from: env.TWILIO_FROM,
+          }
+        : null,
+    inboundEmail:
+      env.INBOUND_EMAIL_SECRET && env.INBOUND_EMAIL_USER && env.INBOUND_EMAIL_PASSWORD
+        ? {
+            secret: env.INBOUND_EMAIL_SECRET,
+            user: env.INBOUND_EMAIL_USER,
+            password: env.INBOUND_EMAIL_PASSWORD,
+            domain: env.INBOUND_EMAIL_DOMAIN?.toLowerCase() ?? null,
+            maxBytes: env.INBOUND_EMAIL_MAX_BYTES,
           }
         : null,
   };

@@ -4,7 +4,8 @@ import type { Channel, Reachability } from '../channels/kinds.js';
  * Which channel reaches a person, and which one to try next when it fails. Pure: no I/O.
  *
  * Order: what the person needs (a visually impaired person gets a call), then what they asked for,
- * then the campaign's fallback order; never a channel we hold no contact for.
+ * then the campaign's fallback order; never a channel we hold no contact for, and never SMS to a
+ * number that texted STOP.
  */
 export const ACCESSIBILITY_NEEDS = [
   'visually_impaired',
@@ -32,6 +33,7 @@ function canReach(channel: Channel, reachable: Reachability): boolean {
     case 'email':
       return reachable.email;
     case 'sms':
+      return reachable.phone && !reachable.smsOptedOut;
     case 'voice':
       return reachable.phone;
     case 'letter':

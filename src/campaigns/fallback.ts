@@ -19,6 +19,12 @@ const RANG_OUT: readonly MessageStatus[] = ['no_answer', 'busy'];
 export function planAfterFailure(input: {
   /** The person's channel order (channelOrder). */
   order: readonly Channel[];
+  /**
+   * The order as it stood when the failed message was written, when it has lost a channel since (the
+   * number texted STOP while its SMS was on the way): the next channel is the one after the failed
+   * one there that the person can still be reached on.
+   */
+  orderBefore?: readonly Channel[];
   failedChannel: Channel;
   failedStatus: MessageStatus;
   /** Messages already tried on the failed channel for this person in this campaign, this one included. */
@@ -32,7 +38,9 @@ export function planAfterFailure(input: {
   ) {
     return { kind: 'retry_channel', channel: 'voice', afterMs: NO_ANSWER_RETRY_DELAY_MS };
   }
-  const position = input.order.indexOf(input.failedChannel);
-  const next = position < 0 ? undefined : input.order[position + 1];
+  const reference = input.orderBefore ?? input.order;
+  const position = reference.indexOf(input.failedChannel);
+  const next =
+    position < 0 ? undefined : reference.slice(position + 1).find((channel) => input.order.includes(channel));
   return next ? { kind: 'next_channel', channel: next } : { kind: 'exhausted' };
 }

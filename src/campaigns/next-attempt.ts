@@ -2,7 +2,7 @@ import { isUniqueViolation, withTransaction, type Db } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
-import { toAudienceMember, type AudienceRow } from '../people/store.js';
+import { smsOptedOutSql, toAudienceMember, type AudienceRow } from '../people/store.js';
 import { isFailure, type MessageStatus } from '../deliveries/status.js';
 import type { Queues } from '../queues.js';
 import { channelOrder, type ChannelPolicy } from './channel-policy.js';
@@ -58,7 +58,7 @@ export async function followUpFailure(deps: NextAttemptDeps, messageId: number):
               c.status AS campaign_status, c.channel_policy,
               p.id, p.locale AS person_locale, p.preferred_channel, p.accessibility_needs, p.time_zone,
               p.email_enc IS NOT NULL AS has_email, p.phone_enc IS NOT NULL AS has_phone,
-              p.postal_address_enc IS NOT NULL AS has_postal_address
+              p.postal_address_enc IS NOT NULL AS has_postal_address, ${smsOptedOutSql('p')} AS sms_opted_out
        FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN people p ON p.id = m.person_id
        WHERE m.id = $1 FOR UPDATE OF m FOR SHARE OF c`,
         [messageId],
@@ -75,6 +75,10 @@ export async function followUpFailure(deps: NextAttemptDeps, messageId: number):
       );
       const plan = planAfterFailure({
         order: channelOrder(person, failed.channel_policy),
+        orderBefore: channelOrder(
+          { ...person, reachable: { ...person.reachable, smsOptedOut: false } },
+          failed.channel_policy,
+        ),
         failedChannel: failed.channel,
         failedStatus: failed.status,
         triesOnChannel: tries[0]?.n ?? 1,

@@ -15,7 +15,7 @@ import type { CampaignStatus } from './lifecycle.js';
 import { earliestSendTime, zoneOrDefault } from './calling-hours.js';
 import { composeMessage, type ComposeDeps } from './compose.js';
 import { createNoticeContentCache, noticeContentVersionSql } from './notice-content.js';
-import { RECIPIENT_COLUMNS, toRecipient, type RecipientRow } from '../people/store.js';
+import { RECIPIENT_COLUMNS, smsOptedOutSql, toRecipient, type RecipientRow } from '../people/store.js';
 import { followUpFailure } from './next-attempt.js';
 import type { Admission, Pacer } from '../platform/pacer.js';
 
@@ -63,6 +63,8 @@ interface ClaimedMessage extends Omit<RecipientRow, 'id'> {
   update_id: number | null;
   send_after: Date | null;
   content_version: string;
+  /** The number texted STOP after this message was written. */
+  sms_opted_out: boolean;
 }
 
 const CLAIM_PERSON_COLUMNS = RECIPIENT_COLUMNS.filter((column) => column !== 'id')
@@ -106,7 +108,8 @@ async function claimMessages(db: Db, requests: ClaimRequest[]): Promise<(Claimed
        AND c.status = 'sending' AND m.channel IS NOT NULL
        AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < v.stale_before))
      RETURNING m.id AS message_id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after,
-       ${CLAIM_PERSON_COLUMNS}, ${noticeContentVersionSql('i')} AS content_version`,
+       ${CLAIM_PERSON_COLUMNS}, ${noticeContentVersionSql('i')} AS content_version,
+       ${smsOptedOutSql('p')} AS sms_opted_out`,
     [unique.map((r) => r.messageId), unique.map((r) => r.at), unique.map((r) => r.staleBefore)],
   );
   const byId = new Map(rows.map((row) => [row.message_id, row]));
@@ -214,6 +217,13 @@ export function makeSendProcessor(deps: SendDeps) {
       return 'skipped';
     }
 
+    if (claimed.channel === 'sms' && claimed.sms_opted_out) {
+      // The number texted STOP since this message was written: it fails here, unsent, and the
+      // person moves on to their next channel like after any permanent failure.
+      await advanceMessageStatus(deps.db, messageId, 'failed', 'the number texted STOP', now);
+      await followUpFailure(deps, messageId);
+      return 'failed';
+    }
     const zone = zoneOrDefault(claimed.time_zone, deps.config.sending.defaultTimeZone);
     const notBefore = claimed.send_after && claimed.send_after > now ? claimed.send_after : now;
     const earliest = earliestSendTime(notBefore, claimed.channel, zone, deps.config.sending.callingHours);

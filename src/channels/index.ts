@@ -6,6 +6,7 @@ import type { ChannelAdapter, ChannelAdapters } from './channel.js';
 import type { SandboxChannels } from './sandbox.js';
 import { createSendgridEmail } from './sendgrid.js';
 import { createSmtpEmail } from './smtp.js';
+import { replyAddress } from './reply-address.js';
 import { createTwilioClient, createTwilioSms, createTwilioVoice, type TwilioSettings } from './twilio.js';
 
 /** Picks each channel's provider from configuration. Business code never asks which one it got. */
@@ -18,6 +19,10 @@ export function createChannelAdapters(
     ? { ...config.twilio, publicBaseUrl: config.publicBaseUrl, timeoutMs: config.sending.providerTimeoutMs }
     : null;
   const twilioClient = twilioSettings ? createTwilioClient(twilioSettings) : null;
+  // Only campaign messages name a person; an answer from the support queue is replied to by address.
+  const inboundDomain = config.inboundEmail?.domain ?? null;
+  const replyTo = (messageId: number) =>
+    inboundDomain && messageId > 0 ? replyAddress(config.lookupHmacKey, inboundDomain, messageId) : null;
 
   const email =
     config.email.provider === 'sendgrid' && config.email.sendgrid
@@ -25,12 +30,14 @@ export function createChannelAdapters(
           ...config.email.sendgrid,
           from: config.email.from,
           timeoutMs: config.sending.providerTimeoutMs,
+          replyTo,
         })
       : config.email.provider === 'smtp' && config.email.smtp
         ? createSmtpEmail({
             url: config.email.smtp.url,
             from: config.email.from,
             timeoutMs: config.sending.providerTimeoutMs,
+            replyTo,
           })
         : sandbox.adapter('email');
   const sms =

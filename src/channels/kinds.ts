@@ -14,4 +14,6 @@ export interface Reachability {
   email: boolean;
   phone: boolean;
   postalAddress: boolean;
+  /** The number texted STOP: calls may still reach it, texts may not (src/inbound). */
+  smsOptedOut?: boolean;
 }

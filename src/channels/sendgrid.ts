@@ -20,6 +20,8 @@ export interface SendgridSettings {
   timeoutMs: number;
   /** How long Email Activity may take to list a message it accepted (its "not found" is unreliable until then). */
   activityLagMs?: number;
+  /** The Reply-To for a message, when replies come back to Candor (INBOUND_EMAIL_DOMAIN). */
+  replyTo?: (messageId: number) => string | null;
 }
 
 export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter {
@@ -49,6 +51,7 @@ export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter 
           text: message.content.text,
           html: renderEmailHtml(message.content),
           headers: unsubscribeHeaders(message.content),
+          ...(settings.replyTo?.(message.messageId) ? { replyTo: settings.replyTo(message.messageId)! } : {}),
           customArgs: { [MESSAGE_ID_ARG]: String(message.messageId) },
           // People in a breach are wary of tracking links and pixels; we do not use them.
           trackingSettings: {

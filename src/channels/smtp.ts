@@ -10,6 +10,8 @@ export interface SmtpSettings {
   from: string;
   /** Connecting, the greeting and each wait on the socket give up after this long (nodemailer's own are minutes). */
   timeoutMs: number;
+  /** The Reply-To for a message, when replies come back to Candor (INBOUND_EMAIL_DOMAIN). */
+  replyTo?: (messageId: number) => string | null;
 }
 
 /**
@@ -40,6 +42,7 @@ export function createSmtpEmail(settings: SmtpSettings): ChannelAdapter & { clos
           text: message.content.text,
           html: renderEmailHtml(message.content),
           headers: { ...unsubscribeHeaders(message.content), 'Content-Language': message.locale },
+          ...(settings.replyTo?.(message.messageId) ? { replyTo: settings.replyTo(message.messageId)! } : {}),
         });
         return { provider: 'smtp', providerMessageId: info.messageId };
       } catch (error) {

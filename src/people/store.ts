@@ -229,8 +229,15 @@ export interface AudienceMember {
   reachable: Reachability;
 }
 
-export const AUDIENCE_COLUMNS = `id, locale, preferred_channel, accessibility_needs, time_zone,
-  email_enc IS NOT NULL AS has_email, phone_enc IS NOT NULL AS has_phone, postal_address_enc IS NOT NULL AS has_postal_address`;
+/** Whether the person (table alias `alias`) has a number that texted STOP: an SQL boolean. */
+export function smsOptedOutSql(alias: string): string {
+  return `EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone_hash = ${alias}.phone_hash)`;
+}
+
+/** Read from `people p`. */
+export const AUDIENCE_COLUMNS = `p.id, p.locale, p.preferred_channel, p.accessibility_needs, p.time_zone,
+  p.email_enc IS NOT NULL AS has_email, p.phone_enc IS NOT NULL AS has_phone,
+  p.postal_address_enc IS NOT NULL AS has_postal_address, ${smsOptedOutSql('p')} AS sms_opted_out`;
 
 export interface AudienceRow {
   id: number;
@@ -241,6 +248,7 @@ export interface AudienceRow {
   has_email: boolean;
   has_phone: boolean;
   has_postal_address: boolean;
+  sms_opted_out: boolean;
 }
 
 export function toAudienceMember(row: AudienceRow): AudienceMember {
@@ -250,7 +258,12 @@ export function toAudienceMember(row: AudienceRow): AudienceMember {
     preferredChannel: row.preferred_channel,
     accessibilityNeeds: row.accessibility_needs,
     timeZone: row.time_zone,
-    reachable: { email: row.has_email, phone: row.has_phone, postalAddress: row.has_postal_address },
+    reachable: {
+      email: row.has_email,
+      phone: row.has_phone,
+      postalAddress: row.has_postal_address,
+      smsOptedOut: row.sms_opted_out,
+    },
   };
 }
 

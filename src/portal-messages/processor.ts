@@ -2,11 +2,13 @@ import type { Job } from 'bullmq';
 import type { Deps } from '../deps.js';
 import { sendAccessCode } from '../lookup/service.js';
 import { sendSubscriptionConfirmation } from '../subscriptions/service.js';
+import { sendSupportReply } from '../inbound/service.js';
 import {
   PORTAL_JOBS,
   type AccessCodeJob,
   type PortalJob,
   type SubscriptionConfirmationJob,
+  type SupportReplyJob,
 } from './queue.js';
 
 export type PortalMessageDeps = Pick<
@@ -23,6 +25,13 @@ export function makePortalMessageProcessor(deps: PortalMessageDeps) {
         return;
       case PORTAL_JOBS.subscriptionConfirmation:
         await sendSubscriptionConfirmation(deps, (job.data as SubscriptionConfirmationJob).subscriptionId);
+        return;
+      case PORTAL_JOBS.supportReply:
+        await sendSupportReply(
+          deps,
+          (job.data as SupportReplyJob).supportReplyId,
+          (job.opts.attempts ?? 1) - job.attemptsMade - 1,
+        );
         return;
       default:
         throw new Error(`unknown portal job ${job.name}`);

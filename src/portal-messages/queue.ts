@@ -11,6 +11,7 @@ export const PORTAL_QUEUE_NAME = QUEUE_NAMES.portal;
 export const PORTAL_JOBS = {
   accessCode: 'access-code',
   subscriptionConfirmation: 'subscription-confirmation',
+  supportReply: 'support-reply',
 } as const;
 
 export interface AccessCodeJob {
@@ -23,11 +24,18 @@ export interface SubscriptionConfirmationJob {
   subscriptionId: number;
 }
 
-export type PortalJob = AccessCodeJob | SubscriptionConfirmationJob;
+/** A staff answer to a text or an email, from the support queue (src/inbound). */
+export interface SupportReplyJob {
+  v: 1;
+  supportReplyId: number;
+}
+
+export type PortalJob = AccessCodeJob | SubscriptionConfirmationJob | SupportReplyJob;
 
 export const portalJobIds = {
   accessCode: (accessRequestId: number) => `access-${accessRequestId}`,
   subscriptionConfirmation: (subscriptionId: number) => `subscription-${subscriptionId}`,
+  supportReply: (supportReplyId: number) => `support-reply-${supportReplyId}`,
 };
 
 export const PORTAL_JOB_OPTIONS: JobsOptions = {
@@ -47,10 +55,11 @@ export function createPortalQueue(connection: ConnectionOptions, prefix: string)
 /**
  * Portal messages are not campaign messages, so they have no `messages` row. The channel adapters
  * carry a message id through the provider for receipts; a negative id can never match a campaign
- * message, so a receipt for a code is stored and changes nothing. Even for access codes, odd for
- * subscription confirmations, so the sandbox outbox can tell them apart.
+ * message, so a receipt for a code is stored and changes nothing. One residue modulo 3 per kind
+ * (access codes, subscription confirmations, support answers), so the sandbox outbox can tell them apart.
  */
 export const portalMessageId = {
-  accessCode: (accessRequestId: number) => -(accessRequestId * 2),
-  subscriptionConfirmation: (subscriptionId: number) => -(subscriptionId * 2 + 1),
+  accessCode: (accessRequestId: number) => -(accessRequestId * 3),
+  subscriptionConfirmation: (subscriptionId: number) => -(subscriptionId * 3 + 1),
+  supportReply: (supportReplyId: number) => -(supportReplyId * 3 + 2),
 };

@@ -68,11 +68,26 @@ export async function purgeDue(
     reports.push({ incidentId: incident.id, slug: incident.slug, people });
     deps.logger.info({ incidentId: incident.id, people }, 'personal data purged');
   }
+  // Texts and emails from numbers and addresses we hold for nobody belong to no incident: they go
+  // RETENTION_DAYS after they came.
+  const unmatched = await withTransaction(deps.db, (tx) =>
+    deleteSupportRequests(tx, 'incident_id IS NULL AND created_at < $1', [cutoff]),
+  );
+  if (unmatched) deps.logger.info({ supportRequests: unmatched }, 'unmatched replies purged');
   const { rowCount } = await deps.db.query('DELETE FROM access_requests WHERE expires_at < $1', [
     new Date(now.getTime() - EXPIRED_ACCESS_REQUESTS_AFTER_MS),
   ]);
   if (rowCount) deps.logger.info({ accessRequests: rowCount }, 'expired lookup codes purged');
   return reports;
+}
+
+/** Support requests matching `where`, with their notes and staff answers: what people and staff wrote. */
+async function deleteSupportRequests(tx: Queryable, where: string, params: unknown[]): Promise<number> {
+  const ids = `SELECT id FROM support_requests WHERE ${where}`;
+  await tx.query(`DELETE FROM support_notes WHERE support_request_id IN (${ids})`, params);
+  await tx.query(`DELETE FROM support_replies WHERE support_request_id IN (${ids})`, params);
+  const { rowCount } = await tx.query(`DELETE FROM support_requests WHERE ${where}`, params);
+  return rowCount ?? 0;
 }
 
 const HOLDS_PERSONAL_DATA = `(p.name_enc IS NOT NULL OR p.email_enc IS NOT NULL OR p.phone_enc IS NOT NULL
@@ -102,11 +117,7 @@ async function purgeIncident(tx: Queryable, incidentId: number, now: Date): Prom
     [incidentId],
   );
   await tx.query('DELETE FROM subscriptions WHERE incident_id = $1', [incidentId]);
-  await tx.query(
-    'DELETE FROM support_notes WHERE support_request_id IN (SELECT id FROM support_requests WHERE incident_id = $1)',
-    [incidentId],
-  );
-  await tx.query('DELETE FROM support_requests WHERE incident_id = $1', [incidentId]);
+  await deleteSupportRequests(tx, 'incident_id = $1', [incidentId]);
   await tx.query('DELETE FROM access_requests WHERE incident_id = $1', [incidentId]);
   await tx.query(
     'DELETE FROM import_rows WHERE import_id IN (SELECT id FROM imports WHERE incident_id = $1)',

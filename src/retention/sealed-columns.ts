@@ -11,7 +11,8 @@ export const SEALED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   letters: ['recipient_enc', 'content_enc'],
   access_requests: ['code_enc'],
   subscriptions: ['contact_enc'],
-  support_requests: ['phone_enc', 'message_enc', 'name_enc', 'reply_email_enc'],
+  support_requests: ['phone_enc', 'message_enc', 'name_enc', 'reply_email_enc', 'subject_enc'],
+  support_replies: ['body_enc'],
   support_notes: ['note_enc'],
   codes: ['code_enc'],
 };

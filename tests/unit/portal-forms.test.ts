@@ -38,6 +38,7 @@ describe('portal messages', () => {
     const ids = [1, 2, 3].flatMap((id) => [
       portalMessageId.accessCode(id),
       portalMessageId.subscriptionConfirmation(id),
+      portalMessageId.supportReply(id),
     ]);
     expect(ids.every((id) => id < 0)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);

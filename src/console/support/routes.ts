@@ -18,6 +18,15 @@ import {
   type SupportRequest,
   type SupportStatus,
 } from './store.js';
+import {
+  ANSWER_TEMPLATES,
+  answerChannel,
+  answerSupportRequest,
+  renderAnswerTemplate,
+  type AnswerTemplate,
+} from '../../inbound/service.js';
+import { listSupportReplies, smsOptOutOf } from '../../inbound/store.js';
+import { findIncidentById } from '../../incidents/store.js';
 
 const PAGE = 200;
 
@@ -41,9 +50,22 @@ export function supportRoutes(deps: Deps): ConsoleRoute[] {
     const staff = (await listStaff(deps.db)).filter(
       (member) => isStaffRole(member.role) && can(member.role, 'support:manage'),
     );
+    const channel = answerChannel(request);
+    const incident = request.incidentId ? await findIncidentById(deps.db, request.incidentId) : null;
     res.status(errors.length ? 400 : 200).render('console/support/show', {
       request,
       notes: await listSupportNotes(deps.db, deps.vault, request.id),
+      replies: await listSupportReplies(deps.db, deps.vault, request.id),
+      answerChannel: channel,
+      optedOut:
+        channel === 'sms' && request.phone
+          ? (await smsOptOutOf(deps.db, deps.vault.hash('phone', request.phone))) !== null
+          : false,
+      // Shown in the person's language: what the agent picks is exactly what is sent.
+      templates: ANSWER_TEMPLATES.map((name) => ({
+        name,
+        text: renderAnswerTemplate(deps, name, request.locale, incident),
+      })),
       staffList: staff,
       statuses: SUPPORT_STATUSES,
       errors,
@@ -104,6 +126,34 @@ export function supportRoutes(deps: Deps): ConsoleRoute[] {
           at: deps.clock.now(),
         });
         noteAudit(res, { subjectType: 'support_request' });
+        res.redirect(303, `/console/support/${request.id}`);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/support/:id/answer',
+      access: 'support:manage',
+      audit: 'support.answer',
+      handler: async (req, res) => {
+        const request = await load(req.params.id);
+        const text = field(req.body, 'text').slice(0, 5_000);
+        const chosen = field(req.body, 'template');
+        const template = (ANSWER_TEMPLATES as readonly string[]).includes(chosen)
+          ? (chosen as AnswerTemplate)
+          : null;
+        if (!text && !template) {
+          await showRequest(res, request, [
+            { field: 'text', messageKey: 'inbound:console.errors.answerMissing' },
+          ]);
+          return;
+        }
+        const { replyId } = await answerSupportRequest(deps, {
+          requestId: request.id,
+          staffId: staffOf(res).id,
+          text: text || null,
+          template,
+        });
+        noteAudit(res, { subjectType: 'support_request', details: { supportReplyId: replyId, template } });
         res.redirect(303, `/console/support/${request.id}`);
       },
     },

@@ -8,17 +8,21 @@ export type SupportStatus = (typeof SUPPORT_STATUSES)[number];
 
 export interface SupportRequest {
   id: number;
-  incidentId: number;
-  incidentName: string;
+  /** null: a text or an email from a number or address we hold for nobody. */
+  incidentId: number | null;
+  incidentName: string | null;
   personId: number | null;
   reference: string | null;
-  kind: 'callback' | 'message';
+  kind: SupportRequestKind;
   phone: string | null;
   preferredTime: string | null;
   locale: string;
   message: string | null;
   name: string | null;
   replyEmail: string | null;
+  /** email_reply: its subject line. */
+  subject: string | null;
+  attachmentsDropped: number;
   status: SupportStatus;
   assignedTo: number | null;
   assignedName: string | null;
@@ -26,19 +30,24 @@ export interface SupportRequest {
   closedAt: Date | null;
 }
 
+/** callback and message come from the portal; sms_reply and email_reply are people answering a notice. */
+export type SupportRequestKind = 'callback' | 'message' | 'sms_reply' | 'email_reply';
+
 interface Row {
   id: number;
-  incident_id: number;
-  organisation_name: string;
+  incident_id: number | null;
+  organisation_name: string | null;
   person_id: number | null;
   reference_enc: string | null;
-  kind: 'callback' | 'message';
+  kind: SupportRequestKind;
   phone_enc: string | null;
   preferred_time: string | null;
   locale: string;
   message_enc: string | null;
   name_enc: string | null;
   reply_email_enc: string | null;
+  subject_enc: string | null;
+  attachments_dropped: number;
   status: SupportStatus;
   assigned_to: number | null;
   display_name: string | null;
@@ -47,7 +56,7 @@ interface Row {
 }
 
 const SELECT = `SELECT r.*, i.organisation_name, p.reference_enc, s.display_name
-  FROM support_requests r JOIN incidents i ON i.id = r.incident_id
+  FROM support_requests r LEFT JOIN incidents i ON i.id = r.incident_id
   LEFT JOIN people p ON p.id = r.person_id LEFT JOIN staff s ON s.id = r.assigned_to`;
 
 function toRequest(vault: Vault, row: Row): SupportRequest {
@@ -65,6 +74,8 @@ function toRequest(vault: Vault, row: Row): SupportRequest {
     message: open(row.message_enc),
     name: open(row.name_enc),
     replyEmail: open(row.reply_email_enc),
+    subject: open(row.subject_enc),
+    attachmentsDropped: row.attachments_dropped,
     status: row.status,
     assignedTo: row.assigned_to,
     assignedName: row.display_name,
