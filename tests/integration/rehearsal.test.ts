@@ -37,23 +37,26 @@ async function attemptsOf(ctx: TestContext, campaignId: number, personId: number
   return rows;
 }
 
-/** Every message has its last word: a receipt, a letter posted, a failure followed up, or a wait. */
+/**
+ * Every message has its last word: a receipt, a letter posted, a failure followed up, or a retry
+ * scheduled for much later (an unanswered call is tried again in 30 minutes).
+ */
 async function settledCampaign(ctx: TestContext, campaignId: number): Promise<void> {
   await eventually(
     `every rehearsal message of campaign ${campaignId} to settle`,
     async () => {
-      const { rows } = await ctx.deps.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1 AND (
-           (status IN ('queued', 'sending', 'unknown') AND (send_after IS NULL OR send_after <= now()))
+      // One statement, so the fan-out, the messages counted and those still going agree.
+      const { rows } = await ctx.deps.db.query<{ fanned: boolean; all: number; going: number }>(
+        `SELECT (SELECT fanout_completed_at IS NOT NULL FROM campaigns WHERE id = $1) AS fanned,
+                count(*)::int AS all, count(*) FILTER (WHERE
+           (status IN ('queued', 'sending', 'unknown')
+              AND (send_after IS NULL OR send_after < now() + interval '5 minutes'))
            OR (status = 'sent' AND channel <> 'letter')
-           OR (status IN ('bounced', 'failed', 'undelivered', 'no_answer', 'busy') AND fallback IS NULL))`,
+           OR (status IN ('bounced', 'failed', 'undelivered', 'no_answer', 'busy') AND fallback IS NULL))::int AS going
+         FROM messages WHERE campaign_id = $1`,
         [campaignId],
       );
-      const { rows: all } = await ctx.deps.db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM messages WHERE campaign_id = $1',
-        [campaignId],
-      );
-      return rows[0]!.n === 0 && all[0]!.n > 0;
+      return rows[0]!.fanned && rows[0]!.all > 0 && rows[0]!.going === 0;
     },
     60_000,
   );
