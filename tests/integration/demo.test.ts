@@ -5,6 +5,7 @@ import { DEMO_CALLING_HOURS, describeCallingHours, sendDemoNotice } from '../../
 import { fixedClock } from '../../src/platform/clock.js';
 import { readCampaignProgress, readFailureReasons } from '../../src/campaigns/progress.js';
 import { simulatedDemoPeople } from '../../src/demo/simulated-people.js';
+import { makeStaffAccount, signedInAgent } from '../support/console.js';
 
 const PEOPLE = 36 + simulatedDemoPeople().length;
 
@@ -119,6 +120,20 @@ describe('npm run demo at any hour', () => {
           'simulated: Twilio error 30003, unreachable handset',
           'simulated: nobody answered',
         ]),
+      );
+      // The campaign's page in the console: each failure, and how many moved on to their next channel.
+      // Without a second factor: the demo's clock stands at 15:00, and a code is checked against it.
+      const viewer = await signedInAgent(
+        run.ctx.baseUrl,
+        await makeStaffAccount(run.ctx.deps, 'viewer', { totp: false }),
+      );
+      const page = await viewer.get(`/console/campaigns/${run.campaignId}`);
+      expect(page.status).toBe(200);
+      expect(page.text).toMatch(
+        /simulated: 550 5\.1\.1 the email account does not exist<\/td>.*?<td data-field="moved-on">2<\/td>/s,
+      );
+      expect(page.text).toMatch(
+        /simulated: Twilio error 30003, unreachable handset<\/td>.*?<td data-field="moved-on">2<\/td>/s,
       );
     } finally {
       await run.close();

@@ -195,12 +195,13 @@ describe('rehearsing with simulated recipients on the sandbox provider', () => {
     // Everyone settled: reached, written to, or exhausted.
     expect(progress.percent).toBe(100);
     const reasons = await readFailureReasons(ctx.deps.db, campaignId);
-    expect(reasons.map((row) => [row.channel, row.status, row.n]).sort()).toEqual(
+    // Each failure with how many of them moved on: one bounce left nowhere to go.
+    expect(reasons.map((row) => [row.channel, row.status, row.n, row.movedOn]).sort()).toEqual(
       [
-        ['email', 'bounced', 3],
-        ['sms', 'undelivered', 2],
-        ['voice', 'no_answer', 2],
-        ['voice', 'busy', 1],
+        ['email', 'bounced', 3, 2],
+        ['sms', 'undelivered', 2, 2],
+        ['voice', 'no_answer', 2, 2],
+        ['voice', 'busy', 1, 1],
       ].sort(),
     );
     expect(reasons.every((row) => row.reason.startsWith('simulated: '))).toBe(true);
@@ -212,6 +213,8 @@ describe('rehearsing with simulated recipients on the sandbox provider', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('simulated: 550 5.1.1');
     expect(page.text).toContain('simulated: Twilio error 30003');
+    expect(page.text).toContain('Tried on their next channel');
+    expect(page.text).toMatch(/simulated: nobody answered<\/td>.*?<td data-field="moved-on">2<\/td>/s);
   });
 });
 
