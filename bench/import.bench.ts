@@ -100,7 +100,7 @@ async function main() {
     const cpuAtStart = process.cpuUsage();
     let cpuStaged = cpuAtStart;
     const result = await runImport(
-      { db, vault, clock: systemClock, logger, importStager },
+      { db, vault, clock: systemClock, logger, importStager, config },
       {
         incidentId: incident.id,
         createdBy: null,

@@ -79,6 +79,8 @@ const schema = z.object({
   EMAIL_PROVIDER: z.enum(['sandbox', 'sendgrid', 'smtp']).default('sandbox'),
   SMS_PROVIDER: z.enum(['sandbox', 'twilio']).default('sandbox'),
   VOICE_PROVIDER: z.enum(['sandbox', 'twilio']).default('sandbox'),
+  /** A simulated late recipient's receipt comes this long after the sandbox accepts the message. */
+  SANDBOX_LATE_RECEIPT_SECONDS: z.coerce.number().min(0).max(3600).default(20),
   EMAIL_FROM: z.string().default('Candor <notices@example.com>'),
   SENDGRID_API_KEY: z.string().optional(),
   SENDGRID_API_BASE_URL: z.url().default('https://api.sendgrid.com'),
@@ -327,6 +329,8 @@ export interface Config {
   letters: { envelope: Env['LETTER_ENVELOPE'] };
   sms: { provider: Env['SMS_PROVIDER'] };
   voice: { provider: Env['VOICE_PROVIDER'] };
+  /** The sandbox provider's simulated recipients (see channels/simulated-recipients.ts). */
+  sandbox: { lateReceiptMs: number };
   twilio: { accountSid: string; authToken: string; baseUrl: string; from: string } | null;
   /** Email replies (SendGrid Inbound Parse); null: the webhook is not mounted. */
   inboundEmail: {
@@ -462,6 +466,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     letters: { envelope: env.LETTER_ENVELOPE },
     sms: { provider: env.SMS_PROVIDER },
     voice: { provider: env.VOICE_PROVIDER },
+    sandbox: { lateReceiptMs: Math.round(env.SANDBOX_LATE_RECEIPT_SECONDS * 1000) },
     twilio:
       env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN && env.TWILIO_FROM
         ? {

@@ -41,6 +41,7 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
       await applyProviderEvent({ db, vault, queues, clock, logger, config, redis }, event);
     },
     onReceiptError: (error, messageId) => logger.error({ err: error, messageId }, 'sandbox receipt failed'),
+    lateReceiptMs: config.sandbox.lateReceiptMs,
   });
   const channels = createChannelAdapters(config, sandbox, { db, vault });
   // Each channel's provider rate, held in Redis so it holds across every worker process.

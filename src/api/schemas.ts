@@ -447,7 +447,15 @@ export const SCHEMAS = {
         items: {
           type: 'object',
           required: ['reason', 'channel', 'n'],
-          properties: { reason: { type: 'string' }, channel: nullable('string'), n: { type: 'integer' } },
+          properties: {
+            reason: { type: 'string' },
+            channel: nullable('string'),
+            n: { type: 'integer' },
+            movedOn: {
+              type: 'integer',
+              description: 'Of these, followed up on the next channel (or the same call, later).',
+            },
+          },
         },
       },
     },

@@ -157,19 +157,25 @@ export function readIncidentCampaignsProgress(
   return readProgress(db, { incidentId });
 }
 
-/** The most common reasons messages failed, for the failures panel; reads only failed rows. */
+/**
+ * The most common reasons messages failed, for the failures panel; reads only failed rows. `movedOn`
+ * counts the failures followed up on the person's next channel (or the same call, later): the
+ * escalation staff rehearse.
+ */
 export async function readFailureReasons(
   db: Queryable,
   campaignId: number,
   limit = 10,
-): Promise<{ channel: string; status: MessageStatus; reason: string; n: number }[]> {
+): Promise<{ channel: string; status: MessageStatus; reason: string; n: number; movedOn: number }[]> {
   const { rows } = await db.query<{
     channel: string | null;
     status: MessageStatus;
     reason: string | null;
     n: number;
+    moved_on: number;
   }>(
-    `SELECT channel, status, status_reason AS reason, count(*)::int AS n FROM messages
+    `SELECT channel, status, status_reason AS reason, count(*)::int AS n,
+            count(*) FILTER (WHERE fallback = 'next')::int AS moved_on FROM messages
      WHERE campaign_id = $1 AND status = ANY($3::text[])
      GROUP BY 1, 2, 3 ORDER BY n DESC LIMIT $2`,
     [campaignId, limit, FAILED_STATUSES],
@@ -179,6 +185,7 @@ export async function readFailureReasons(
     status: row.status,
     reason: row.reason ?? 'no reason given',
     n: row.n,
+    movedOn: row.moved_on,
   }));
 }
 

@@ -1,23 +1,21 @@
 import crypto from 'node:crypto';
 import type { Channel } from './kinds.js';
 import type { ChannelAdapter, OutgoingMessage, ProviderEvent } from './channel.js';
+import { simulatedReceipt } from './simulated-recipients.js';
 
 /**
  * The default provider: accepts everything, keeps what would have been sent for the staff outbox,
  * and reports it delivered a moment later, so the whole product runs and demos with no accounts.
+ * Simulated recipients (simulated-recipients.ts) get the receipt a real provider would send them
+ * instead: a bounce, an undelivered SMS, a call unanswered or busy, or a delivery that comes late.
  */
 export interface SandboxDependencies {
   recordOutbox(message: OutgoingMessage): Promise<void>;
   applyEvent(event: ProviderEvent): Promise<void>;
   onReceiptError(error: unknown, messageId: number): void;
+  /** How long a simulated late delivery takes to be reported (SANDBOX_LATE_RECEIPT_SECONDS). */
+  lateReceiptMs: number;
 }
-
-const DELIVERED: Record<Channel, ProviderEvent['status']> = {
-  email: 'delivered',
-  sms: 'delivered',
-  voice: 'answered',
-  letter: null, // a letter is "sent" when staff mark the batch posted; nobody reports its delivery
-};
 
 export interface SandboxChannels {
   adapter(channel: Channel): ChannelAdapter;
@@ -40,6 +38,8 @@ export function createSandbox(deps: SandboxDependencies): SandboxChannels {
   const pending = new Set<Promise<void>>();
   /** Retries waiting for their time: each entry gives its receipt up. */
   const waiting = new Map<NodeJS.Timeout, () => void>();
+  /** Late receipts waiting for their time: each entry posts its receipt at once. */
+  const late = new Map<NodeJS.Timeout, () => void>();
   let draining = false;
 
   function deliver(event: ProviderEvent, messageId: number, attempt: number): Promise<void> {
@@ -66,20 +66,36 @@ export function createSandbox(deps: SandboxDependencies): SandboxChannels {
   }
 
   function simulateReceipt(message: OutgoingMessage, providerMessageId: string) {
-    const status = DELIVERED[message.channel];
-    if (!status) return;
-    const event: ProviderEvent = {
-      provider: 'sandbox',
-      providerEventId: `${providerMessageId}-${status}`,
-      messageId: message.messageId,
-      providerMessageId,
-      event: status,
-      status,
-      reason: null,
-      occurredAt: new Date(),
-      raw: { simulated: true, status },
+    const simulated = simulatedReceipt(message.channel, message.to);
+    if (!simulated) return;
+    const { status, reason } = simulated;
+    const post = () => {
+      const event: ProviderEvent = {
+        provider: 'sandbox',
+        providerEventId: `${providerMessageId}-${status}`,
+        messageId: message.messageId,
+        providerMessageId,
+        event: simulated.event,
+        status,
+        reason,
+        occurredAt: new Date(),
+        raw: { simulated: true, event: simulated.event, status, reason },
+      };
+      return deliver(event, message.messageId, 1);
     };
-    const receipt = deliver(event, message.messageId, 1).finally(() => pending.delete(receipt));
+    const receipt = (
+      simulated.late
+        ? new Promise<void>((resolve) => {
+            const postNow = () => {
+              clearTimeout(timer);
+              late.delete(timer);
+              void post().then(resolve);
+            };
+            const timer = setTimeout(postNow, deps.lateReceiptMs);
+            late.set(timer, postNow);
+          })
+        : post()
+    ).finally(() => pending.delete(receipt));
     pending.add(receipt);
   }
 
@@ -100,6 +116,9 @@ export function createSandbox(deps: SandboxDependencies): SandboxChannels {
       // Shutdown does not wait minutes for a retry: receipts still waiting are given up (and logged).
       draining = true;
       try {
+        // A late receipt is posted now rather than never: nothing else would ever report it.
+        for (const postNow of [...late.values()]) postNow();
+        late.clear();
         for (const giveUp of [...waiting.values()]) giveUp();
         waiting.clear();
         while (pending.size > 0) await Promise.all([...pending]);

@@ -21,6 +21,7 @@ import {
 import { hashPassword } from '../staff/passwords.js';
 import { newTotpSecret } from '../staff/totp.js';
 import type { Channel } from '../channels/kinds.js';
+import { simulatedDemoPeople } from './simulated-people.js';
 
 export const DEMO_SLUG = 'northwind-2026';
 
@@ -89,8 +90,16 @@ export interface DemoSeed {
   created: boolean;
 }
 
-/** Creates the demo incident, its people and two staff members; does nothing if it already exists. */
-export async function seedDemo(deps: SnapshotDeps & Pick<Deps, 'vault'>, people = 36): Promise<DemoSeed> {
+/**
+ * Creates the demo incident, its people and two staff members; does nothing if it already exists.
+ * Besides `people` made-up customers it seeds a few simulated recipients, whose bounces and failed
+ * calls show escalation on the sandbox, unless told not to (`simulatedRecipients: false`).
+ */
+export async function seedDemo(
+  deps: SnapshotDeps & Pick<Deps, 'vault'>,
+  people = 36,
+  options: { simulatedRecipients?: boolean } = {},
+): Promise<DemoSeed> {
   const editor = await ensureStaff(deps.db, deps.vault, {
     email: DEMO_STAFF.editor,
     displayName: 'Dana Editor',
@@ -174,7 +183,10 @@ export async function seedDemo(deps: SnapshotDeps & Pick<Deps, 'vault'>, people 
         },
       },
     });
-    await upsertPeople(tx, deps.vault, created.id, demoPeople(people));
+    await upsertPeople(tx, deps.vault, created.id, [
+      ...demoPeople(people),
+      ...(options.simulatedRecipients === false ? [] : simulatedDemoPeople()),
+    ]);
     return created;
   });
   // Seeded in one transaction with backdated updates, so the public page is published once, after it.

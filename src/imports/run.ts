@@ -10,7 +10,14 @@ import type { Logger } from '../platform/logger.js';
 import { ConflictError, NotFoundError } from '../platform/errors.js';
 import { idOr404 } from '../platform/ids.js';
 import { findIncidentById } from '../incidents/store.js';
-import { IMPORT_COLUMNS, readHeader, type ImportColumn, type RowError } from './validate.js';
+import type { Config } from '../config.js';
+import {
+  IMPORT_COLUMNS,
+  readHeader,
+  simulatedContactsAllowed,
+  type ImportColumn,
+  type RowError,
+} from './validate.js';
 import type { SourceRecord, StagedBatch } from './stage.js';
 import type { RowStager } from './stage-pool.js';
 import {
@@ -31,6 +38,8 @@ export interface ImportDeps {
   clock: Clock;
   logger: Logger;
   importStager: RowStager;
+  /** The providers, which decide whether simulated recipients may be imported. */
+  config: Pick<Config, 'email' | 'sms' | 'voice'>;
 }
 
 export type { SourceRecord };
@@ -160,6 +169,7 @@ export async function runImport(deps: ImportDeps, options: ImportOptions): Promi
   try {
     let columns: (ImportColumn | null)[] | null = null;
     const currentYear = deps.clock.now().getUTCFullYear();
+    const simulated = simulatedContactsAllowed(deps.config);
     let batch: SourceRecord[] = [];
     const submit = async (records: SourceRecord[]) => {
       const staged = deps.importStager.stage({
@@ -167,6 +177,7 @@ export async function runImport(deps: ImportDeps, options: ImportOptions): Promi
         columns: columns!,
         defaultLocale: incident.defaultLocale,
         currentYear,
+        simulated,
         records,
       });
       // Observed at once, so a batch failing while an earlier one is awaited is not "unhandled".

@@ -6,7 +6,7 @@ import {
   normalizeReferenceCode,
   REFERENCE_CODE_BYTES,
 } from '../people/reference-code.js';
-import { validateRow, type ImportColumn, type RowError } from './validate.js';
+import { validateRow, type ImportColumn, type RowError, type SimulatedContacts } from './validate.js';
 
 /**
  * The import's per-row work, with no I/O: check and normalize each row, then hash and encrypt the
@@ -25,6 +25,8 @@ export interface StageBatchInput {
   columns: (ImportColumn | null)[];
   defaultLocale: string;
   currentYear: number;
+  /** Whether simulated recipients may be imported: only when the sandbox would send to them. */
+  simulated: SimulatedContacts;
   records: SourceRecord[];
 }
 
@@ -58,6 +60,7 @@ export function stageBatch(vault: Vault, input: StageBatchInput): StagedBatch {
     const result = validateRow(cells, source.line, {
       defaultLocale: input.defaultLocale,
       currentYear: input.currentYear,
+      simulated: input.simulated,
     });
     if (!result.ok) {
       invalid += 1;

@@ -8,6 +8,7 @@ import {
   normalizePostalCode,
 } from '../people/contact.js';
 import { DATA_TYPES } from '../incidents/data-types.js';
+import { isSimulatedEmail, isSimulatedPhone } from '../channels/simulated-recipients.js';
 
 /**
  * What an import row may say, and how each value is checked and normalized. Pure: the import streams
@@ -48,7 +49,10 @@ export type RowProblem =
   | 'name_too_long'
   | 'segment_invalid'
   | 'wrong_number_of_columns'
-  | 'value_too_long';
+  | 'value_too_long'
+  /** A simulated recipient (README "Rehearsing") while a real provider would send to it. */
+  | 'email_simulated'
+  | 'phone_simulated';
 
 export interface RowError {
   line: number;
@@ -102,10 +106,32 @@ function list(value: string): string[] {
     .filter(Boolean);
 }
 
+/**
+ * Which simulated contacts an import takes: those the configured providers simulate. With a real
+ * provider, a `.invalid` address is a certain hard bounce (which costs the sender's reputation) and
+ * a fictional number a certain failure, so they are refused rather than sent.
+ */
+export interface SimulatedContacts {
+  email: boolean;
+  phone: boolean;
+}
+
+/** Simulated email needs the sandbox email provider; a simulated phone, sandbox SMS and calls both. */
+export function simulatedContactsAllowed(providers: {
+  email: { provider: string };
+  sms: { provider: string };
+  voice: { provider: string };
+}): SimulatedContacts {
+  return {
+    email: providers.email.provider === 'sandbox',
+    phone: providers.sms.provider === 'sandbox' && providers.voice.provider === 'sandbox',
+  };
+}
+
 export function validateRow(
   record: Partial<Record<ImportColumn, string>>,
   line: number,
-  options: { defaultLocale: string; currentYear: number },
+  options: { defaultLocale: string; currentYear: number; simulated: SimulatedContacts },
 ): { ok: true; person: PersonInput } | { ok: false; errors: RowError[] } {
   const errors: RowError[] = [];
   const problem = (column: ImportColumn | null, reason: RowProblem) => errors.push({ line, column, reason });
@@ -128,10 +154,12 @@ export function validateRow(
   const emailText = cell('email');
   const email = emailText ? normalizeEmail(emailText) : null;
   if (emailText && !email) problem('email', 'email_invalid');
+  if (email && !options.simulated.email && isSimulatedEmail(email)) problem('email', 'email_simulated');
 
   const phoneText = cell('phone');
   const phone = phoneText ? normalizePhone(phoneText, country ?? undefined) : null;
   if (phoneText && !phone) problem('phone', 'phone_invalid');
+  if (phone && !options.simulated.phone && isSimulatedPhone(phone)) problem('phone', 'phone_simulated');
 
   const postalAddress = cell('postal_address').replace(/\r\n?/g, '\n') || null;
   if (!emailText && !phoneText && !postalAddress) problem(null, 'no_contact');

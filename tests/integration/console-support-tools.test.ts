@@ -19,7 +19,7 @@ describe('delivery search, exports, the checklist, the audit log and the queue d
   const agents: Record<string, TestAgent> = {};
   beforeAll(async () => {
     ctx = await startTestContext({ workers: true, env: { REGULATOR_DEADLINE_HOURS: 'US=720' } });
-    seed = await seedDemo(ctx.deps, 12);
+    seed = await seedDemo(ctx.deps, 12, { simulatedRecipients: false });
     const campaign = await createCampaign(ctx.deps, {
       incidentId: seed.incident.id,
       kind: 'initial_notice',

@@ -32,7 +32,7 @@ describe('the walking skeleton on the sandbox provider', () => {
   });
 
   it('sends the demo notice to every seeded person, each in their language over a channel they can use', async () => {
-    const seed = await seedDemo(ctx.deps, 36);
+    const seed = await seedDemo(ctx.deps, 36, { simulatedRecipients: false });
     const campaign = { id: (await sendDemoNotice(ctx.deps, seed)).campaignId };
 
     const statuses = await eventually('every message to reach a final status', async () => {

@@ -17,6 +17,7 @@ const input: StageBatchInput = {
   columns,
   defaultLocale: 'en',
   currentYear: 2026,
+  simulated: { email: true, phone: true },
   records: [
     { line: 2, cells: ['Ada Martin', 'ada@example.org', '', 'GB'] },
     { line: 3, cells: ['Bruno', 'not-an-email', '12', 'GB'] },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readHeader, validateRow } from '../../src/imports/validate.js';
+import { readHeader, simulatedContactsAllowed, validateRow } from '../../src/imports/validate.js';
 
-const options = { defaultLocale: 'en', currentYear: 2026 };
+const options = { defaultLocale: 'en', currentYear: 2026, simulated: { email: true, phone: true } };
 
 describe('import row validation', () => {
   it('accepts a time zone by its current name even where the runtime knows it by an older one', () => {
@@ -90,5 +90,33 @@ describe('import row validation', () => {
       column: 'email',
     });
     expect(readHeader(['name'])).toEqual({ ok: false, problem: 'no_contact_column' });
+  });
+
+  it('takes simulated recipients only where the provider is the sandbox, which simulates them', () => {
+    const row = { email: 'bounce+1@simulator.candor.invalid', phone: '+44 7700 900100' };
+    expect(validateRow(row, 5, options).ok).toBe(true);
+    expect(validateRow(row, 5, { ...options, simulated: { email: false, phone: false } })).toEqual({
+      ok: false,
+      errors: [
+        { line: 5, column: 'email', reason: 'email_simulated' },
+        { line: 5, column: 'phone', reason: 'phone_simulated' },
+      ],
+    });
+    // Real customers' contacts go through with any provider.
+    const real = { email: 'ada@example.com', phone: '+44 7400 123456' };
+    expect(validateRow(real, 6, { ...options, simulated: { email: false, phone: false } }).ok).toBe(true);
+  });
+
+  it('allows simulated phones only when both SMS and calls are on the sandbox', () => {
+    const sandbox = { provider: 'sandbox' };
+    expect(simulatedContactsAllowed({ email: sandbox, sms: sandbox, voice: { provider: 'twilio' } })).toEqual(
+      { email: true, phone: false },
+    );
+    expect(
+      simulatedContactsAllowed({ email: { provider: 'sendgrid' }, sms: sandbox, voice: sandbox }),
+    ).toEqual({
+      email: false,
+      phone: true,
+    });
   });
 });

@@ -3,8 +3,12 @@ import { createSandbox } from '../../src/channels/sandbox.js';
 import type { OutgoingMessage, ProviderEvent } from '../../src/channels/channel.js';
 import { UnavailableError } from '../../src/platform/errors.js';
 
-/** Only what the sandbox reads: which channel, and our id. */
-const message = { messageId: 42, channel: 'email' } as OutgoingMessage;
+/** Only what the sandbox reads: which channel, our id, and where it goes. */
+const message = {
+  messageId: 42,
+  channel: 'email',
+  to: { email: 'someone@example.com', phone: null },
+} as OutgoingMessage;
 
 describe('the sandbox’s simulated receipts', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -23,6 +27,7 @@ describe('the sandbox’s simulated receipts', () => {
         return Promise.resolve();
       },
       onReceiptError: (_error, messageId) => lost.push(messageId),
+      lateReceiptMs: 5_000,
     });
     return { sandbox, applied, lost, tries: () => failures };
   }
