@@ -26,6 +26,8 @@ export const NAMESPACES = [
   'subscribe',
   'console',
   'codes',
+  'deliveries',
+  'drafting',
 ] as const;
 
 export async function createI18n(): Promise<I18n> {
