@@ -81,8 +81,10 @@ describe('the console on a phone, and the pages that warn of missing languages',
   }
 
   /** How far the page is wider than the screen: a phone user would have to scroll sideways. */
-  const overflow = (page: Page) =>
-    page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const overflow = async (page: Page) =>
+    Number(
+      await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'),
+    );
 
   it('lets an editor write, translate from English and post an update on a 390 px screen', async () => {
     const page = await signIn(staff.editor!);
