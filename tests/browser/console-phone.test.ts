@@ -41,6 +41,7 @@ describe('the console on a phone, and the pages that warn of missing languages',
     for (const role of ['editor', 'approver', 'agent'] as const)
       staff[role] = await makeStaffAccount(ctx.deps, role);
     staff.reviewer = await makeStaffAccount(ctx.deps, 'editor');
+    staff.support = await makeStaffAccount(ctx.deps, 'agent');
     // Two messages of an earlier campaign, for the delivery search to find.
     const earlier = await createCampaign(ctx.deps, {
       incidentId: incident.id,
@@ -136,7 +137,7 @@ describe('the console on a phone, and the pages that warn of missing languages',
     expect(await accessibilityViolations(page)).toEqual([]);
   }, 60_000);
 
-  it('keeps the delivery search usable and accessible, with results and with a refused filter', async () => {
+  it('keeps the delivery search usable and accessible on a phone', async () => {
     const page = await signIn(staff.agent!);
     await page.goto('/console/deliveries');
     await page.selectOption('#incident', String(incident.id));
@@ -145,6 +146,13 @@ describe('the console on a phone, and the pages that warn of missing languages',
     await page.waitForURL((url) => url.searchParams.get('status') === 'sent');
     expect(await page.locator('[data-message]').count()).toBe(1);
     expect(await overflow(page)).toBeLessThanOrEqual(0);
+    expect(await accessibilityViolations(page)).toEqual([]);
+  }, 60_000);
+
+  it('keeps the delivery page accessible when a reference or a filter is refused', async () => {
+    const page = await signIn(staff.support!);
+    await page.goto('/console/deliveries?reference=0000-0000-0000-0000');
+    expect(await page.locator('.error-summary').textContent()).toContain('No one has that reference code');
     expect(await accessibilityViolations(page)).toEqual([]);
 
     await page.goto('/console/deliveries?from=2026-02-30');
