@@ -316,7 +316,16 @@ export const SCHEMAS = {
     type: 'object',
     description:
       'What the fan-out will create, computed by the same function it runs. A campaign part-way shows what is still to come.',
-    required: ['campaignId', 'at', 'people', 'byChannelAndLocale', 'held', 'fallbackLanguages', 'skipped'],
+    required: [
+      'campaignId',
+      'at',
+      'people',
+      'byChannelAndLocale',
+      'held',
+      'fallbackLanguages',
+      'missingTranslations',
+      'skipped',
+    ],
     properties: {
       campaignId: id,
       at: { ...dateTime, description: 'The instant the plan was computed for (calling hours depend on it).' },
@@ -360,6 +369,21 @@ export const SCHEMAS = {
             requested: { type: 'string' },
             used: { type: 'string' },
             people: { type: 'integer' },
+          },
+        },
+      },
+      missingTranslations: {
+        type: 'array',
+        description:
+          "Per language: people whose message is written in a language the incident's text (or, for an update, the update's) lacks. `fallbackLocale` is the language of the text they get instead; null when the incident's own wording is left out of their notice.",
+        items: {
+          type: 'object',
+          required: ['locale', 'people', 'text', 'fallbackLocale'],
+          properties: {
+            locale: { type: 'string' },
+            people: { type: 'integer' },
+            text: { enum: ['incident', 'update'] },
+            fallbackLocale: nullable('string'),
           },
         },
       },
@@ -501,6 +525,26 @@ export const SCHEMAS = {
       country: nullable('string'),
       affected: { type: 'boolean' },
       deliveries: { type: 'array', items: ref('Delivery') },
+    },
+  },
+  DeliveryList: {
+    type: 'object',
+    required: ['deliveries', 'next'],
+    properties: {
+      deliveries: {
+        type: 'array',
+        items: {
+          allOf: [
+            ref('Delivery'),
+            {
+              type: 'object',
+              required: ['incidentId', 'personId', 'referenceCode', 'locale'],
+              properties: { incidentId: id, personId: id, referenceCode: { type: 'string' } },
+            },
+          ],
+        },
+      },
+      next: { ...nullable('integer'), description: 'Pass as `before` for the next page; null on the last.' },
     },
   },
   NewCodePool: NEW_CODE_POOL,

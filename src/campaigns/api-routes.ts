@@ -195,6 +195,7 @@ export function campaignApiRoutes(deps: Deps): ApiRoute[] {
           byChannelAndLocale: plan.byChannelAndLocale,
           held: plan.held,
           fallbackLanguages: plan.fallbackLanguages,
+          missingTranslations: plan.missingTranslations,
           skipped: plan.skipped,
         });
       },

@@ -196,3 +196,51 @@ export class PlanTally {
     };
   }
 }
+
+/**
+ * People who will read a message in a language the campaign's own text lacks: the incident's wording
+ * (left out of their notice, which then carries only the standard text in their language) or, for an
+ * update, the update itself (they get it in another language).
+ */
+export interface MissingTranslation {
+  /** The language their message is written in. */
+  locale: string;
+  people: number;
+  text: 'incident' | 'update';
+  /** The language of the text they get instead; null when it is simply left out. */
+  fallbackLocale: string | null;
+}
+
+/**
+ * Pure: from the audience counted by the language on each record (a set-based count over the plan's
+ * own audience, see countAudienceByLocale), which languages lack the text and how many people each.
+ */
+export function missingTranslations(input: {
+  localeCounts: readonly { locale: string; people: number }[];
+  kind: string;
+  incidentTexts: Record<string, unknown>;
+  updateTexts: Record<string, unknown> | null;
+  defaultLocale: string;
+}): MissingTranslation[] {
+  const byLocale = new Map<string, number>();
+  for (const row of input.localeCounts) {
+    const locale = resolveLocale(row.locale);
+    byLocale.set(locale, (byLocale.get(locale) ?? 0) + row.people);
+  }
+  const update = input.kind === 'update' ? input.updateTexts : null;
+  const texts = update ?? input.incidentTexts;
+  const fallbackLocale = update
+    ? update[input.defaultLocale]
+      ? input.defaultLocale
+      : (Object.keys(update)[0] ?? null)
+    : null;
+  return [...byLocale]
+    .filter(([locale, people]) => people > 0 && !texts[locale])
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([locale, people]) => ({
+      locale,
+      people,
+      text: update ? 'update' : 'incident',
+      fallbackLocale,
+    }));
+}

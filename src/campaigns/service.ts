@@ -5,14 +5,20 @@ import { ConflictError, NotFoundError, ValidationError } from '../platform/error
 import { idOr404 } from '../platform/ids.js';
 import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type Queues } from '../queues.js';
 import type { MessageKind } from '../notices/render.js';
-import { findIncidentById, type IncidentUpdate } from '../incidents/store.js';
+import { findIncidentById, listIncidentUpdates, type IncidentUpdate } from '../incidents/store.js';
 import { postIncidentUpdate } from '../incidents/service.js';
 import type { SnapshotDeps } from '../status-page/snapshot.js';
 import { DEFAULT_CHANNEL_POLICY, type ChannelPolicy } from './channel-policy.js';
 import type { Channel } from '../channels/kinds.js';
 import { zoneOrDefault } from './calling-hours.js';
 import { estimateCompletion, type ChannelEstimate, type ChannelWorkload } from './estimate.js';
-import { planAudiencePage, PlanTally, type AudiencePlanSummary } from './plan.js';
+import {
+  missingTranslations,
+  planAudiencePage,
+  PlanTally,
+  type AudiencePlanSummary,
+  type MissingTranslation,
+} from './plan.js';
 import { enqueueSends } from './fanout.js';
 import type { AudienceNarrowing } from './audience.js';
 import {
@@ -33,6 +39,7 @@ import {
 import {
   findCampaign,
   countAudience,
+  countAudienceByLocale,
   findClaimScope,
   insertCampaign,
   cancelQueuedMessages,
@@ -250,7 +257,9 @@ export async function campaignDashboard(deps: PlanDeps, input: { campaignId: num
 export async function planCampaign(
   deps: PlanDeps,
   input: { campaignId: number },
-): Promise<AudiencePlanSummary & { campaignId: number; at: Date }> {
+): Promise<
+  AudiencePlanSummary & { campaignId: number; at: Date; missingTranslations: MissingTranslation[] }
+> {
   const campaign = await findCampaign(deps.db, input.campaignId);
   if (!campaign) throw new NotFoundError(`There is no campaign ${input.campaignId}.`);
   const scope = await findClaimScope(deps.db, campaign);
@@ -271,7 +280,31 @@ export async function planCampaign(
     tally.add(page);
     cursor = page.lastId;
   }
-  return { campaignId: campaign.id, at, ...tally.summary() };
+  return {
+    campaignId: campaign.id,
+    at,
+    ...tally.summary(),
+    missingTranslations: await planMissingTranslations(deps, campaign, scope),
+  };
+}
+
+/** Who will read a language the incident's (or the update's) text lacks, counted in SQL over the plan's audience. */
+async function planMissingTranslations(
+  deps: PlanDeps,
+  campaign: Campaign,
+  scope: Awaited<ReturnType<typeof findClaimScope>>,
+): Promise<MissingTranslation[]> {
+  const incident = await findIncidentById(deps.db, campaign.incidentId);
+  if (!incident) return [];
+  const updates = campaign.updateId ? await listIncidentUpdates(deps.db, incident.id) : [];
+  const after = campaign.fanoutCompletedAt ? Number.MAX_SAFE_INTEGER : campaign.fanoutCursor;
+  return missingTranslations({
+    localeCounts: await countAudienceByLocale(deps.db, campaign, scope, after, deps.audienceNarrowings),
+    kind: campaign.kind,
+    incidentTexts: incident.texts,
+    updateTexts: updates.find((update) => update.id === campaign.updateId)?.texts ?? null,
+    defaultLocale: incident.defaultLocale,
+  });
 }
 
 /**

@@ -282,17 +282,51 @@ export async function readAudiencePage(
   limit: number,
   narrowings: readonly AudienceNarrowing[],
 ): Promise<(AudienceRow & { held_by: number | null })[]> {
+  const audience = audienceSql(campaign, scope, narrowings);
+  const { rows } = await db.query<AudienceRow & { held_by: number | null }>(
+    `SELECT ${AUDIENCE_COLUMNS}, ${audience.heldBy} AS held_by FROM people p
+     WHERE ${audience.where} ORDER BY p.id LIMIT $${audience.params.length + 3}`,
+    [campaign.incidentId, after, ...audience.params, limit],
+  );
+  return rows;
+}
+
+/**
+ * The audience of a campaign as SQL over `people p`, for the fan-out's pages and the plan's counts
+ * alike: $1 the incident, $2 the cursor, then `params`.
+ */
+function audienceSql(campaign: Campaign, scope: ClaimScope | null, narrowings: readonly AudienceNarrowing[]) {
   const heldBy = scope
     ? `(SELECT n.campaign_id FROM notice_claims n
-        WHERE n.person_id = p.id AND n.kind = $4 AND COALESCE(n.pool_id, 0) = $5 AND n.released_at IS NULL
-          AND n.campaign_id <> $6 LIMIT 1)`
+        WHERE n.person_id = p.id AND n.kind = $3 AND COALESCE(n.pool_id, 0) = $4 AND n.released_at IS NULL
+          AND n.campaign_id <> $5 LIMIT 1)`
     : 'NULL::bigint';
-  const { rows } = await db.query<AudienceRow & { held_by: number | null }>(
-    `SELECT ${AUDIENCE_COLUMNS}, ${heldBy} AS held_by FROM people p
-     WHERE p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${kindFilter(campaign.kind)}
-       ${narrowings.map((narrow) => `AND ${narrow(campaign.id)}`).join(' ')}
-     ORDER BY p.id LIMIT $3`,
-    [campaign.incidentId, after, limit, ...(scope ? [scope.kind, scope.poolId ?? 0, campaign.id] : [])],
+  return {
+    heldBy,
+    where: `p.incident_id = $1 AND p.id > $2 AND ${AUDIENCE_FILTER[campaign.audience]} AND ${kindFilter(campaign.kind)}
+       ${narrowings.map((narrow) => `AND ${narrow(campaign.id)}`).join(' ')}`,
+    params: scope ? [scope.kind, scope.poolId ?? 0, campaign.id] : [],
+  };
+}
+
+/**
+ * How many of the people still to come in a campaign's audience (after the cursor, not held by
+ * another campaign) have each language on their record: one set-based count over exactly the rows
+ * `readAudiencePage` would page through.
+ */
+export async function countAudienceByLocale(
+  db: Queryable,
+  campaign: Campaign,
+  scope: ClaimScope | null,
+  after: number,
+  narrowings: readonly AudienceNarrowing[],
+): Promise<{ locale: string; people: number }[]> {
+  const audience = audienceSql(campaign, scope, narrowings);
+  const { rows } = await db.query<{ locale: string; people: number }>(
+    `SELECT p.locale, count(*)::int AS people FROM people p
+     WHERE ${audience.where} AND ${audience.heldBy} IS NULL
+     GROUP BY p.locale ORDER BY p.locale`,
+    [campaign.incidentId, after, ...audience.params],
   );
   return rows;
 }

@@ -27,6 +27,8 @@ export const NAMESPACES = [
   'console',
   'codes',
   'inbound',
+  'deliveries',
+  'drafting',
 ] as const;
 
 export async function createI18n(): Promise<I18n> {

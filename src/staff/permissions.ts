@@ -15,6 +15,11 @@ export const PERMISSIONS = {
   /** The second pair of eyes: approve or reject. Never the campaign's own creator (see campaigns/lifecycle). */
   'campaigns:approve': ['admin', 'approver'],
   'deliveries:search': ['admin', 'editor', 'agent'],
+  /**
+   * Names, email addresses, phone numbers and postal addresses in an export (proof of notice, a
+   * delivery search's CSV). Searching and exporting need their own permission; this only adds columns.
+   */
+  'people:contacts': ['admin'],
   'support:manage': ['admin', 'agent'],
   'checklist:write': ['admin', 'editor'],
   'exports:read': ['admin', 'editor', 'approver'],

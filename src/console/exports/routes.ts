@@ -5,8 +5,9 @@ import { proofOfNoticeCsv, regulatorSummary } from '../../exports/proof-of-notic
 import type { ConsoleRoute } from '../routing.js';
 import { loadIncident } from '../../incidents/service.js';
 import { staffOf } from '../../web/staff.js';
+import { can } from '../../staff/permissions.js';
 
-/** Proof of notice and the regulator summary: contact details only for admins, every download audited. */
+/** Proof of notice and the regulator summary: contact details only with `people:contacts`, every download audited. */
 export function exportRoutes(deps: Deps): ConsoleRoute[] {
   return [
     {
@@ -18,7 +19,7 @@ export function exportRoutes(deps: Deps): ConsoleRoute[] {
         res.render('console/exports/index', {
           incident,
           summary: await regulatorSummary(deps.db, incident.id),
-          withContacts: staffOf(res).role === 'admin',
+          withContacts: can(staffOf(res).role, 'people:contacts'),
         });
       },
     },
@@ -28,7 +29,7 @@ export function exportRoutes(deps: Deps): ConsoleRoute[] {
       access: 'exports:read',
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
-        const withContacts = staffOf(res).role === 'admin';
+        const withContacts = can(staffOf(res).role, 'people:contacts');
         await recordAudit(
           deps.db,
           { staffId: staffOf(res).id, apiKeyId: null },

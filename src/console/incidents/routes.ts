@@ -19,7 +19,18 @@ import {
 } from '../../incidents/service.js';
 import { DATA_TYPES } from '../../incidents/data-types.js';
 import { retentionOf } from '../../retention/purge.js';
-import { missingTexts, readIncidentTexts, readList, TEXT_FIELDS } from './texts.js';
+import {
+  copyUpdateText,
+  missingLanguagesByField,
+  missingTexts,
+  missingUpdateLanguages,
+  readIncidentTexts,
+  readList,
+  readUpdateValues,
+  TEXT_FIELDS,
+  updateLocaleOrder,
+  updateTexts,
+} from './texts.js';
 import { listImports } from '../../imports/store.js';
 
 const newIncidentForm = z.object({
@@ -43,7 +54,22 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
     fields: TEXT_FIELDS,
     dataTypes: DATA_TYPES,
     missing: missingTexts(incident.texts, SUPPORTED_LOCALES),
+    missingByField: missingLanguagesByField(incident.texts, SUPPORTED_LOCALES),
     errors: [] as { field: string; messageKey: string }[],
+  });
+
+  const updateView = (
+    incident: Awaited<ReturnType<typeof loadIncident>>,
+    values: Record<string, string>,
+    errors: { field: string; messageKey: string }[] = [],
+    copiedTo: string | null = null,
+  ) => ({
+    incident,
+    locales: updateLocaleOrder(SUPPORTED_LOCALES, incident.defaultLocale),
+    values,
+    errors,
+    copiedTo,
+    missing: missingUpdateLanguages(values, SUPPORTED_LOCALES),
   });
 
   return [
@@ -208,12 +234,36 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
       access: 'incidents:write',
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
-        res.render('console/incidents/update', {
-          incident,
-          locales: SUPPORTED_LOCALES,
-          errors: [],
-          values: {},
-        });
+        res.render('console/incidents/update', updateView(incident, {}));
+      },
+    },
+    {
+      // "Copy the English text here": the form comes back with the default language's text in the
+      // chosen language's empty boxes, as a start for the translator. Works without JavaScript.
+      method: 'post',
+      path: '/console/incidents/:id/updates/new',
+      access: 'incidents:write',
+      audit: 'incident.update_copy',
+      handler: async (req, res) => {
+        const incident = await loadIncident(deps, req.params.id);
+        const body = req.body as Record<string, unknown>;
+        const values = readUpdateValues(body, SUPPORTED_LOCALES);
+        const target = typeof body.copyFrom === 'string' ? body.copyFrom : '';
+        if (!(SUPPORTED_LOCALES as readonly string[]).includes(target)) {
+          res
+            .status(400)
+            .render(
+              'console/incidents/update',
+              updateView(incident, values, [
+                { field: 'languages', messageKey: 'drafting:update.errors.copyTarget' },
+              ]),
+            );
+          return;
+        }
+        res.render(
+          'console/incidents/update',
+          updateView(incident, copyUpdateText(values, incident.defaultLocale, target), [], target),
+        );
       },
     },
     {
@@ -224,27 +274,19 @@ export function incidentRoutes(deps: Deps): ConsoleRoute[] {
       handler: async (req, res) => {
         const incident = await loadIncident(deps, req.params.id);
         const body = req.body as Record<string, unknown>;
-        const texts: Record<string, { title: string; body: string }> = {};
-        for (const locale of SUPPORTED_LOCALES) {
-          const title =
-            typeof body[`title.${locale}`] === 'string' ? (body[`title.${locale}`] as string).trim() : '';
-          const text =
-            typeof body[`body.${locale}`] === 'string' ? (body[`body.${locale}`] as string).trim() : '';
-          if (title || text) texts[locale] = { title, body: text };
-        }
+        const values = readUpdateValues(body, SUPPORTED_LOCALES);
+        const texts = updateTexts(values, SUPPORTED_LOCALES);
         const main = texts[incident.defaultLocale];
         if (!main?.title || !main.body) {
-          res.status(400).render('console/incidents/update', {
-            incident,
-            locales: SUPPORTED_LOCALES,
-            values: body,
-            errors: [
+          res.status(400).render(
+            'console/incidents/update',
+            updateView(incident, values, [
               {
-                field: `title.${incident.defaultLocale}`,
+                field: `${main?.title ? 'body' : 'title'}.${incident.defaultLocale}`,
                 messageKey: 'console:incidents.errors.updateMissing',
               },
-            ],
-          });
+            ]),
+          );
           return;
         }
         // "Tell people" drafts an update campaign for subscribers and asks for its approval: it goes

@@ -53,3 +53,75 @@ export function readList(body: Body, key: string): string[] {
   if (typeof value === 'string') return [value];
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
+
+/** The two parts of an update, as the form names them: `title.<locale>`, `body.<locale>`. */
+export const UPDATE_PARTS = ['title', 'body'] as const;
+
+/** What was typed in the update form, trimmed, keyed by field name; nothing else from the body. */
+export function readUpdateValues(body: Body, locales: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const locale of locales)
+    for (const part of UPDATE_PARTS) {
+      const value = text(body, `${part}.${locale}`);
+      if (value) values[`${part}.${locale}`] = value;
+    }
+  return values;
+}
+
+/** The update's texts by locale: a locale is kept if anything was written in it. */
+export function updateTexts(
+  values: Record<string, string>,
+  locales: readonly string[],
+): Record<string, { title: string; body: string }> {
+  const texts: Record<string, { title: string; body: string }> = {};
+  for (const locale of locales) {
+    const title = values[`title.${locale}`] ?? '';
+    const body = values[`body.${locale}`] ?? '';
+    if (title || body) texts[locale] = { title, body };
+  }
+  return texts;
+}
+
+/**
+ * Fills the target language's empty boxes with the source language's text: a start for a translator,
+ * never over something already written.
+ */
+export function copyUpdateText(
+  values: Record<string, string>,
+  source: string,
+  target: string,
+): Record<string, string> {
+  const copied = { ...values };
+  for (const part of UPDATE_PARTS) {
+    const from = values[`${part}.${source}`];
+    if (from && !copied[`${part}.${target}`]) copied[`${part}.${target}`] = from;
+  }
+  return copied;
+}
+
+/** For each part of an update, the languages with nothing written yet. */
+export function missingUpdateLanguages(
+  values: Record<string, string>,
+  locales: readonly string[],
+): Record<(typeof UPDATE_PARTS)[number], string[]> {
+  return {
+    title: locales.filter((locale) => !values[`title.${locale}`]),
+    body: locales.filter((locale) => !values[`body.${locale}`]),
+  };
+}
+
+/** The default language first (it is required), then the others in their usual order. */
+export function updateLocaleOrder(locales: readonly string[], defaultLocale: string): string[] {
+  return [defaultLocale, ...locales.filter((locale) => locale !== defaultLocale)];
+}
+
+/** For each text of the incident, the languages it is missing in: the editor's warning before approval. */
+export function missingLanguagesByField(
+  texts: Record<string, Partial<IncidentText>>,
+  locales: readonly string[],
+): { field: (typeof TEXT_FIELDS)[number]; locales: string[] }[] {
+  return TEXT_FIELDS.map((field) => ({
+    field,
+    locales: locales.filter((locale) => !texts[locale]?.[field]?.trim()),
+  })).filter((entry) => entry.locales.length > 0);
+}
