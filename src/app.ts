@@ -27,7 +27,7 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 export function createApp(deps: Deps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.config.trustProxy);
   app.set('view engine', 'ejs');
   app.set('views', path.join(ROOT, 'views'));
   if (deps.config.env === 'production') app.enable('view cache');
