@@ -33,6 +33,7 @@ interface Service {
   ports?: string[];
   expose?: string[];
   volumes?: string[];
+  restart?: string;
 }
 
 function loadCompose(file = 'docker-compose.yml'): Record<string, Service> {
@@ -157,6 +158,8 @@ describe('docker-compose.yml', () => {
       postgres: { condition: 'service_healthy' },
       redis: { condition: 'service_healthy' },
     });
+    // A one-off that restarted would never count as completed, and web and workers would never start.
+    for (const name of ['secrets', 'migrate']) expect(service(services, name).restart, name).toBe('no');
     for (const name of ['web', 'worker'])
       expect(service(services, name).depends_on?.migrate, `${name} waits for migrate`).toEqual({
         condition: 'service_completed_successfully',
