@@ -243,7 +243,9 @@ const schema = z.object({
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function usesDevelopmentSecrets(env: Record<string, string | undefined>): boolean {
-  return Object.entries(DEVELOPMENT_SECRETS).some(([key, devDefault]) => !env[key] || env[key] === devDefault);
+  return Object.entries(DEVELOPMENT_SECRETS).some(
+    ([key, devDefault]) => !env[key] || env[key] === devDefault,
+  );
 }
 
 function crossFieldProblems(env: Record<string, string | undefined>): string[] {
