@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import compression from 'compression';
 import express from 'express';
 import type { Deps } from './deps.js';
 import { cspNonce, securityHeaders } from './web/security.js';
@@ -28,7 +29,7 @@ const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 export function createApp(deps: Deps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.config.trustProxy);
   app.set('view engine', 'ejs');
   app.set('views', path.join(ROOT, 'views'));
   if (deps.config.env === 'production') app.enable('view cache');
@@ -37,8 +38,19 @@ export function createApp(deps: Deps): express.Express {
   app.use(rejectMalformedInput);
   // Before any other per-request middleware: see registerStatusPageFastPath.
   registerStatusPageFastPath(app, deps);
+  // After the fast path, and never over a status document: those are stored compressed in each
+  // encoding they are offered in, with an ETag per encoding, and are written as they are.
+  app.use(
+    compression({
+      filter: (req, res) => !res.hasHeader('X-Candor-Cache') && compression.filter(req, res),
+    }),
+  );
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
+  // Browsers ask for /favicon.ico whatever the page links.
+  app.get('/favicon.ico', (_req, res) => {
+    res.sendFile(path.join(ROOT, 'public', 'favicon.ico'), { maxAge: '1d' });
+  });
   app.use(localeMiddleware(deps.i18n));
 
   registerHealth(app, deps);

@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import net from 'node:net';
 import { z } from 'zod';
 import type { Channel } from './channels/kinds.js';
 
@@ -29,10 +31,38 @@ function isTimeZone(value: string): boolean {
   }
 }
 
+/** Express's names for address ranges, or an IP address with an optional prefix length. */
+function isProxyAddress(value: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(value)) return true;
+  const [address = '', bits, ...rest] = value.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const prefix = Number(bits);
+  return /^\d{1,3}$/.test(bits) && prefix <= (family === 4 ? 32 : 128);
+}
+
 // Local defaults are safe only because they are refused in production (see requiredInProduction).
 const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 1).toString('base64');
 const DEV_LOOKUP_HMAC_KEY = Buffer.alloc(32, 2).toString('base64');
 const DEV_SESSION_SECRET = 'candor-development-session-secret-not-for-production';
+
+/** The secrets production requires, each with the development default it may not keep. */
+const DEVELOPMENT_SECRETS: Record<string, string> = {
+  ENCRYPTION_KEY: DEV_ENCRYPTION_KEY,
+  LOOKUP_HMAC_KEY: DEV_LOOKUP_HMAC_KEY,
+  SESSION_SECRET: DEV_SESSION_SECRET,
+};
+
+/** The variables Candor refuses to start without in production (deployment files are checked against it). */
+export const REQUIRED_IN_PRODUCTION: readonly string[] = Object.keys(DEVELOPMENT_SECRETS);
+
+/** Fresh values for every secret production requires: 32 random bytes each, base64. */
+export function newSecrets(): Record<string, string> {
+  return Object.fromEntries(
+    REQUIRED_IN_PRODUCTION.map((key) => [key, crypto.randomBytes(32).toString('base64')]),
+  );
+}
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -44,6 +74,24 @@ const schema = z.object({
    */
   HOST: z.string().min(1).optional(),
   PUBLIC_BASE_URL: z.url().default('http://localhost:3000'),
+  /**
+   * The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed. A proxy on another host or
+   * container must be listed, or every visitor shares the proxy's address (and its rate limits) and a
+   * production session cookie, marked secure, is never set over what looks like plain HTTP.
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (entries) => entries.every(isProxyAddress),
+      'TRUST_PROXY must list loopback, linklocal, uniquelocal or IP addresses and subnets (e.g. 10.0.0.0/8), comma separated',
+    )
+    .default(['loopback']),
   DATABASE_URL: z
     .string()
     .startsWith('postgres', 'DATABASE_URL must be a postgres:// URL')
@@ -221,13 +269,8 @@ const schema = z.object({
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function usesDevelopmentSecrets(env: Record<string, string | undefined>): boolean {
-  return (
-    !env.ENCRYPTION_KEY ||
-    env.ENCRYPTION_KEY === DEV_ENCRYPTION_KEY ||
-    !env.LOOKUP_HMAC_KEY ||
-    env.LOOKUP_HMAC_KEY === DEV_LOOKUP_HMAC_KEY ||
-    !env.SESSION_SECRET ||
-    env.SESSION_SECRET === DEV_SESSION_SECRET
+  return Object.entries(DEVELOPMENT_SECRETS).some(
+    ([key, devDefault]) => !env[key] || env[key] === devDefault,
   );
 }
 
@@ -267,12 +310,7 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
       `HOST: the development ENCRYPTION_KEY, LOOKUP_HMAC_KEY or SESSION_SECRET may only be used on a loopback address; set all three to listen on ${env.HOST}`,
     );
   if (env.NODE_ENV === 'production') {
-    const requiredInProduction: [string, string][] = [
-      ['ENCRYPTION_KEY', DEV_ENCRYPTION_KEY],
-      ['LOOKUP_HMAC_KEY', DEV_LOOKUP_HMAC_KEY],
-      ['SESSION_SECRET', DEV_SESSION_SECRET],
-    ];
-    for (const [key, devDefault] of requiredInProduction) {
+    for (const [key, devDefault] of Object.entries(DEVELOPMENT_SECRETS)) {
       if (!env[key] || env[key] === devDefault) problems.push(`${key}: ${key} must be set in production`);
     }
   }
@@ -287,6 +325,8 @@ export interface Config {
   /** Where the web server listens: undefined is every interface. */
   listenHost: string | undefined;
   publicBaseUrl: string;
+  /** Proxies trusted for the client's address and protocol (express's `trust proxy`). */
+  trustProxy: string[];
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
@@ -396,6 +436,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     port: env.PORT,
     listenHost: env.HOST ?? (usesDevelopmentSecrets(present) ? '127.0.0.1' : undefined),
     publicBaseUrl: env.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    trustProxy: env.TRUST_PROXY,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     queuePrefix: env.QUEUE_PREFIX,

@@ -3,8 +3,8 @@ import { createDeps } from './deps.js';
 import { migrate } from './platform/db.js';
 import { createLogger } from './platform/logger.js';
 import { run } from './server.js';
-import { DEMO_PASSWORD, DEMO_STAFF, ensureDemoCredentials, seedDemo } from './demo/seed.js';
-import { totpUri } from './staff/totp.js';
+import { ensureDemoCredentials, seedDemo } from './demo/seed.js';
+import { describeDemoAccess } from './demo/access.js';
 import { DEMO_CALLING_HOURS, describeCallingHours, sendDemoNotice } from './demo/send.js';
 
 // `npm run demo`: migrate, seed a demo incident, start web and workers on sandbox providers, send the notice.
@@ -29,17 +29,7 @@ const sent = seed.created ? await sendDemoNotice(deps, seed) : null;
 console.log(`
 Candor demo is running.
 
-  Status page:      ${config.publicBaseUrl}/incidents/${seed.incident.slug}
-  In French:        ${config.publicBaseUrl}/incidents/${seed.incident.slug}?lang=fr
-  Sandbox outbox:   ${config.publicBaseUrl}/sandbox/outbox
-  Health:           ${config.publicBaseUrl}/readyz
-
-  Staff console:    ${config.publicBaseUrl}/console
-    Editor:         ${DEMO_STAFF.editor}    password: ${DEMO_PASSWORD}
-    Approver:       ${DEMO_STAFF.approver}  password: ${DEMO_PASSWORD}
-                    the approver also needs a 6-digit code: add this key to an authenticator app
-                    ${approverTotpSecret}
-                    or open ${totpUri(approverTotpSecret, DEMO_STAFF.approver)}
+${describeDemoAccess({ publicBaseUrl: config.publicBaseUrl, slug: seed.incident.slug, approverTotpSecret })}
 
 ${
   sent

@@ -1,13 +1,9 @@
-import fs from 'node:fs';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { createDeps } from './deps.js';
 import { checkServices } from './platform/preflight.js';
 import { run, type Role } from './server.js';
 
-/** Reads `.env` when there is one; real environment variables win. */
-export function loadEnvironment(): void {
-  if (fs.existsSync('.env')) process.loadEnvFile('.env');
-}
+export { loadEnvironment } from './platform/env-file.js';
 
 export function configOrExit(): Config {
   try {

@@ -29,6 +29,7 @@ export const NAMESPACES = [
   'inbound',
   'deliveries',
   'drafting',
+  'meta',
 ] as const;
 
 export async function createI18n(): Promise<I18n> {

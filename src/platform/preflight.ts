@@ -9,11 +9,7 @@ export async function checkServices(config: { databaseUrl: string; redisUrl: str
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    problems.push(
-      `PostgreSQL is not reachable at ${redactUrl(config.databaseUrl)} (${(error as Error).message}).\n` +
-        `    Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start   (Debian packages)\n` +
-        `          or: docker compose up -d postgres`,
-    );
+    problems.push(postgresProblem(config.databaseUrl, (error as Error).message));
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -28,15 +24,52 @@ export async function checkServices(config: { databaseUrl: string; redisUrl: str
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    problems.push(
-      `Redis is not reachable at ${redactUrl(config.redisUrl)} (${(error as Error).message}).\n` +
-        `    Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379   (Debian package redis-server)\n` +
-        `          or: docker compose up -d redis`,
-    );
+    problems.push(redisProblem(config.redisUrl, (error as Error).message));
   } finally {
     redis.disconnect();
   }
   return problems;
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const COMPOSE_SERVICES = 'docker compose -f docker-compose.yml -f docker-compose.services.yml up -d';
+
+/** What to do when PostgreSQL does not answer or refuses the login, for the address configured. */
+export function postgresProblem(databaseUrl: string, message: string): string {
+  const url = new URL(databaseUrl);
+  const head = `PostgreSQL is not reachable at ${redactUrl(databaseUrl)} (${message}).`;
+  if (/password|authentication/i.test(message)) {
+    const user = decodeURIComponent(url.username) || 'postgres';
+    return (
+      `${head}\n` +
+      `    PostgreSQL wants a password for ${user} (stock Debian does for logins over 127.0.0.1). Give it one:\n` +
+      `      sudo -u postgres psql -c "ALTER USER ${user} PASSWORD 'choose-one'"\n` +
+      `    and put it in DATABASE_URL, e.g. postgres://${user}:choose-one@${url.host}${url.pathname}`
+    );
+  }
+  if (!LOCAL_HOSTS.has(url.hostname))
+    return `${head}\n    Check that ${url.host} runs PostgreSQL and that DATABASE_URL is right.`;
+  return (
+    `${head}\n` +
+    `    Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start   (Debian packages)\n` +
+    `          or: CANDOR_POSTGRES_PORT=${url.port || '5432'} ${COMPOSE_SERVICES} postgres\n` +
+    `              with DATABASE_URL=postgres://candor:candor@${url.hostname}:${url.port || '5432'}/candor`
+  );
+}
+
+/** What to do when Redis does not answer, naming the host and port REDIS_URL gives. */
+export function redisProblem(redisUrl: string, message: string): string {
+  const url = new URL(redisUrl);
+  const port = url.port || '6379';
+  const head = `Redis is not reachable at ${redactUrl(redisUrl)} (${message}).`;
+  if (!LOCAL_HOSTS.has(url.hostname))
+    return `${head}\n    Check that ${url.hostname}:${port} runs Redis and that REDIS_URL is right.`;
+  const bind = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, '');
+  return (
+    `${head}\n` +
+    `    Start it: redis-server --daemonize yes --bind ${bind} --port ${port} --maxmemory-policy noeviction   (Debian package redis-server)\n` +
+    `          or: CANDOR_REDIS_PORT=${port} ${COMPOSE_SERVICES} redis`
+  );
 }
 
 function redactUrl(url: string): string {

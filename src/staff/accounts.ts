@@ -1,9 +1,16 @@
 import type { Deps } from '../deps.js';
-import { ValidationError } from '../platform/errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { recordAudit } from '../audit/store.js';
 import { hashPassword, passwordProblem } from './passwords.js';
-import { newTotpSecret } from './totp.js';
-import { ensureStaff, setStaffPassword, setStaffTotpSecret, STAFF_ROLES, type StaffRole } from './store.js';
+import { currentTotp, newTotpSecret } from './totp.js';
+import {
+  ensureStaff,
+  findStaffCredentialsByEmail,
+  setStaffPassword,
+  setStaffTotpSecret,
+  STAFF_ROLES,
+  type StaffRole,
+} from './store.js';
 import { ROLES_REQUIRING_TOTP } from './permissions.js';
 
 /**
@@ -51,4 +58,25 @@ export async function createStaffAccount(
     deps.clock.now(),
   );
   return { id: staff.id, totpSecret, totpRequiredAtSignIn: !input.totp && ROLES_REQUIRING_TOTP.has(role) };
+}
+
+/**
+ * The code a staff member's authenticator app shows now, so someone trying Candor (the demo approver)
+ * can sign in without one. Development only: anywhere else it would be a second factor's bypass.
+ */
+export async function developmentTotpCode(
+  deps: Pick<Deps, 'db' | 'vault' | 'clock' | 'config'>,
+  email: string,
+): Promise<string> {
+  if (deps.config.env !== 'development')
+    throw new ForbiddenError(
+      `Showing a second factor's code is for development only (NODE_ENV=development); this is ${deps.config.env}.`,
+    );
+  const staff = await findStaffCredentialsByEmail(deps.db, deps.vault, email);
+  if (!staff) throw new NotFoundError(`There is no staff member ${email}.`);
+  if (!staff.totpSecret)
+    throw new NotFoundError(
+      `${email} has no authenticator set up yet; they set one up at their next sign-in.`,
+    );
+  return currentTotp(staff.totpSecret, deps.clock.now());
 }
