@@ -26,6 +26,7 @@ export const NAMESPACES = [
   'subscribe',
   'console',
   'codes',
+  'staff',
 ] as const;
 
 export async function createI18n(): Promise<I18n> {
