@@ -22,7 +22,7 @@ await servicesOrExit(config);
 await migrate(config.databaseUrl, createLogger({ level: 'warn' }));
 const deps = await createDeps(config);
 const seed = await seedDemo(deps);
-const { approverTotpSecret } = await ensureDemoCredentials(deps, seed);
+const { approverTotpSecret, adminTotpSecret } = await ensureDemoCredentials(deps, seed);
 await run(deps, 'all');
 // Four eyes even in the demo: the editor drafts and submits, a different person approves.
 const sent = seed.created ? await sendDemoNotice(deps, seed) : null;
@@ -40,6 +40,10 @@ Candor demo is running.
                     the approver also needs a 6-digit code: add this key to an authenticator app
                     ${approverTotpSecret}
                     or open ${totpUri(approverTotpSecret, DEMO_STAFF.approver)}
+    Admin:          ${DEMO_STAFF.admin}     password: ${DEMO_PASSWORD}
+                    staff, support queue, audit log and queues; its authenticator key:
+                    ${adminTotpSecret}
+                    or open ${totpUri(adminTotpSecret, DEMO_STAFF.admin)}
 
 ${
   sent
