@@ -110,7 +110,7 @@ describe('staff management in the console', () => {
       .post(path)
       .type('form')
       .send({ _csrf: csrfFrom(page.text), password, confirm: password });
-    return { agent, status: answer.status, location: answer.headers.location as string | undefined };
+    return { agent, status: answer.status, location: answer.headers.location };
   }
 
   async function staffIdOf(email: string): Promise<number | null> {
