@@ -101,9 +101,9 @@ export async function runCommand({ command, positionals, flags, usageError }: Co
           console.log('The demo staff have no password in production: use create-staff to set one.');
           return;
         }
-        const { approverTotpSecret } = await ensureDemoCredentials(deps, seed);
+        const { approverTotpSecret, adminTotpSecret } = await ensureDemoCredentials(deps, seed);
         console.log(
-          `\n${describeDemoAccess({ publicBaseUrl: config.publicBaseUrl, slug: seed.incident.slug, approverTotpSecret })}`,
+          `\n${describeDemoAccess({ publicBaseUrl: config.publicBaseUrl, slug: seed.incident.slug, approverTotpSecret, adminTotpSecret })}`,
         );
       });
       break;

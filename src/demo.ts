@@ -22,14 +22,14 @@ await servicesOrExit(config);
 await migrate(config.databaseUrl, createLogger({ level: 'warn' }));
 const deps = await createDeps(config);
 const seed = await seedDemo(deps);
-const { approverTotpSecret } = await ensureDemoCredentials(deps, seed);
+const { approverTotpSecret, adminTotpSecret } = await ensureDemoCredentials(deps, seed);
 await run(deps, 'all');
 // Four eyes even in the demo: the editor drafts and submits, a different person approves.
 const sent = seed.created ? await sendDemoNotice(deps, seed) : null;
 console.log(`
 Candor demo is running.
 
-${describeDemoAccess({ publicBaseUrl: config.publicBaseUrl, slug: seed.incident.slug, approverTotpSecret })}
+${describeDemoAccess({ publicBaseUrl: config.publicBaseUrl, slug: seed.incident.slug, approverTotpSecret, adminTotpSecret })}
 
 ${
   sent

@@ -16,6 +16,7 @@ import { auditRoutes } from './audit/routes.js';
 import { mountQueueDashboard } from './queues.js';
 import { templateRoutes } from './templates/routes.js';
 import { supportRoutes } from './support/routes.js';
+import { staffRoutes } from './staff/routes.js';
 
 /** Every staff console route, in one table: mounted by registerConsole, and read by the authorization tests. */
 export function consoleRoutes(deps: Deps): ConsoleRoute[] {
@@ -32,6 +33,7 @@ export function consoleRoutes(deps: Deps): ConsoleRoute[] {
     ...auditRoutes(deps),
     ...templateRoutes(deps),
     ...supportRoutes(deps),
+    ...staffRoutes(deps),
   ];
 }
 

@@ -3,12 +3,14 @@ import { DEMO_PASSWORD, DEMO_STAFF } from './seed.js';
 
 /**
  * Where to look and how to sign in, as `npm run demo` and `npx candor seed-demo` both print it: the
- * pages, the two staff accounts with the demo password, and the approver's authenticator key.
+ * pages, the three staff accounts with the demo password, and the approver's and admin's
+ * authenticator keys.
  */
 export function describeDemoAccess(input: {
   publicBaseUrl: string;
   slug: string;
   approverTotpSecret: string;
+  adminTotpSecret: string;
 }): string {
   const base = input.publicBaseUrl;
   return `  Status page:      ${base}/incidents/${input.slug}
@@ -22,5 +24,10 @@ export function describeDemoAccess(input: {
                     the approver also needs a 6-digit code: add this key to an authenticator app
                     ${input.approverTotpSecret}
                     or open ${totpUri(input.approverTotpSecret, DEMO_STAFF.approver)}
-                    or, in development, print the current code: npx candor totp ${DEMO_STAFF.approver}`;
+                    or, in development, print the current code: npx candor totp ${DEMO_STAFF.approver}
+    Admin:          ${DEMO_STAFF.admin}     password: ${DEMO_PASSWORD}
+                    staff, support queue, audit log and queues; its authenticator key:
+                    ${input.adminTotpSecret}
+                    or open ${totpUri(input.adminTotpSecret, DEMO_STAFF.admin)}
+                    or, in development: npx candor totp ${DEMO_STAFF.admin}`;
 }

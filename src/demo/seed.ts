@@ -25,10 +25,14 @@ import { simulatedDemoPeople } from './simulated-people.js';
 
 export const DEMO_SLUG = 'northwind-2026';
 
-/** The demo's two staff and the password they share: printed by `npm run demo`, never used in production. */
+/**
+ * The demo's staff and the password they share: printed by `npm run demo`, never used in production.
+ * The admin opens what the others may not: staff, the support queue, the audit log, the queues.
+ */
 export const DEMO_STAFF = {
   editor: 'editor@demo.candor.example',
   approver: 'approver@demo.candor.example',
+  admin: 'admin@demo.candor.example',
 } as const;
 export const DEMO_PASSWORD = 'candor demo password';
 
@@ -87,6 +91,7 @@ export interface DemoSeed {
   incident: Incident;
   editor: StaffMember;
   approver: StaffMember;
+  admin: StaffMember;
   created: boolean;
 }
 
@@ -110,10 +115,15 @@ export async function seedDemo(
     displayName: 'Sam Approver',
     role: 'approver',
   });
+  const admin = await ensureStaff(deps.db, deps.vault, {
+    email: DEMO_STAFF.admin,
+    displayName: 'Alex Admin',
+    role: 'admin',
+  });
   const existing = await findIncidentBySlug(deps.db, DEMO_SLUG);
   if (existing) {
     await seedDemoCodes(deps, existing.id);
-    return { incident: existing, editor, approver, created: false };
+    return { incident: existing, editor, approver, admin, created: false };
   }
 
   const incident = await withTransaction(deps.db, async (tx) => {
@@ -192,29 +202,37 @@ export async function seedDemo(
   // Seeded in one transaction with backdated updates, so the public page is published once, after it.
   await publishStatusSnapshot(deps, incident.id);
   await seedDemoCodes(deps, incident.id);
-  return { incident, editor, approver, created: true };
+  return { incident, editor, approver, admin, created: true };
 }
 
 /**
- * Lets a newcomer sign in to the demo: both staff get the demo password (unless someone already set
- * one), the editor needs nothing more, and the approver, whose role requires a second factor, gets an
- * authenticator secret, returned to print. The demo entry point refuses this in production.
+ * Lets a newcomer sign in to the demo: every demo account gets the demo password (unless someone
+ * already set one), the editor needs nothing more, and the approver and the admin, whose roles
+ * require a second factor, get an authenticator secret each, returned to print. The demo entry point
+ * refuses this in production.
  */
 export async function ensureDemoCredentials(
   deps: Pick<Deps, 'db' | 'vault'>,
-  seed: Pick<DemoSeed, 'editor' | 'approver'>,
-): Promise<{ approverTotpSecret: string }> {
+  seed: Pick<DemoSeed, 'editor' | 'approver' | 'admin'>,
+): Promise<{ approverTotpSecret: string; adminTotpSecret: string }> {
   for (const [member, email] of [
     [seed.editor, DEMO_STAFF.editor],
     [seed.approver, DEMO_STAFF.approver],
+    [seed.admin, DEMO_STAFF.admin],
   ] as const) {
     const credentials = await findStaffCredentialsByEmail(deps.db, deps.vault, email);
     if (!credentials?.passwordHash)
       await setStaffPassword(deps.db, member.id, await hashPassword(DEMO_PASSWORD));
   }
-  const approver = await findStaffCredentialsByEmail(deps.db, deps.vault, DEMO_STAFF.approver);
-  if (approver?.totpSecret) return { approverTotpSecret: approver.totpSecret };
-  const secret = newTotpSecret();
-  await setStaffTotpSecret(deps.db, deps.vault, seed.approver.id, secret, null);
-  return { approverTotpSecret: secret };
+  const totpSecretOf = async (member: StaffMember, email: string) => {
+    const account = await findStaffCredentialsByEmail(deps.db, deps.vault, email);
+    if (account?.totpSecret) return account.totpSecret;
+    const secret = newTotpSecret();
+    await setStaffTotpSecret(deps.db, deps.vault, member.id, secret, null);
+    return secret;
+  };
+  return {
+    approverTotpSecret: await totpSecretOf(seed.approver, DEMO_STAFF.approver),
+    adminTotpSecret: await totpSecretOf(seed.admin, DEMO_STAFF.admin),
+  };
 }

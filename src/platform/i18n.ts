@@ -30,6 +30,7 @@ export const NAMESPACES = [
   'deliveries',
   'drafting',
   'meta',
+  'staff',
 ] as const;
 
 export async function createI18n(): Promise<I18n> {

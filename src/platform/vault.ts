@@ -25,7 +25,8 @@ export type HashPurpose =
   | 'staff_email'
   | 'api_key'
   | 'one_time_code'
-  | 'subscription_token';
+  | 'subscription_token'
+  | 'staff_invitation';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;

@@ -4,6 +4,7 @@
  */
 export const SEALED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   staff: ['email_enc', 'totp_secret_enc'],
+  staff_invitations: ['email_enc'],
   people: ['reference_enc', 'name_enc', 'email_enc', 'phone_enc', 'postal_address_enc'],
   import_rows: ['reference_enc', 'name_enc', 'email_enc', 'phone_enc', 'postal_address_enc'],
   delivery_events: ['payload_enc'],

@@ -10,7 +10,7 @@ import {
   findStaffCredentialsByEmail,
   recordSignIn,
   spendTotpStep,
-  type StaffMember,
+  type ActiveStaff,
 } from './store.js';
 import { normalizeEmail } from '../people/contact.js';
 
@@ -48,7 +48,7 @@ export function createSignInLimits(deps: Pick<Deps, 'redis' | 'config'>): SignIn
 export type SignInResult =
   | { outcome: 'throttled'; retryAfterSeconds: number }
   | { outcome: 'invalid' }
-  | { outcome: 'signed-in'; staff: StaffMember; secondFactor: 'none' | 'required' | 'setup-required' };
+  | { outcome: 'signed-in'; staff: ActiveStaff; secondFactor: 'none' | 'required' | 'setup-required' };
 
 function pairKey(deps: Pick<Deps, 'vault'>, client: string, email: string): string {
   // The account is named by a keyed hash: Redis never holds a staff email in clear.
@@ -80,10 +80,15 @@ export async function signIn(
   }
 
   await deps.limits.perClientAndAccount.reset(key);
-  const staff: StaffMember = { id: account.id, displayName: account.displayName, role: account.role };
+  const staff: ActiveStaff = {
+    id: account.id,
+    displayName: account.displayName,
+    role: account.role,
+    sessionEpoch: account.sessionEpoch,
+  };
   const secondFactor = account.totpSecret
     ? 'required'
-    : ROLES_REQUIRING_TOTP.has(account.role)
+    : ROLES_REQUIRING_TOTP.has(account.role) || account.totpRequired
       ? 'setup-required'
       : 'none';
   if (secondFactor === 'none') await completeSignIn(deps, staff.id);

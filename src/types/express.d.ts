@@ -39,8 +39,12 @@ declare module 'express-session' {
     portalLang?: string;
     /** The "send me a code" request this browser made, so the code form needs no id in the page. */
     pendingAccess?: { publicId: string; incidentId: number };
-    /** Set once a staff member has signed in (and passed TOTP where their role needs it). */
-    staff?: { id: number; role: string; secondFactorDone: boolean };
+    /**
+     * Set once a staff member has signed in (and passed TOTP where their role needs it). `epoch` is the
+     * account's session epoch at sign-in: when an admin switches the account off or resets its
+     * authenticator the epoch moves on, and this session ends. Sessions from before epochs existed read 0.
+     */
+    staff?: { id: number; role: string; secondFactorDone: boolean; epoch?: number };
     /** A TOTP secret being set up (sealed), kept until the member proves their app holds it. */
     totpSetupSecret?: string;
   }

@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import session from 'express-session';
 import RedisStore from 'connect-redis';
 import { csrfSync } from 'csrf-sync';
@@ -80,4 +80,13 @@ export function formProtection(deps: Pick<Deps, 'redis' | 'config'>): RequestHan
       next();
     },
   ];
+}
+
+/** A fresh session id on every step up in privilege, so a planted session id is worth nothing. */
+export function regenerate(req: Request): Promise<void> {
+  return new Promise((resolve, reject) =>
+    req.session.regenerate((error: unknown) =>
+      error ? reject(error instanceof Error ? error : new Error('session regeneration failed')) : resolve(),
+    ),
+  );
 }

@@ -40,7 +40,8 @@ describe('staff console authorization, from the route table', () => {
       expect(ok, `${route.method} ${route.path}`).toBe(true);
     }
     const open = routes.filter((route) => route.access === 'public').map((route) => route.path);
-    expect([...new Set(open)]).toEqual(['/console/sign-in']);
+    // Signing in, and accepting an invitation: the link's token is the credential (src/staff/invitations).
+    expect([...new Set(open)]).toEqual(['/console/sign-in', '/console/invitations/:token']);
   });
 
   it('refuses every role that lacks the permission, on every route', async () => {

@@ -8,10 +8,14 @@ import { currentTotp } from '../../src/staff/totp.js';
 describe('the demo staff', () => {
   let ctx: TestContext;
   let secret: string;
+  let adminSecret: string;
   beforeAll(async () => {
     ctx = await startTestContext();
     const seed = await seedDemo(ctx.deps, 2);
-    secret = (await ensureDemoCredentials(ctx.deps, seed)).approverTotpSecret;
+    ({ approverTotpSecret: secret, adminTotpSecret: adminSecret } = await ensureDemoCredentials(
+      ctx.deps,
+      seed,
+    ));
   });
   afterAll(async () => ctx?.close());
 
@@ -44,8 +48,24 @@ describe('the demo staff', () => {
     await agent.get('/console').expect(200);
   });
 
-  it('keeps the same key and does not reset a changed password on the next run', async () => {
+  it('lets the demo admin in with a code, to the pages the editor and approver cannot open', async () => {
+    const { agent, next } = await signIn(DEMO_STAFF.admin);
+    expect(next).toMatch(/^\/console\/sign-in\/code/);
+    const page = await agent.get('/console/sign-in/code').expect(200);
+    await agent
+      .post('/console/sign-in/code')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), code: await currentTotp(adminSecret) })
+      .expect(303);
+    for (const path of ['/console/staff', '/console/support', '/console/audit', '/console/queues'])
+      expect((await agent.get(path)).status, path).toBe(200);
+  });
+
+  it('keeps the same keys and does not reset a changed password on the next run', async () => {
     const seed = await seedDemo(ctx.deps, 2);
-    expect((await ensureDemoCredentials(ctx.deps, seed)).approverTotpSecret).toBe(secret);
+    expect(await ensureDemoCredentials(ctx.deps, seed)).toEqual({
+      approverTotpSecret: secret,
+      adminTotpSecret: adminSecret,
+    });
   });
 });

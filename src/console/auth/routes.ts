@@ -3,6 +3,7 @@ import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { parseForm } from '../../web/forms.js';
+import { regenerate } from '../../web/session.js';
 import {
   completeSignIn,
   createSignInLimits,
@@ -25,15 +26,6 @@ export function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/console(\/[\w\-/?=&%.]*)?$/.test(value) && !value.startsWith('//')
     ? value
     : '/console';
-}
-
-/** A fresh session id on every step up in privilege, so a planted session id is worth nothing. */
-function regenerate(req: Request): Promise<void> {
-  return new Promise((resolve, reject) =>
-    req.session.regenerate((error: unknown) =>
-      error ? reject(error instanceof Error ? error : new Error('session regeneration failed')) : resolve(),
-    ),
-  );
 }
 
 export function authRoutes(deps: Deps): ConsoleRoute[] {
@@ -93,6 +85,7 @@ export function authRoutes(deps: Deps): ConsoleRoute[] {
           id: result.staff.id,
           role: result.staff.role,
           secondFactorDone: result.secondFactor === 'none',
+          epoch: result.staff.sessionEpoch,
         };
         const destination =
           result.secondFactor === 'required'
