@@ -7,6 +7,7 @@ import { localeMiddleware } from './web/locale.js';
 import { rejectMalformedInput } from './web/input-guard.js';
 import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
+import { registerFonts } from './web/fonts.js';
 import { measureRequests, registerMetrics } from './web/metrics.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerStatusPage, registerStatusPageFastPath } from './status-page/routes.js';
@@ -37,6 +38,7 @@ export function createApp(deps: Deps): express.Express {
   // Before any other per-request middleware: see registerStatusPageFastPath.
   registerStatusPageFastPath(app, deps);
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
+  registerFonts(app);
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
   app.use(localeMiddleware(deps.i18n));
 
