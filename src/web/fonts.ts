@@ -1,5 +1,7 @@
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Express } from 'express';
 import subsetFont from 'subset-font';
 
@@ -11,8 +13,9 @@ import subsetFont from 'subset-font';
  * only for characters in their unicode-range, and tries an installed copy first, so a reader whose
  * device has the font downloads nothing.
  *
- * Cut when first asked for, once per process, and kept in memory: nothing to build or commit, so a
- * fresh clone after `npm ci` serves them, and no install hook is needed. Chinese is left to system
+ * Cut when first asked for (or when the web process starts: prepareFonts), kept in memory, and kept
+ * in node_modules/.cache so the next process reads it instead of cutting again: nothing to build or
+ * commit, so a fresh clone after `npm ci` serves them, and no install hook is needed. Chinese is left to system
  * fonts: every system that reads Chinese ships a CJK font, and a subset of Noto Sans SC covering the
  * text staff might write would be megabytes.
  */
@@ -22,6 +25,10 @@ export const FONTS_VERSION = 'v1';
 export const FONTS_PATH = `/assets/fonts/${FONTS_VERSION}`;
 
 const require = createRequire(import.meta.url);
+const CACHE_DIR = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../node_modules/.cache/candor-fonts',
+);
 
 function range(from: number, to: number): string {
   let text = '';
@@ -79,13 +86,34 @@ export function fontFile(file: string): Promise<Buffer> | null {
     const weight = WEIGHTS[wanted.weight];
     font = (async () => {
       const source = require.resolve(`@expo-google-fonts/${face.pkg}/${weight}/${face.file}_${weight}.ttf`);
-      return subsetFont(await fs.readFile(source), face.text, { targetFormat: 'woff2' });
+      const { version } = require(`@expo-google-fonts/${face.pkg}/package.json`) as { version: string };
+      const cached = path.join(CACHE_DIR, `${FONTS_VERSION}-${version}-${file}`);
+      const kept = await fs.readFile(cached).catch(() => null);
+      if (kept) return kept;
+      const cut = await subsetFont(await fs.readFile(source), face.text, { targetFormat: 'woff2' });
+      // Written aside and renamed, so a process reading meanwhile never sees half a font. A read-only
+      // install simply cuts again next time.
+      const partial = `${cached}.${process.pid}.partial`;
+      await fs
+        .mkdir(CACHE_DIR, { recursive: true })
+        .then(() => fs.writeFile(partial, cut))
+        .then(() => fs.rename(partial, cached))
+        .catch(() => fs.rm(partial, { force: true }));
+      return cut;
     })();
     // A failure (package missing) is not remembered: the next request tries again.
     font.catch(() => built.delete(file));
     built.set(file, font);
   }
   return font;
+}
+
+/**
+ * Cuts every font before the first reader asks, so no page waits on it (a browser holds the load
+ * event for the fonts a page uses). A failure is logged by the caller and retried on request.
+ */
+export async function prepareFonts(): Promise<void> {
+  for (const file of FONT_FILES) await fontFile(file);
 }
 
 /** Serves the fonts under FONTS_PATH with a year's caching: the version in the path changes with them. */
