@@ -192,7 +192,7 @@ describe('the staff console in a real browser', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 120_000);
 
   it('sent valid HTML on every console page visited here (Nu HTML Checker)', async () => {
     expect(html.size).toBeGreaterThan(0);

@@ -66,10 +66,10 @@ describe('languages, fonts, errors and phones in a browser', () => {
         const part = page.getByText(text, { exact: true });
         await expect(part.count(), text).resolves.toBe(1);
         // The element itself, or the nearest ancestor with a lang, says English, left to right.
-        const marked = await part.evaluate((element) => {
-          const holder = element.closest('[lang]');
-          return { lang: holder?.getAttribute('lang'), dir: holder?.closest('[dir]')?.getAttribute('dir') };
-        });
+        const marked = {
+          lang: await part.locator('xpath=ancestor-or-self::*[@lang][1]').getAttribute('lang'),
+          dir: await part.locator('xpath=ancestor-or-self::*[@dir][1]').getAttribute('dir'),
+        };
         expect(marked, text).toEqual({ lang: 'en', dir: 'ltr' });
       }
       await expect(page.locator('.fallback-note').textContent()).resolves.toContain(
