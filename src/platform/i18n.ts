@@ -46,19 +46,22 @@ const rtlIsolation: FormatterModule = {
 
 export async function createI18n(): Promise<I18n> {
   const instance = i18next.createInstance();
-  await instance.use(FsBackend).use(rtlIsolation).init({
-    backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
-    supportedLngs: [...SUPPORTED_LOCALES],
-    preload: [...SUPPORTED_LOCALES],
-    load: 'currentOnly',
-    ns: [...NAMESPACES],
-    defaultNS: 'common',
-    fallbackLng: 'en',
-    // EJS escapes on output and plain-text channels must not see HTML entities.
-    interpolation: { escapeValue: false, alwaysFormat: true },
-    returnNull: false,
-    initAsync: false,
-  });
+  await instance
+    .use(FsBackend)
+    .use(rtlIsolation)
+    .init({
+      backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
+      supportedLngs: [...SUPPORTED_LOCALES],
+      preload: [...SUPPORTED_LOCALES],
+      load: 'currentOnly',
+      ns: [...NAMESPACES],
+      defaultNS: 'common',
+      fallbackLng: 'en',
+      // EJS escapes on output and plain-text channels must not see HTML entities.
+      interpolation: { escapeValue: false, alwaysFormat: true },
+      returnNull: false,
+      initAsync: false,
+    });
   return instance;
 }
 
