@@ -8,6 +8,7 @@ import { localeMiddleware } from './web/locale.js';
 import { rejectMalformedInput } from './web/input-guard.js';
 import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
+import { registerFonts } from './web/fonts.js';
 import { measureRequests, registerMetrics } from './web/metrics.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerInbound } from './inbound/routes.js';
@@ -46,6 +47,7 @@ export function createApp(deps: Deps): express.Express {
     }),
   );
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
+  registerFonts(app);
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
   // Browsers ask for /favicon.ico whatever the page links.
   app.get('/favicon.ico', (_req, res) => {

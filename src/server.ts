@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from './deps.js';
 import { createApp, createOpsApp } from './app.js';
+import { prepareFonts } from './web/fonts.js';
 import { createWorkers, type Workers } from '../workers/index.js';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -33,6 +34,10 @@ export async function run(
     deps.logger.info(
       { port, host: deps.config.listenHost ?? 'all interfaces', url: deps.config.publicBaseUrl },
       'web listening',
+    );
+    // In the background: pages are served meanwhile, and a font asked for first is cut first.
+    void prepareFonts().catch((error: Error) =>
+      deps.logger.warn({ err: error.message }, 'web fonts not prepared; they are cut on first request'),
     );
     if (deps.config.metricsPort > 0) {
       // Loopback only: a scraper on this machine reads metrics without a token, nobody else can.

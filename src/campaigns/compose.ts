@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Queryable } from '../platform/db.js';
 import type { Vault } from '../platform/vault.js';
 import { resolveLocale, type I18n } from '../platform/i18n.js';
-import { localizedText, type Incident } from '../incidents/store.js';
+import { localizedEntry, localizedText, type Incident } from '../incidents/store.js';
 import { loadRecipient, type Recipient } from '../people/store.js';
 import { isCodeMessageKind, renderNotice, type CodeOfferFacts, type MessageKind } from '../notices/render.js';
 import { loadNoticeContent, overridesFor, type NoticeContent } from './notice-content.js';
@@ -82,7 +82,8 @@ export async function composeMessage(
   const { incident } = shared;
   const locale = resolveLocale(recipient.locale);
   const update = message.updateId ? shared.updates.find((u) => u.id === message.updateId) : undefined;
-  const updateText = update ? localizedText(update.texts, locale, incident.defaultLocale) : null;
+  const updateEntry = update ? localizedEntry(update.texts, locale, incident.defaultLocale) : null;
+  const updateText = updateEntry?.value ?? null;
   // Only the incident's wording in this very language: an English paragraph in a French letter helps nobody.
   const wording = incident.texts[locale] ?? null;
   const overrides = overridesFor(shared, locale, recipient.segment);
@@ -100,7 +101,9 @@ export async function composeMessage(
     incidentWording: wording,
     overrides,
     codeOffer,
-    ...(updateText ? { updateTitle: updateText.title, updateBody: updateText.body } : {}),
+    ...(updateText
+      ? { updateTitle: updateText.title, updateBody: updateText.body, updateLocale: updateEntry?.locale }
+      : {}),
     ...(message.kind === 'update' && deps.config
       ? { unsubscribeUrl: unsubscribeUrl(deps.publicBaseUrl, deps.config.lookupHmacKey, recipient.id) }
       : {}),

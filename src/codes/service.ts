@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 import type { Deps } from '../deps.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { isUniqueViolation } from '../platform/db.js';
-import { findIncidentById, localizedText } from '../incidents/store.js';
+import { findIncidentById, localizedEntry } from '../incidents/store.js';
+import { fallbackMark, type LanguageMark } from '../platform/languages.js';
 import { DEFAULT_CHANNEL_POLICY, type ChannelPolicy } from '../campaigns/channel-policy.js';
 import { createCampaign } from '../campaigns/service.js';
 import type { Campaign } from '../campaigns/store.js';
@@ -202,6 +203,8 @@ export interface PersonalOffer {
   name: string;
   vendorName: string;
   instructions: string | null;
+  /** Set when the instructions are in another language than the one asked for (the incident's default). */
+  instructionsMark: LanguageMark | null;
   enrollBy: string | null;
   canEnroll: boolean;
   offer: OfferState;
@@ -223,12 +226,14 @@ export async function listPersonalOffers(
   for (const pool of pools) {
     const assignment = await findAssignment(deps.db, pool.id, person.id);
     const passed = deadlinePassed(pool.enrollBy, deps.clock.now());
+    const instructions = localizedEntry(pool.instructions, input.locale, incident?.defaultLocale ?? 'en');
     offers.push({
       poolId: pool.id,
       kind: pool.kind,
       name: pool.name,
       vendorName: pool.vendorName,
-      instructions: localizedText(pool.instructions, input.locale, incident?.defaultLocale ?? 'en'),
+      instructions: instructions?.value ?? null,
+      instructionsMark: fallbackMark(input.locale, instructions?.locale),
       enrollBy: pool.enrollBy,
       canEnroll: pool.enrollmentUrlTemplate !== null && !passed,
       offer: offerState({

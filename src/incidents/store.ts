@@ -211,5 +211,21 @@ export async function setIncidentState(db: Queryable, id: number, state: Inciden
 
 /** The text in the asked locale, else the incident's default, else any. */
 export function localizedText<T>(texts: Record<string, T>, locale: string, defaultLocale: string): T | null {
-  return texts[locale] ?? texts[defaultLocale] ?? Object.values(texts)[0] ?? null;
+  return localizedEntry(texts, locale, defaultLocale)?.value ?? null;
+}
+
+/**
+ * The same choice as localizedText, saying which language it fell to, so a page can mark a fallback
+ * with its own lang and dir and tell the reader it is only available in that language.
+ */
+export function localizedEntry<T>(
+  texts: Record<string, T>,
+  locale: string,
+  defaultLocale: string,
+): { value: T; locale: string } | null {
+  for (const candidate of [locale, defaultLocale, ...Object.keys(texts)]) {
+    const value = texts[candidate];
+    if (value !== undefined) return { value, locale: candidate };
+  }
+  return null;
 }

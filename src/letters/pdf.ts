@@ -160,6 +160,9 @@ function drawParagraph(
   rtl: boolean,
   lineGap = 0,
 ): void {
+  // Unicode isolates (around names and numbers in Arabic, src/platform/languages.ts) are for a bidi
+  // algorithm; PDFKit has none, and fontkit would draw them as spaces. The runs below do their work.
+  text = text.replace(/[\u2066-\u2069]/g, '');
   if (!rtl) {
     if (y + doc.currentLineHeight(true) > A4.height - MARGIN.bottom) {
       doc.addPage();
@@ -228,7 +231,7 @@ function numberPages(doc: Doc, first: number, last: number, letter: LetterToPrin
     // Inside the bottom margin: keep PDFKit from starting a new page for it.
     const bottom = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
-    const footer = `${letter.content.referenceCode} · ${pageText}`;
+    const footer = `${letter.content.referenceCode} · ${pageText}`.replace(/[\u2066-\u2069]/g, '');
     const footerY = A4.height - 14 * MM;
     if (letter.content.dir === 'rtl')
       drawRtlLine(

@@ -1,6 +1,7 @@
 import type { TFunction } from '../platform/i18n.js';
 import type { Channel } from '../channels/kinds.js';
 import { smsCost, type SmsCost } from './sms.js';
+import { fallbackMark, type LanguageMark } from '../platform/languages.js';
 
 /**
  * Turns a message kind, a channel and one person's facts into what that person receives, in their
@@ -38,6 +39,8 @@ export interface NoticeFacts {
   helpline: string | null;
   updateTitle?: string;
   updateBody?: string;
+  /** The language the update's title and body are in, when it is not the person's (no text of theirs). */
+  updateLocale?: string | null;
   /** Replaces the default "what happened / what we did" wording when staff wrote their own. */
   incidentWording?: IncidentWording | null;
   /** What a code offer or code reminder says about the code; absent for every other message. */
@@ -69,6 +72,8 @@ export interface CodeOfferFacts {
 export interface NoticeSection {
   heading: string | null;
   paragraphs: string[];
+  /** Set when the section is in another language than the notice: the HTML marks it with lang and dir. */
+  mark?: LanguageMark | null;
 }
 
 /** Everything a call says, each part in the person's language. */
@@ -311,11 +316,20 @@ export function renderNotice(
       section(null, [line('closing'), line('signoff')]);
       break;
     case 'update':
-      if (facts.updateTitle || facts.updateBody)
+      if (facts.updateTitle || facts.updateBody) {
+        const mark = fallbackMark(locale, facts.updateLocale);
+        // Said in the person's language, before the part they may not read.
+        if (mark)
+          sections.push({
+            heading: null,
+            paragraphs: [t('languages:onlyIn', { lng: locale, language: mark.name })],
+          });
         sections.push({
           heading: facts.updateTitle ?? null,
           paragraphs: facts.updateBody ? [facts.updateBody] : [],
+          mark,
         });
+      }
       section(null, [line('more'), line('reference')]);
       section('genuineHeading', [line('genuine')]);
       section(null, [line('signoff')]);

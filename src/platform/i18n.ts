@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import i18next, { type i18n, type TFunction } from 'i18next';
+import i18next, { type FormatterModule, type i18n, type TFunction } from 'i18next';
 import FsBackend from 'i18next-fs-backend';
+import { isolateFor } from './languages.js';
 
 export type { TFunction };
 export type I18n = i18n;
@@ -12,7 +13,7 @@ export const LOCALES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)
 export const SUPPORTED_LOCALES = ['en', 'fr', 'es', 'de', 'pt', 'zh-Hans', 'ar', 'hi'] as const;
 export type SupportedLocale = (typeof SUPPORTED_LOCALES)[number];
 export const LANGUAGE_COOKIE = 'candor_lang';
-export const RTL_LOCALES: ReadonlySet<string> = new Set(['ar']);
+export { RTL_LOCALES, textDirection } from './languages.js';
 
 /** One namespace per area of the product. */
 export const NAMESPACES = [
@@ -31,23 +32,41 @@ export const NAMESPACES = [
   'drafting',
   'meta',
   'staff',
+  'languages',
 ] as const;
+
+/**
+ * Names and numbers put into right-to-left sentences keep their own order ("12 months of …"), in
+ * pages and plain-text channels alike (src/platform/languages.ts). Our locale files use no i18next
+ * format names, so this formatter stands in for the built-in one.
+ */
+const rtlIsolation: FormatterModule = {
+  type: 'formatter',
+  init: () => undefined,
+  add: () => undefined,
+  addCached: () => undefined,
+  format: (value: unknown, _format: string | undefined, lng: string | undefined) =>
+    isolateFor(lng, value) as string,
+};
 
 export async function createI18n(): Promise<I18n> {
   const instance = i18next.createInstance();
-  await instance.use(FsBackend).init({
-    backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
-    supportedLngs: [...SUPPORTED_LOCALES],
-    preload: [...SUPPORTED_LOCALES],
-    load: 'currentOnly',
-    ns: [...NAMESPACES],
-    defaultNS: 'common',
-    fallbackLng: 'en',
-    // EJS escapes on output and plain-text channels must not see HTML entities.
-    interpolation: { escapeValue: false },
-    returnNull: false,
-    initAsync: false,
-  });
+  await instance
+    .use(FsBackend)
+    .use(rtlIsolation)
+    .init({
+      backend: { loadPath: path.join(LOCALES_DIR, '{{lng}}/{{ns}}.json') },
+      supportedLngs: [...SUPPORTED_LOCALES],
+      preload: [...SUPPORTED_LOCALES],
+      load: 'currentOnly',
+      ns: [...NAMESPACES],
+      defaultNS: 'common',
+      fallbackLng: 'en',
+      // EJS escapes on output and plain-text channels must not see HTML entities.
+      interpolation: { escapeValue: false, alwaysFormat: true },
+      returnNull: false,
+      initAsync: false,
+    });
   return instance;
 }
 
@@ -59,8 +78,4 @@ export function resolveLocale(tag: string | null | undefined): SupportedLocale {
   const language = tag.split('-')[0]?.toLowerCase();
   const match = SUPPORTED_LOCALES.find((locale) => locale.split('-')[0] === language);
   return match ?? 'en';
-}
-
-export function textDirection(locale: string): 'rtl' | 'ltr' {
-  return RTL_LOCALES.has(locale.split('-')[0] ?? '') ? 'rtl' : 'ltr';
 }

@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import ejs from 'ejs';
 import { SUPPORTED_LOCALES, textDirection, type I18n } from '../platform/i18n.js';
-import { localizedText, type Incident, type IncidentUpdate } from '../incidents/store.js';
+import { localizedEntry, localizedText, type Incident, type IncidentUpdate } from '../incidents/store.js';
+import { fallbackMark, languageNames, type LanguageMark } from '../platform/languages.js';
 import { buildAtomFeed, tagUri } from './feed.js';
 import {
   incidentFeedPath,
@@ -74,12 +75,22 @@ export async function renderIncidentDocuments(
   const documents: RenderedDocument[] = [];
   for (const lang of SUPPORTED_LOCALES) {
     const locals = viewLocals(context, lang, pagePath);
-    const text = localizedText(incident.texts, lang, incident.defaultLocale);
-    const localizedUpdates = updates.map((update) => ({
-      id: update.id,
-      publishedAt: update.publishedAt,
-      ...(localizedText(update.texts, lang, incident.defaultLocale) ?? { title: '', body: '' }),
-    }));
+    const textEntry = localizedEntry(incident.texts, lang, incident.defaultLocale);
+    const text = textEntry?.value ?? null;
+    const textMark = fallbackMark(lang, textEntry?.locale);
+    const localizedUpdates = updates.map((update) => {
+      const entry = localizedEntry(update.texts, lang, incident.defaultLocale);
+      return {
+        id: update.id,
+        publishedAt: update.publishedAt,
+        title: entry?.value.title ?? '',
+        body: entry?.value.body ?? '',
+        mark: fallbackMark(lang, entry?.locale),
+      };
+    });
+    const fallbacks = [textMark, ...localizedUpdates.map((update) => update.mark)].filter(
+      (mark): mark is LanguageMark => mark !== null,
+    );
     // The reader's own language's helpline first, then the rest in a stable order.
     const helplines = Object.entries(incident.helplines).sort(([a], [b]) =>
       a === lang ? -1 : b === lang ? 1 : a.localeCompare(b),
@@ -88,6 +99,17 @@ export async function renderIncidentDocuments(
       ...locals,
       incident,
       text,
+      textMark,
+      // Said once, near the top, in the reader's language: which language the unmarked-for-them parts are in.
+      fallbackNote:
+        fallbacks.length > 0
+          ? locals.t('languages:partsOnlyIn', {
+              language: languageNames(
+                fallbacks.map((mark) => mark.lang),
+                lang,
+              ),
+            })
+          : null,
       helpline: localizedText(incident.helplines, lang, incident.defaultLocale),
       helplines,
       domain: publicUrl.host,
@@ -136,6 +158,13 @@ export async function renderIncidentDocuments(
   return documents;
 }
 
+function titleOf(incident: Incident, lang: string): { title: string; mark: LanguageMark | null } {
+  const entry = localizedEntry(incident.texts, lang, incident.defaultLocale);
+  return entry
+    ? { title: entry.value.title, mark: fallbackMark(lang, entry.locale) }
+    : { title: incident.slug, mark: null };
+}
+
 /**
  * The home page in every locale: the list of published incidents, or, when there is exactly one, a
  * redirect to it (most businesses only ever have one).
@@ -164,7 +193,7 @@ export async function renderIndexDocuments(
       incidents: incidents.map((incident) => ({
         slug: incident.slug,
         organisation: incident.organisationName,
-        title: localizedText(incident.texts, lang, incident.defaultLocale)?.title ?? incident.slug,
+        ...titleOf(incident, lang),
       })),
     });
     documents.push({

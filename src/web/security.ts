@@ -22,6 +22,8 @@ function helmetFor(options: { production: boolean; nonce: boolean }) {
             ]
           : ["'self'"],
         styleSrc: ["'self'"],
+        // The Devanagari and Arabic web fonts (src/web/fonts.ts) come from us; no font host is needed.
+        fontSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
