@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Deps } from './deps.js';
 import { cspNonce, securityHeaders } from './web/security.js';
-import { localeMiddleware } from './web/locale.js';
+import { localeMiddleware, timeLocals } from './web/locale.js';
 import { rejectMalformedInput } from './web/input-guard.js';
 import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
@@ -38,7 +38,7 @@ export function createApp(deps: Deps): express.Express {
   registerStatusPageFastPath(app, deps);
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
   app.use('/assets', express.static(path.join(ROOT, 'public'), { maxAge: '1h' }));
-  app.use(localeMiddleware(deps.i18n));
+  app.use(localeMiddleware(deps.i18n), timeLocals(deps.config.sending.defaultTimeZone));
 
   registerHealth(app, deps);
   registerMetrics(app, deps, 'token');

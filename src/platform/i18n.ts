@@ -26,6 +26,9 @@ export const NAMESPACES = [
   'subscribe',
   'console',
   'codes',
+  'letters',
+  'imports',
+  'time',
 ] as const;
 
 export async function createI18n(): Promise<I18n> {
