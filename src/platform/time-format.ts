@@ -14,16 +14,23 @@ export interface TimeFormatOptions {
 
 const cache = new Map<string, Intl.DateTimeFormat>();
 
+function attempt(lang: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat | null {
+  try {
+    return new Intl.DateTimeFormat(lang, options);
+  } catch {
+    return null;
+  }
+}
+
 function formatter(lang: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
   const key = `${lang}|${JSON.stringify(options)}`;
   let format = cache.get(key);
   if (!format) {
-    try {
-      format = new Intl.DateTimeFormat(lang, options);
-    } catch {
-      // An unknown zone or language tag: English in UTC still says which zone it is in.
-      format = new Intl.DateTimeFormat('en', { ...options, timeZone: 'UTC' });
-    }
+    // An unknown zone, then an unknown language tag: UTC still says which zone it is in.
+    format =
+      attempt(lang, options) ??
+      attempt(lang, { ...options, timeZone: 'UTC' }) ??
+      attempt('en', { ...options, timeZone: 'UTC' })!;
     cache.set(key, format);
   }
   return format;
