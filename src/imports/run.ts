@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Db } from '../platform/db.js';
 import { withTransaction } from '../platform/db.js';
@@ -85,8 +85,8 @@ export async function* csvRecords(input: Readable): AsyncGenerator<SourceRecord>
       yield { line: spreadsheetRow(chunk.info), cells: chunk.record };
     }
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code?.startsWith('CSV_')) {
+    // Every parse error is a CsvError; not every one's code starts with CSV_ (INVALID_OPENING_QUOTE).
+    if (error instanceof CsvError) {
       const info = error as Partial<RowInfo>;
       // The record being read when the parser gave up is the one after those it finished.
       const row =
