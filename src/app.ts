@@ -4,7 +4,7 @@ import compression from 'compression';
 import express from 'express';
 import type { Deps } from './deps.js';
 import { cspNonce, securityHeaders } from './web/security.js';
-import { localeMiddleware } from './web/locale.js';
+import { localeMiddleware, timeLocals } from './web/locale.js';
 import { rejectMalformedInput } from './web/input-guard.js';
 import { errorHandler, notFound } from './web/errors.js';
 import { registerHealth } from './web/health.js';
@@ -53,7 +53,7 @@ export function createApp(deps: Deps): express.Express {
   app.get('/favicon.ico', (_req, res) => {
     res.sendFile(path.join(ROOT, 'public', 'favicon.ico'), { maxAge: '1d' });
   });
-  app.use(localeMiddleware(deps.i18n));
+  app.use(localeMiddleware(deps.i18n), timeLocals(deps.config.sending.defaultTimeZone));
 
   registerHealth(app, deps);
   registerMetrics(app, deps, 'token');

@@ -173,6 +173,11 @@ const schema = z.object({
     )
     .optional(),
   LETTER_ENVELOPE: z.enum(['DL', 'C5']).default('DL'),
+  /** Where the post returns a letter it cannot deliver: lines separated by commas or \n. */
+  LETTER_RETURN_ADDRESS: z
+    .string()
+    .max(200, 'LETTER_RETURN_ADDRESS must fit on one line: 200 characters at most')
+    .optional(),
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
   /**
    * Threads that validate, hash and encrypt imported rows; 0 does it on the main thread. Off by
@@ -365,8 +370,11 @@ export interface Config {
     } | null;
     smtp: { url: string } | null;
   };
-  /** Which windowed envelope letters are folded into: the address block sits in its window. */
-  letters: { envelope: Env['LETTER_ENVELOPE'] };
+  /**
+   * Which windowed envelope letters are folded into (the address block sits in its window), and the
+   * sender's address printed above the recipient's, for the post to return what it cannot deliver.
+   */
+  letters: { envelope: Env['LETTER_ENVELOPE']; returnAddress: string | null };
   sms: { provider: Env['SMS_PROVIDER'] };
   voice: { provider: Env['VOICE_PROVIDER'] };
   /** The sandbox provider's simulated recipients (see channels/simulated-recipients.ts). */
@@ -389,7 +397,7 @@ export interface SendingConfig {
   ratePerSecond: Record<Channel, number>;
   /** SMS and calls only inside this local window, in minutes after local midnight: [start, end). */
   callingHours: { startMinute: number; endMinute: number };
-  /** For people imported without a time zone. */
+  /** The organisation's zone: the zone of people imported without one, and of every time shown in the console and on the public pages. */
   defaultTimeZone: string;
   /** Calls that ring out (no answer, busy) are tried this many times before the next channel. */
   noAnswerTries: number;
@@ -504,7 +512,10 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
           : null,
       smtp: env.SMTP_URL ? { url: env.SMTP_URL } : null,
     },
-    letters: { envelope: env.LETTER_ENVELOPE },
+    letters: {
+      envelope: env.LETTER_ENVELOPE,
+      returnAddress: env.LETTER_RETURN_ADDRESS?.replaceAll('\\n', '\n').trim() || null,
+    },
     sms: { provider: env.SMS_PROVIDER },
     voice: { provider: env.VOICE_PROVIDER },
     sandbox: { lateReceiptMs: Math.round(env.SANDBOX_LATE_RECEIPT_SECONDS * 1000) },

@@ -273,11 +273,17 @@ export const SCHEMAS = {
       failure: nullable('string'),
       errors: {
         type: 'array',
-        description: 'Problems by line (the first 200): the column and a reason code, never the value.',
+        description:
+          'Problems by row (the first 200): the row as a spreadsheet numbers it (header = 1; for JSON people, the position from 1), the column, a reason code, and the value with contact details and names masked (j•••@e•••.com).',
         items: {
           type: 'object',
-          required: ['line', 'column', 'reason'],
-          properties: { line: { type: 'integer' }, column: nullable('string'), reason: { type: 'string' } },
+          required: ['line', 'column', 'reason', 'value'],
+          properties: {
+            line: { type: 'integer' },
+            column: nullable('string'),
+            reason: { type: 'string' },
+            value: nullable('string'),
+          },
         },
       },
     },

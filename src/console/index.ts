@@ -1,8 +1,7 @@
 import express, { type Express } from 'express';
 import type { Deps } from '../deps.js';
-import { mountConsoleRoutes, staffOnly, type ConsoleRoute } from './routing.js';
-import { auditTrail } from '../web/audit-trail.js';
-import { lettersRouter } from '../letters/routes.js';
+import { mountConsoleRoutes, type ConsoleRoute } from './routing.js';
+import { letterConsoleRoutes } from '../letters/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { incidentRoutes } from './incidents/routes.js';
 import { importRoutes } from './imports/routes.js';
@@ -25,6 +24,7 @@ export function consoleRoutes(deps: Deps): ConsoleRoute[] {
     ...incidentRoutes(deps),
     ...importRoutes(deps),
     ...campaignRoutes(deps),
+    ...letterConsoleRoutes(deps),
     ...codeConsoleRoutes(deps),
     ...apiKeyRoutes(deps),
     ...checklistRoutes(deps),
@@ -47,12 +47,5 @@ export function registerConsole(app: Express, deps: Deps): void {
   router.use('/console', codeStockBanner(deps));
   mountConsoleRoutes(router, deps, consoleRoutes(deps));
   mountQueueDashboard(router, deps);
-  // Campaign letters (src/letters): print-ready PDFs and "posted", for the staff who prepare sends.
-  router.use(
-    '/console',
-    ...staffOnly(deps, 'campaigns:write'),
-    auditTrail(deps, 'letters.batch', (res) => ({ staffId: res.locals.staff?.id ?? null, apiKeyId: null })),
-    lettersRouter(deps),
-  );
   app.use(router);
 }

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Db } from '../platform/db.js';
 import { withTransaction } from '../platform/db.js';
@@ -62,7 +62,22 @@ export class ImportFileError extends Error {
   }
 }
 
-/** Streams CSV text into records with line numbers, in bounded memory. */
+interface RowInfo {
+  /** Records read so far, this one and the header included. */
+  records: number;
+  /** Empty lines skipped so far. */
+  empty_lines: number;
+}
+
+/**
+ * The row a spreadsheet shows a record on: the header is row 1, a blank line is a row, and a quoted
+ * cell with line breaks in it does not push the rows after it down (a physical line count would).
+ */
+function spreadsheetRow(info: RowInfo): number {
+  return info.records + info.empty_lines;
+}
+
+/** Streams CSV text into records numbered by spreadsheet row, in bounded memory. */
 export async function* csvRecords(input: Readable): AsyncGenerator<SourceRecord> {
   const parser = input.pipe(
     parse({
@@ -75,13 +90,20 @@ export async function* csvRecords(input: Readable): AsyncGenerator<SourceRecord>
   );
   input.on('error', (error) => parser.destroy(error));
   try {
-    for await (const chunk of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      yield { line: chunk.info.lines, cells: chunk.record };
+    for await (const chunk of parser as AsyncIterable<{ record: string[]; info: RowInfo }>) {
+      yield { line: spreadsheetRow(chunk.info), cells: chunk.record };
     }
   } catch (error) {
-    const lines = (error as { lines?: number }).lines;
-    const code = (error as { code?: string }).code;
-    if (code?.startsWith('CSV_')) throw new ImportFileError('csv_malformed', lines ?? null);
+    // Every parse error is a CsvError; not every one's code starts with CSV_ (INVALID_OPENING_QUOTE).
+    if (error instanceof CsvError) {
+      const info = error as Partial<RowInfo>;
+      // The record being read when the parser gave up is the one after those it finished.
+      const row =
+        typeof info.records === 'number'
+          ? spreadsheetRow({ records: info.records + 1, empty_lines: info.empty_lines ?? 0 })
+          : null;
+      throw new ImportFileError('csv_malformed', row);
+    }
     throw error;
   }
 }

@@ -14,7 +14,7 @@ import { validateRow, type ImportColumn, type RowError, type SimulatedContacts }
  * HMAC for every row), so it runs on batches that a pool of threads can share (`stage-pool.ts`).
  */
 
-/** One parsed row: its line number in the file and its cells. The first one is the header. */
+/** One parsed row: its row number as a spreadsheet shows it (header = 1) and its cells. The first one is the header. */
 export interface SourceRecord {
   line: number;
   cells: string[];
@@ -49,7 +49,7 @@ export function stageBatch(vault: Vault, input: StageBatchInput): StagedBatch {
   for (const source of records) {
     if (source.cells.length !== columns.length) {
       invalid += 1;
-      errors.push({ line: source.line, column: null, reason: 'wrong_number_of_columns' });
+      errors.push({ line: source.line, column: null, reason: 'wrong_number_of_columns', value: null });
       continue;
     }
     const cells: Partial<Record<ImportColumn, string>> = {};

@@ -102,9 +102,15 @@ export async function recordProgress(
 export async function insertImportErrors(db: Queryable, importId: number, errors: RowError[]): Promise<void> {
   if (errors.length === 0) return;
   await db.query(
-    `INSERT INTO import_errors (import_id, line, column_name, reason)
-     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[])`,
-    [importId, errors.map((e) => e.line), errors.map((e) => e.column), errors.map((e) => e.reason)],
+    `INSERT INTO import_errors (import_id, line, column_name, reason, shown_value)
+     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[])`,
+    [
+      importId,
+      errors.map((e) => e.line),
+      errors.map((e) => e.column),
+      errors.map((e) => e.reason),
+      errors.map((e) => e.value),
+    ],
   );
 }
 
@@ -114,14 +120,20 @@ export async function listImportErrors(
   limit: number,
   afterLine = 0,
 ): Promise<RowError[]> {
-  const { rows } = await db.query<{ line: number; column_name: string | null; reason: string }>(
-    'SELECT line, column_name, reason FROM import_errors WHERE import_id = $1 AND line > $3 ORDER BY line, column_name LIMIT $2',
+  const { rows } = await db.query<{
+    line: number;
+    column_name: string | null;
+    reason: string;
+    shown_value: string | null;
+  }>(
+    'SELECT line, column_name, reason, shown_value FROM import_errors WHERE import_id = $1 AND line > $3 ORDER BY line, column_name LIMIT $2',
     [importId, limit, afterLine],
   );
   return rows.map((row) => ({
     line: row.line,
     column: row.column_name as RowError['column'],
     reason: row.reason as RowError['reason'],
+    value: row.shown_value,
   }));
 }
 

@@ -7,6 +7,7 @@ import {
   normalizePhone,
   normalizePostalCode,
 } from '../people/contact.js';
+import { looksLikeContact, maskEmail, maskPhone, maskText } from '../people/mask.js';
 import { DATA_TYPES } from '../incidents/data-types.js';
 import { isSimulatedEmail, isSimulatedPhone } from '../channels/simulated-recipients.js';
 
@@ -55,9 +56,38 @@ export type RowProblem =
   | 'phone_simulated';
 
 export interface RowError {
+  /** The row as a spreadsheet numbers it: the header is row 1 (for JSON people, the 1-based position). */
   line: number;
   column: ImportColumn | null;
   reason: RowProblem;
+  /** The offending value as staff may see it: contact details and names masked; null when none helps. */
+  value: string | null;
+}
+
+const PERSONAL_COLUMNS: ReadonlySet<ImportColumn> = new Set([
+  'name',
+  'postal_address',
+  'postal_code',
+  'birth_year',
+]);
+const SHOWN_LENGTH = 40;
+
+/**
+ * What the error list shows of a bad value: the value itself where it is a language, a channel, a
+ * zone or a list of codes, so the typo can be found; masked where it belongs to a person.
+ */
+export function shownValue(column: ImportColumn | null, raw: string): string | null {
+  const value = raw.trim();
+  if (column === null || value === '') return null;
+  if (value.length > MAX_CELL) return null;
+  if (column === 'email') return maskEmail(value);
+  if (column === 'phone') return maskPhone(value);
+  if (PERSONAL_COLUMNS.has(column)) return maskText(value);
+  // A contact pasted into the wrong column is still a contact.
+  const contact = looksLikeContact(value);
+  if (contact === 'email') return maskEmail(value);
+  if (contact === 'phone') return maskPhone(value);
+  return value.length > SHOWN_LENGTH ? `${value.slice(0, SHOWN_LENGTH)}…` : value;
 }
 
 export type HeaderProblem = 'unknown_column' | 'duplicate_column' | 'no_contact_column' | 'empty_file';
@@ -134,7 +164,8 @@ export function validateRow(
   options: { defaultLocale: string; currentYear: number; simulated: SimulatedContacts },
 ): { ok: true; person: PersonInput } | { ok: false; errors: RowError[] } {
   const errors: RowError[] = [];
-  const problem = (column: ImportColumn | null, reason: RowProblem) => errors.push({ line, column, reason });
+  const problem = (column: ImportColumn | null, reason: RowProblem) =>
+    errors.push({ line, column, reason, value: column ? shownValue(column, record[column] ?? '') : null });
   const cell = (column: ImportColumn) => {
     const value = (record[column] ?? '').trim();
     if (value.length > MAX_CELL) {

@@ -62,3 +62,11 @@ export function typeScale(largePrint: boolean) {
     ? { body: 16, heading: 20, subject: 22, small: 13, code: 22, lineGap: 4 }
     : { body: 10.5, heading: 12.5, subject: 14, small: 8.5, code: 16, lineGap: 2 };
 }
+
+/** A return address on one line, its lines joined by a middle dot, as DIN 5008 sets it above the address. */
+export function returnAddressLine(address: string): string {
+  return (address.includes('\n') ? address.split('\n') : address.split(','))
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .join(' · ');
+}

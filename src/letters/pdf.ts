@@ -2,7 +2,10 @@ import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 import type { RenderedNotice } from '../notices/render.js';
 import { fontsFor } from './fonts.js';
-import { A4, MM, addressBox, addressLines, typeScale, type Envelope } from './layout.js';
+import type { Config } from '../config.js';
+import type { Clock } from '../platform/clock.js';
+import { formatDate } from '../platform/time-format.js';
+import { A4, MM, addressBox, addressLines, returnAddressLine, typeScale, type Envelope } from './layout.js';
 
 /** One letter as it will be printed. */
 export interface LetterToPrint {
@@ -18,6 +21,23 @@ export interface LetterBatchOptions {
   envelope: Envelope;
   /** The date printed on each letter. */
   date: Date;
+  /** The zone the date is the date in: the organisation's. */
+  timeZone?: string;
+  /** The sender's postal address (LETTER_RETURN_ADDRESS), printed small above the recipient's. */
+  returnAddress?: string | null;
+}
+
+/** How this installation prints letters, dated today: its envelope, its zone, its return address. */
+export function letterPrintOptions(deps: {
+  config: Pick<Config, 'letters' | 'sending'>;
+  clock: Clock;
+}): LetterBatchOptions {
+  return {
+    envelope: deps.config.letters.envelope,
+    date: deps.clock.now(),
+    timeZone: deps.config.sending.defaultTimeZone,
+    returnAddress: deps.config.letters.returnAddress,
+  };
 }
 
 const MARGIN = { left: 20 * MM, right: 20 * MM, top: 15 * MM, bottom: 22 * MM };
@@ -81,11 +101,29 @@ async function drawLetter(doc: Doc, letter: LetterToPrint, options: LetterBatchO
     align: 'right',
   });
   doc.font('body').fontSize(9).fillColor(MUTED);
-  drawParagraph(doc, formatDate(options.date, notice.locale), headerX, doc.y + 2, headerWidth, rtl);
+  const date = formatDate(options.date, { lang: notice.locale, timeZone: options.timeZone ?? 'UTC' });
+  drawParagraph(doc, date, headerX, doc.y + 2, headerWidth, rtl);
   if (!rtl) doc.text('', headerX, doc.y);
 
   // The address, inside the envelope window. Always normal size: it is read by the post, and must fit.
+  // Above it, in small type and still inside the window, where the post looks for it (DIN 5008), the
+  // address to send the letter back to when it cannot be delivered.
   const box = addressBox(options.envelope);
+  const returnLine = options.returnAddress ? returnAddressLine(options.returnAddress) : '';
+  if (returnLine) {
+    doc.font('body').fontSize(RETURN_SIZE).fillColor(MUTED);
+    doc.text(returnLine, box.x, box.y, { width: box.width, lineBreak: false, ellipsis: true });
+    const ruleY = box.y + doc.currentLineHeight(true) + 0.5;
+    doc
+      .moveTo(box.x, ruleY)
+      .lineTo(box.x + box.width, ruleY)
+      .lineWidth(0.3)
+      .strokeColor(MUTED)
+      .stroke();
+    const used = ruleY + 2 * MM - box.y;
+    box.y += used;
+    box.height -= used;
+  }
   const lines = addressLines(letter.name, letter.postalAddress);
   let addressSize = 10.5;
   doc.font('body').fillColor(INK);
@@ -100,7 +138,10 @@ async function drawLetter(doc: Doc, letter: LetterToPrint, options: LetterBatchO
   // The reference code and the way in, before any text: the two things a person must not miss.
   const qrSize = (letter.largePrint ? 36 : 28) * MM;
   const panelPadding = 5 * MM;
-  const panelHeight = qrSize + 2 * panelPadding;
+  const infoWidth = TEXT_WIDTH - qrSize - 3 * panelPadding;
+  const info = panelInfo(notice, size);
+  // The panel grows with its words: large type in a long language (Arabic, Hindi) is taller than the QR code.
+  const panelHeight = Math.max(qrSize, infoHeight(doc, info, infoWidth, rtl)) + 2 * panelPadding;
   const panelY = BODY_TOP;
   doc.roundedRect(MARGIN.left, panelY, TEXT_WIDTH, panelHeight, 3 * MM).fill(PANEL);
   const qr = await QRCode.toBuffer(notice.lookupUrl, {
@@ -112,16 +153,14 @@ async function drawLetter(doc: Doc, letter: LetterToPrint, options: LetterBatchO
   const qrX = rtl ? MARGIN.left + panelPadding : MARGIN.left + TEXT_WIDTH - panelPadding - qrSize;
   doc.image(qr, qrX, panelY + panelPadding, { width: qrSize, height: qrSize });
   const infoX = rtl ? qrX + qrSize + panelPadding : MARGIN.left + panelPadding;
-  const infoWidth = TEXT_WIDTH - qrSize - 3 * panelPadding;
-  const align = rtl ? 'right' : 'left';
-  doc.fillColor(MUTED).font('body').fontSize(size.small);
-  drawParagraph(doc, notice.labels.referenceLabel, infoX, panelY + panelPadding, infoWidth, rtl);
-  doc.fillColor(INK).font('bold').fontSize(size.code);
-  doc.text(notice.referenceCode, infoX, doc.y + 1, { width: infoWidth, align, characterSpacing: 1.5 });
-  doc.font('body').fontSize(size.small).fillColor(INK);
-  doc.text(notice.lookupUrl, infoX, doc.y + 3, { width: infoWidth, align });
-  doc.fillColor(MUTED);
-  drawParagraph(doc, notice.labels.qrCaption, infoX, doc.y + 3, infoWidth, rtl);
+  let infoY = panelY + panelPadding;
+  for (const item of info) {
+    setStyle(doc, item);
+    infoY += item.gapBefore;
+    if (item.paragraph) drawParagraph(doc, item.text, infoX, infoY, infoWidth, rtl);
+    else doc.text(item.text, infoX, infoY, { width: infoWidth, ...textOptions(item, rtl) });
+    infoY = doc.y;
+  }
 
   // The notice itself.
   doc.fillColor(INK);
@@ -143,6 +182,96 @@ async function drawLetter(doc: Doc, letter: LetterToPrint, options: LetterBatchO
       cursor = doc.y + size.body * 0.6;
     }
   }
+}
+
+const RETURN_SIZE = 7;
+
+/** One block of the reference panel, beside the QR code. */
+interface InfoItem {
+  text: string;
+  font: 'body' | 'bold';
+  size: number;
+  color: string;
+  gapBefore: number;
+  /** Words in the reader's language (set right to left where it runs so); else a code or a link. */
+  paragraph: boolean;
+  characterSpacing?: number;
+}
+
+function panelInfo(notice: RenderedNotice, size: ReturnType<typeof typeScale>): InfoItem[] {
+  return [
+    {
+      text: notice.labels.referenceLabel,
+      font: 'body',
+      size: size.small,
+      color: MUTED,
+      gapBefore: 0,
+      paragraph: true,
+    },
+    {
+      text: notice.referenceCode,
+      font: 'bold',
+      size: size.code,
+      color: INK,
+      gapBefore: 1,
+      paragraph: false,
+      characterSpacing: 1.5,
+    },
+    { text: notice.lookupUrl, font: 'body', size: size.small, color: INK, gapBefore: 3, paragraph: false },
+    {
+      text: notice.labels.qrCaption,
+      font: 'body',
+      size: size.small,
+      color: MUTED,
+      gapBefore: 3,
+      paragraph: true,
+    },
+  ];
+}
+
+function setStyle(doc: Doc, item: InfoItem): void {
+  doc.font(item.font).fontSize(item.size).fillColor(item.color);
+}
+
+function textOptions(item: InfoItem, rtl: boolean): PDFKit.Mixins.TextOptions {
+  return {
+    align: rtl ? 'right' : 'left',
+    ...(item.characterSpacing ? { characterSpacing: item.characterSpacing } : {}),
+  };
+}
+
+/** How tall the panel's words are set at `width`, measured the way they will be drawn. */
+function infoHeight(doc: Doc, items: InfoItem[], width: number, rtl: boolean): number {
+  let height = 0;
+  for (const item of items) {
+    setStyle(doc, item);
+    height += item.gapBefore;
+    height +=
+      item.paragraph && rtl
+        ? rtlLines(doc, item.text, width).length * doc.currentLineHeight(true)
+        : doc.heightOfString(item.text, { width, ...textOptions(item, rtl) });
+  }
+  return height;
+}
+
+/** Words of a right-to-left paragraph broken into lines that fit `width`. */
+function rtlLines(doc: Doc, text: string, width: number): string[][] {
+  const space = doc.widthOfString(' ');
+  const lines: string[][] = [];
+  let current: string[] = [];
+  let used = 0;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const w = doc.widthOfString(word);
+    if (current.length > 0 && used + space + w > width) {
+      lines.push(current);
+      current = [];
+      used = 0;
+    }
+    used += (current.length > 0 ? space : 0) + w;
+    current.push(word);
+  }
+  if (current.length > 0) lines.push(current);
+  return lines;
 }
 
 /**
@@ -171,21 +300,7 @@ function drawParagraph(
     doc.text(text, x, y, { width, lineGap });
     return;
   }
-  const space = doc.widthOfString(' ');
-  const lines: string[][] = [];
-  let current: string[] = [];
-  let used = 0;
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    const w = doc.widthOfString(word);
-    if (current.length > 0 && used + space + w > width) {
-      lines.push(current);
-      current = [];
-      used = 0;
-    }
-    used += (current.length > 0 ? space : 0) + w;
-    current.push(word);
-  }
-  if (current.length > 0) lines.push(current);
+  const lines = rtlLines(doc, text, width);
   const lineHeight = doc.currentLineHeight(true) + lineGap;
   let lineY = y;
   for (const line of lines) {
@@ -247,12 +362,4 @@ function numberPages(doc: Doc, first: number, last: number, letter: LetterToPrin
 
 function interpolatePage(notice: RenderedNotice, page: number, pages: number): string {
   return notice.labels.pageOf.replace('{{page}}', String(page)).replace('{{pages}}', String(pages));
-}
-
-function formatDate(date: Date, locale: string): string {
-  try {
-    return new Intl.DateTimeFormat(locale, { dateStyle: 'long' }).format(date);
-  } catch {
-    return date.toISOString().slice(0, 10);
-  }
 }

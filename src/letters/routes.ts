@@ -1,38 +1,59 @@
-import express from 'express';
 import type { Deps } from '../deps.js';
-import { NotFoundError } from '../platform/errors.js';
-import { buildLettersPdf } from './pdf.js';
-import { loadCampaignLetters, markBatchPosted, recordBatchDownload } from './store.js';
+import type { ConsoleRoute } from '../console/routing.js';
+import { noteAudit } from '../web/audit-trail.js';
 import { idOr404 } from '../platform/ids.js';
-
-type LetterDeps = Pick<Deps, 'config' | 'db' | 'vault' | 'clock'>;
+import { campaignLetters, downloadLetters, markLettersPosted } from './service.js';
 
 /**
- * Staff download a campaign's letters as one print-ready PDF and mark the batch posted. The router
- * holds no access control of its own: the staff console mounts it, and only it, behind sign-in, the
- * `campaigns:write` permission, CSRF protection and the audit log. Letters carry names, postal
- * addresses and reference codes (which, with a postcode, sign a person in), so nothing else may.
+ * The console's letters page: staff download a campaign's letters as one print-ready PDF, print them,
+ * post them and say so. Letters carry names, postal addresses and reference codes (which, with a
+ * postcode, sign a person in), so every route needs `campaigns:write`.
  */
-export function lettersRouter(deps: LetterDeps): express.Router {
-  const router = express.Router();
-  router.get('/campaigns/:campaignId/letters.pdf', async (req, res) => {
-    const campaignId = idOr404(req.params.campaignId, 'campaign');
-    const letters = await loadCampaignLetters(deps.db, deps.vault, campaignId);
-    if (letters.length === 0) throw new NotFoundError('this campaign has no letters');
-    const envelope = deps.config.letters.envelope;
-    const pdf = await buildLettersPdf(letters, { envelope, date: deps.clock.now() });
-    await recordBatchDownload(deps.db, campaignId, letters.length, envelope, deps.clock.now());
-    res
-      .type('application/pdf')
-      .set('Content-Disposition', `attachment; filename="campaign-${campaignId}-letters-${envelope}.pdf"`)
-      .set('Cache-Control', 'no-store')
-      .send(pdf);
-  });
-  router.post('/campaigns/:campaignId/letters/posted', async (req, res) => {
-    const campaignId = idOr404(req.params.campaignId, 'campaign');
-    const batch = await markBatchPosted(deps.db, campaignId, res.locals.staff?.id ?? null, deps.clock.now());
-    if (!batch) throw new NotFoundError('download the letters before marking them posted');
-    res.redirect(303, `/console/campaigns/${campaignId}`);
-  });
-  return router;
+export function letterConsoleRoutes(deps: Deps): ConsoleRoute[] {
+  return [
+    {
+      method: 'get',
+      path: '/console/campaigns/:campaignId/letters',
+      access: 'campaigns:write',
+      handler: async (req, res) => {
+        const letters = await campaignLetters(deps, idOr404(req.params.campaignId, 'campaign'));
+        res.render('console/letters/index', {
+          ...letters,
+          done: req.query.done === 'posted' ? 'posted' : null,
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/console/campaigns/:campaignId/letters.pdf',
+      access: 'campaigns:write',
+      handler: async (req, res) => {
+        const campaignId = idOr404(req.params.campaignId, 'campaign');
+        const { pdf, envelope } = await downloadLetters(deps, campaignId);
+        res
+          .type('application/pdf')
+          .set('Content-Disposition', `attachment; filename="campaign-${campaignId}-letters-${envelope}.pdf"`)
+          .send(pdf);
+      },
+    },
+    {
+      method: 'post',
+      path: '/console/campaigns/:campaignId/letters/posted',
+      access: 'campaigns:write',
+      audit: 'letters.batch.posted',
+      handler: async (req, res) => {
+        const campaignId = idOr404(req.params.campaignId, 'campaign');
+        const { batch, newlyPosted } = await markLettersPosted(deps, {
+          campaignId,
+          staffId: res.locals.staff?.id ?? null,
+        });
+        noteAudit(res, {
+          subjectType: 'campaign',
+          subjectId: campaignId,
+          details: { letters: newlyPosted, postedAt: batch.postedAt?.toISOString() ?? null },
+        });
+        res.redirect(303, `/console/campaigns/${campaignId}/letters?done=posted`);
+      },
+    },
+  ];
 }

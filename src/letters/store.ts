@@ -80,12 +80,58 @@ export interface LetterBatch {
   envelope: Envelope;
   downloadedAt: Date;
   postedAt: Date | null;
+  postedBy: number | null;
+  postedByName: string | null;
 }
 
+interface BatchRow {
+  campaign_id: number;
+  letters: number;
+  envelope: Envelope;
+  downloaded_at: Date;
+  posted_at: Date | null;
+  posted_by: number | null;
+  display_name: string | null;
+}
+
+function toBatch(row: BatchRow): LetterBatch {
+  return {
+    campaignId: row.campaign_id,
+    letters: row.letters,
+    envelope: row.envelope,
+    downloadedAt: row.downloaded_at,
+    postedAt: row.posted_at,
+    postedBy: row.posted_by,
+    postedByName: row.display_name,
+  };
+}
+
+export async function findLetterBatch(db: Queryable, campaignId: number): Promise<LetterBatch | null> {
+  const { rows } = await db.query<BatchRow>(
+    `SELECT b.*, s.display_name FROM letter_batches b LEFT JOIN staff s ON s.id = b.posted_by
+     WHERE b.campaign_id = $1`,
+    [campaignId],
+  );
+  return rows[0] ? toBatch(rows[0]) : null;
+}
+
+/** How many of a campaign's letters are filed, and how many of them are posted. */
+export async function countCampaignLetters(
+  db: Queryable,
+  campaignId: number,
+): Promise<{ filed: number; posted: number }> {
+  const { rows } = await db.query<{ filed: number; posted: number }>(
+    `SELECT count(*)::int AS filed, count(posted_at)::int AS posted FROM letters WHERE campaign_id = $1`,
+    [campaignId],
+  );
+  return rows[0] ?? { filed: 0, posted: 0 };
+}
+
+/** The batch PDF was made: its letters are printed (the ones filed later are not). */
 export async function recordBatchDownload(
   db: Queryable,
   campaignId: number,
-  letters: number,
+  messageIds: readonly number[],
   envelope: Envelope,
   at: Date,
 ): Promise<void> {
@@ -93,42 +139,41 @@ export async function recordBatchDownload(
     `INSERT INTO letter_batches (campaign_id, letters, envelope, downloaded_at) VALUES ($1, $2, $3, $4)
      ON CONFLICT (campaign_id) DO UPDATE SET letters = EXCLUDED.letters, envelope = EXCLUDED.envelope,
        downloaded_at = EXCLUDED.downloaded_at`,
-    [campaignId, letters, envelope, at],
+    [campaignId, messageIds.length, envelope, at],
+  );
+  await db.query(
+    'UPDATE letters SET printed_at = COALESCE(printed_at, $2) WHERE message_id = ANY($1::bigint[])',
+    [messageIds, at],
   );
 }
 
 /**
- * Staff say the printed batch went in the post. Records when, on the batch and on each letter (the
- * proof of notice reads it); marking twice keeps the first date.
+ * Staff say the printed batch went in the post. Records when and who on the batch, and the date on
+ * each printed letter and on its message (`sent_at`: the proof of notice reads it). Marking twice
+ * keeps the first date and the first person. Null when the batch was never downloaded.
  */
 export async function markBatchPosted(
   db: Queryable,
   campaignId: number,
   staffId: number | null,
   at: Date,
-): Promise<LetterBatch | null> {
-  const { rows } = await db.query<{
-    campaign_id: number;
-    letters: number;
-    envelope: Envelope;
-    downloaded_at: Date;
-    posted_at: Date | null;
-  }>(
+): Promise<{ batch: LetterBatch; newlyPosted: number } | null> {
+  const { rows } = await db.query<{ campaign_id: number }>(
     `UPDATE letter_batches SET posted_at = COALESCE(posted_at, $2), posted_by = COALESCE(posted_by, $3)
-     WHERE campaign_id = $1 RETURNING *`,
+     WHERE campaign_id = $1 RETURNING campaign_id`,
     [campaignId, at, staffId],
   );
-  const row = rows[0];
-  if (!row) return null;
-  await db.query('UPDATE letters SET posted_at = COALESCE(posted_at, $2) WHERE campaign_id = $1', [
-    campaignId,
-    row.posted_at,
-  ]);
-  return {
-    campaignId: row.campaign_id,
-    letters: row.letters,
-    envelope: row.envelope,
-    downloadedAt: row.downloaded_at,
-    postedAt: row.posted_at,
-  };
+  if (!rows[0]) return null;
+  const batch = (await findLetterBatch(db, campaignId))!;
+  const posted = await db.query<{ message_id: number }>(
+    `UPDATE letters SET posted_at = $2
+     WHERE campaign_id = $1 AND printed_at IS NOT NULL AND posted_at IS NULL RETURNING message_id`,
+    [campaignId, batch.postedAt],
+  );
+  // A letter goes out the day it is posted, not the day it was filed for printing.
+  await db.query(
+    `UPDATE messages SET sent_at = $2, updated_at = $3 WHERE id = ANY($1::bigint[]) AND channel = 'letter'`,
+    [posted.rows.map((row) => row.message_id), batch.postedAt, at],
+  );
+  return { batch, newlyPosted: posted.rowCount ?? 0 };
 }

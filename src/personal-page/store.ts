@@ -11,6 +11,8 @@ export interface Profile {
   affected: boolean;
   exposedDataTypes: string[];
   country: string | null;
+  /** The person's IANA zone, as imported; null when the import gave none. */
+  timeZone: string | null;
   locale: string;
   preferredChannel: Channel | null;
   accessibilityNeeds: string[];
@@ -29,6 +31,7 @@ export async function loadProfile(db: Queryable, vault: Vault, personId: number)
     affected: boolean;
     exposed_data_types: string[];
     country: string | null;
+    time_zone: string | null;
     locale: string;
     preferred_channel: Channel | null;
     accessibility_needs: string[];
@@ -36,7 +39,7 @@ export async function loadProfile(db: Queryable, vault: Vault, personId: number)
     has_postal_address: boolean;
     subscribed: boolean;
   }>(
-    `SELECT id, incident_id, reference_enc, name_enc, phone_enc, affected, exposed_data_types, country, locale,
+    `SELECT id, incident_id, reference_enc, name_enc, phone_enc, affected, exposed_data_types, country, time_zone, locale,
             preferred_channel, accessibility_needs, email_enc IS NOT NULL AS has_email,
             postal_address_enc IS NOT NULL AS has_postal_address, subscribed_at IS NOT NULL AS subscribed
      FROM people WHERE id = $1`,
@@ -52,6 +55,7 @@ export async function loadProfile(db: Queryable, vault: Vault, personId: number)
     affected: row.affected,
     exposedDataTypes: row.exposed_data_types,
     country: row.country,
+    timeZone: row.time_zone,
     locale: row.locale,
     preferredChannel: row.preferred_channel,
     accessibilityNeeds: row.accessibility_needs,

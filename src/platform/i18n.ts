@@ -33,6 +33,9 @@ export const NAMESPACES = [
   'meta',
   'staff',
   'languages',
+  'letters',
+  'imports',
+  'time',
 ] as const;
 
 /**

@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../platform/errors.js';
 import { renderEmailHtml } from '../notices/email.js';
-import { buildLettersPdf } from '../letters/pdf.js';
+import { buildLettersPdf, letterPrintOptions } from '../letters/pdf.js';
 import { loadLetter } from '../letters/store.js';
 import { findOutboxEntry, listOutbox } from './store.js';
 import { staffOnly } from '../console/routing.js';
@@ -37,10 +37,7 @@ export function registerSandboxOutbox(app: Express, deps: Deps): void {
     if (entry?.channel !== 'letter') throw new NotFoundError('no such letter');
     const letter = await loadLetter(deps.db, deps.vault, entry.messageId);
     if (!letter) throw new NotFoundError('no such letter');
-    const pdf = await buildLettersPdf([letter], {
-      envelope: deps.config.letters.envelope,
-      date: deps.clock.now(),
-    });
+    const pdf = await buildLettersPdf([letter], letterPrintOptions(deps));
     res.type('application/pdf').set('Cache-Control', 'no-store').send(pdf);
   });
 }

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import ejs from 'ejs';
 import { SUPPORTED_LOCALES, textDirection, type I18n } from '../platform/i18n.js';
+import { formatDateTime } from '../platform/time-format.js';
 import { localizedEntry, localizedText, type Incident, type IncidentUpdate } from '../incidents/store.js';
 import { fallbackMark, languageNames, type LanguageMark } from '../platform/languages.js';
 import { buildAtomFeed, tagUri } from './feed.js';
@@ -24,6 +25,8 @@ export interface RenderContext {
   publicBaseUrl: string;
   /** Keep compiled views between publishes (production), or read them afresh (development). */
   cacheViews: boolean;
+  /** The organisation's zone: every date and time on the public pages is shown in it, named. */
+  timeZone: string;
 }
 
 /** A page as text, before it is encoded and numbered. */
@@ -115,10 +118,7 @@ export async function renderIncidentDocuments(
       domain: publicUrl.host,
       feedUrl: withLang(feedPath, lang),
       updates: localizedUpdates,
-      formatDate: (date: Date) =>
-        new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(
-          date,
-        ),
+      formatDate: (date: Date) => formatDateTime(date, { lang, timeZone: context.timeZone }),
     });
     documents.push({
       path: pagePath,

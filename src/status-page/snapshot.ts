@@ -29,6 +29,7 @@ async function snapshotInTransaction(
     i18n: deps.i18n,
     publicBaseUrl: deps.config.publicBaseUrl,
     cacheViews: deps.config.env === 'production',
+    timeZone: deps.config.sending.defaultTimeZone,
   };
   const incident = incidentId === null ? null : await findIncidentById(tx, incidentId);
   const index = await renderIndexDocuments(context, await listPublishedIncidents(tx));

@@ -10,6 +10,7 @@ import { refuseTooMany } from '../web/rate-limit.js';
 import { publishedIncidentOr404 } from '../web/published-incident.js';
 import { loadProfile } from '../personal-page/store.js';
 import { insertSupportRequest, PREFERRED_TIMES } from './store.js';
+import { CALLBACK_HOURS } from './slots.js';
 import { callbackForm, messageForm } from './validation.js';
 
 type SupportDeps = Pick<Deps, 'db' | 'vault' | 'clock' | 'redis' | 'config' | 'i18n'>;
@@ -40,6 +41,10 @@ export function registerSupport(app: Express, deps: SupportDeps): void {
       organisation: incident.organisationName,
       signedIn: profile !== null,
       times: PREFERRED_TIMES,
+      slotHours: CALLBACK_HOURS,
+      // The person's own zone when we know it; else the organisation's.
+      zone: profile?.timeZone ?? null,
+      now: deps.clock.now(),
       locales: SUPPORTED_LOCALES,
       errors: [],
       form: null,

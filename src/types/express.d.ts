@@ -12,6 +12,16 @@ declare global {
       lang: string;
       dir: 'ltr' | 'rtl';
       t: TFunction;
+      /** The zone the page's times are shown in: the organisation's (src/web/locale.ts). */
+      timeZone: string;
+      /** A moment in the page's language and zone, the zone named ("2 Mar 2026, 10:00 GMT"; `time`: "10:00 GMT"). */
+      formatWhen: (date: Date, part?: 'time') => string;
+      /** A slot's local hours with the zone's name on day `on` ("17:00–20:00 GMT"), in `zone` or the page's. */
+      formatSlotHours: (
+        slot: { startMinute: number; endMinute: number },
+        zone: string | null,
+        on: Date,
+      ) => string;
       /** The current path and query, for the language switcher's links. */
       currentPath: string;
       supportedLocales: readonly string[];

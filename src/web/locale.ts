@@ -8,6 +8,7 @@ import {
   type SupportedLocale,
   type TFunction,
 } from '../platform/i18n.js';
+import { formatDateTime, formatHours, formatTime } from '../platform/time-format.js';
 
 const SUPPORTED: ReadonlySet<string> = new Set(SUPPORTED_LOCALES);
 
@@ -80,6 +81,25 @@ export function localeMiddleware(i18n: I18n): RequestHandler {
     const url = new URL(req.originalUrl, 'http://candor.invalid');
     url.searchParams.delete('lang');
     res.locals.currentPath = url.pathname + url.search;
+    next();
+  };
+}
+
+/**
+ * Gives every view `formatWhen` (a moment with its zone, in the page's language) and `timeZone`. Reads
+ * `lang` when called, so a page whose language is settled later (a signed-in person's) still matches.
+ */
+export function timeLocals(timeZone: string): RequestHandler {
+  return (_req, res, next) => {
+    res.locals.timeZone = timeZone;
+    res.locals.formatWhen = (date, part) => {
+      const options = { lang: res.locals.lang, timeZone: res.locals.timeZone };
+      return part === 'time'
+        ? formatTime(date, options)
+        : formatDateTime(date, { ...options, style: 'short' });
+    };
+    res.locals.formatSlotHours = (slot, zone, on) =>
+      formatHours(slot, { lang: res.locals.lang, timeZone: zone ?? res.locals.timeZone, on });
     next();
   };
 }

@@ -236,7 +236,7 @@ describe('every channel through its official SDK, and the call and letter that f
 
     const posted = await postForm(
       agent,
-      `/console/campaigns/${campaignId}`,
+      `/console/campaigns/${campaignId}/letters`,
       `/console/campaigns/${campaignId}/letters/posted`,
       {},
     );

@@ -212,7 +212,7 @@ describe('codes in the staff console', () => {
     await approveCampaign(ctx.deps, { campaignId, approverId: approver.id });
     await startCampaign(ctx.deps, { campaignId });
     const page = await editor.get(`/console/campaigns/${campaignId}`).expect(200);
-    expect(page.text).toContain('Scheduled: sending starts at 2099-06-23 09:00 UTC.');
+    expect(page.text).toContain('Scheduled: sending starts at Jun 23, 2099, 9:00 AM UTC.');
   });
 });
 

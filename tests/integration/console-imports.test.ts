@@ -56,14 +56,16 @@ describe('importing the people affected from the console', () => {
     const bad = [...GOOD_ROWS, 'Chloé Dubois,chloe-at-example.org,,FR,fr,names'].join('\n');
     const review = await upload(incident.id, bad);
     expect(review.text).toContain('Nothing has been imported yet');
-    expect(review.text).toMatch(/<td>4<\/td><td>email<\/td><td>The email address is not valid<\/td>/);
+    expect(review.text).toMatch(
+      /<td>4<\/td><td>email<\/td><td>c•••<\/td><td>The email address is not valid<\/td>/,
+    );
     expect(review.text).not.toContain('chloe-at-example.org');
     expect(await peopleOf(incident.id)).toBe(0);
 
     const importId = /\/console\/imports\/(\d+)\/errors\.csv/.exec(review.text)?.[1];
     const download = await editor.get(`/console/imports/${importId}/errors.csv`).expect(200);
     expect(download.headers['content-type']).toContain('text/csv');
-    expect(download.text.split('\n')[1]).toBe('4,email,The email address is not valid,email_invalid');
+    expect(download.text.split('\n')[1]).toBe('4,email,c•••,The email address is not valid,email_invalid');
 
     const fixed = [...GOOD_ROWS, 'Chloé Dubois,chloe@example.org,,FR,fr,names'].join('\n');
     const done = await upload(incident.id, fixed);
@@ -76,6 +78,50 @@ describe('importing the people affected from the console', () => {
     expect(rows[0]!.status).toBe('discarded');
     const staged = await ctx.deps.db.query('SELECT 1 FROM import_rows WHERE import_id = $1', [importId]);
     expect(staged.rowCount).toBe(0);
+  });
+
+  it('numbers problems by spreadsheet row, past a cell with a line break, and shows the value masked', async () => {
+    const incident = await makeIncident(ctx.deps);
+    const csv = [
+      'name,email,phone,postal_address,country',
+      'Ada Martin,ada@example.org,,"1 High Street',
+      'Bristol BS1 4QA",GB',
+      'Bruno Okafor,,+44 7700 9001,,GB',
+      'Chloé Dubois,chloe.dubois@@example.org,,,FR',
+      'Dev Patel,dev@example.org,,,Britain',
+    ].join('\n');
+    const review = await upload(incident.id, csv);
+    const rows = [...review.text.matchAll(/<tr><td>(\d+)<\/td><td>([a-z_]*)<\/td><td>([^<]*)<\/td>/g)].map(
+      (match) => match.slice(1, 4),
+    );
+    // Physical lines 4, 5 and 6; rows 3, 4 and 5 in a spreadsheet, as the editor will look for them.
+    expect(rows).toEqual([
+      ['3', 'phone', '+44 •••• ••01'],
+      ['4', 'email', 'c•••@e•••.org'],
+      ['5', 'country', 'Britain'],
+    ]);
+    expect(review.text).not.toContain('7700 9001');
+    expect(review.text).not.toContain('chloe.dubois');
+    const importId = /\/console\/imports\/(\d+)\/errors\.csv/.exec(review.text)?.[1];
+    const download = await editor.get(`/console/imports/${importId}/errors.csv`).expect(200);
+    expect(download.text.split('\n').slice(1)).toEqual([
+      '3,phone,\'+44 •••• ••01,"The phone number is not valid (add the country code, or fill in the country column)",phone_invalid',
+      '4,email,c•••@e•••.org,The email address is not valid,email_invalid',
+      '5,country,Britain,The country must be a two-letter code such as GB,country_invalid',
+    ]);
+  });
+
+  it('names the spreadsheet row of a broken quote', async () => {
+    const incident = await makeIncident(ctx.deps);
+    const csv = [
+      'name,email',
+      '"Ada\nMartin",ada@example.org',
+      '',
+      'Bruno,bruno@example.org',
+      'Chloé "x,y',
+    ].join('\n');
+    const page = await upload(incident.id, csv);
+    expect(page.text).toContain('near row 5');
   });
 
   it('imports the good rows when the editor chooses to, after seeing the problems', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
 import { csrfFrom, makeStaffAccount, postForm, signedInAgent } from '../support/console.js';
-import { makeIncident } from '../support/factories.js';
+import { makeIncident, makePeople, makePerson } from '../support/factories.js';
 import { insertSupportRequest } from '../../src/support/store.js';
 
 describe('the support queue in the console', () => {
@@ -33,6 +33,26 @@ describe('the support queue in the console', () => {
   });
   afterAll(async () => ctx?.close());
 
+  it('gives a callback slot its hours in the person’s own zone', async () => {
+    const incident = await makeIncident(ctx.deps);
+    const [person] = await makePeople(ctx.deps, incident.id, [makePerson({ timeZone: 'Asia/Kolkata' })]);
+    const id = await insertSupportRequest(ctx.deps.db, ctx.deps.vault, {
+      kind: 'callback',
+      phone: '+919812345678',
+      preferredTime: 'evening',
+      incidentId: incident.id,
+      personId: person!.id,
+      locale: 'hi',
+      at: ctx.deps.clock.now(),
+    });
+    const agent = await signedInAgent(ctx.baseUrl, await makeStaffAccount(ctx.deps, 'agent'));
+    const detail = await agent.get(`/console/support/${id}`).expect(200);
+    // India keeps one offset all year, so the zone's name does not depend on the day the test runs.
+    expect(detail.text).toContain('Evening, 5:00 PM–8:00 PM GMT+5:30');
+    const queue = await agent.get('/console/support').expect(200);
+    expect(queue.text).toContain('Evening, 5:00 PM–8:00 PM GMT+5:30');
+  });
+
   it('lets an agent take a callback, note the call and close it', async () => {
     const agentStaff = await makeStaffAccount(ctx.deps, 'agent');
     const agent = await signedInAgent(ctx.baseUrl, agentStaff);
@@ -42,7 +62,8 @@ describe('the support queue in the console', () => {
     const page = `/console/support/${callbackId}`;
     const detail = await agent.get(page).expect(200);
     expect(detail.text).toContain('+447400123456');
-    expect(detail.text).toContain('Morning');
+    // No person behind it: the organisation's zone (UTC in tests), named.
+    expect(detail.text).toContain('Morning, 9:00 AM–12:00 PM UTC');
     await agent
       .post(`${page}/assign`)
       .type('form')

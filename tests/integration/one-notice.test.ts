@@ -420,9 +420,12 @@ describe('each person hears once (real PostgreSQL, Redis, workers, SDKs against 
     expect(campaignPage.text).toMatch(
       /data-channel="email">.*?data-status="delivered">1<.*?data-status="other-failures">1</s,
     );
-    expect(campaignPage.text).toContain('1 by Text message (SMS) will go at 2026-01-15 08:00 UTC');
-    expect(campaignPage.text).toContain('Expected to finish by 2026-01-15 08:00 UTC');
+    expect(campaignPage.text).toContain('1 by Text message (SMS) will go at Jan 15, 2026, 8:00 AM UTC');
+    expect(campaignPage.text).toContain('Expected to finish by Jan 15, 2026, 8:00 AM UTC');
     // The chart's time axis is labelled (rows are stamped by PostgreSQL's clock, not the test's).
-    expect(campaignPage.text).toMatch(/data-testid="chart-start">\d{4}-\d\d-\d\d \d\d:\d\d UTC</);
+    expect(campaignPage.text).toMatch(
+      /data-testid="chart-start">[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M UTC</,
+    );
+    expect(campaignPage.text).toMatch(/data-testid="chart-end">\d{1,2}:\d\d [AP]M UTC</);
   });
 });

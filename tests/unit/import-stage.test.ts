@@ -41,9 +41,9 @@ describe('staging a batch of import rows', () => {
     expect(staged.valid).toBe(2);
     expect(staged.invalid).toBe(2);
     expect(staged.errors).toEqual([
-      { line: 3, column: 'email', reason: 'email_invalid' },
-      { line: 3, column: 'phone', reason: 'phone_invalid' },
-      { line: 4, column: null, reason: 'wrong_number_of_columns' },
+      { line: 3, column: 'email', reason: 'email_invalid', value: 'n•••' },
+      { line: 3, column: 'phone', reason: 'phone_invalid', value: '••' },
+      { line: 4, column: null, reason: 'wrong_number_of_columns', value: null },
     ]);
     const [ada, dev] = rows(staged.copyText);
     expect(ada?.slice(0, 2)).toEqual(['7', '2']);

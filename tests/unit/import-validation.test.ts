@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readHeader, simulatedContactsAllowed, validateRow } from '../../src/imports/validate.js';
+import { readHeader, shownValue, simulatedContactsAllowed, validateRow } from '../../src/imports/validate.js';
 
 const options = { defaultLocale: 'en', currentYear: 2026, simulated: { email: true, phone: true } };
 
@@ -44,7 +44,7 @@ describe('import row validation', () => {
     });
   });
 
-  it('names every problem in a row with its line and column, without echoing the value', () => {
+  it('names every problem in a row with its row, column and value, masking what belongs to a person', () => {
     const result = validateRow(
       { email: 'not-an-email', phone: '12', language: '??', birth_year: '80', time_zone: 'Mars/Olympus' },
       7,
@@ -53,19 +53,34 @@ describe('import row validation', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors).toEqual([
-      { line: 7, column: 'email', reason: 'email_invalid' },
-      { line: 7, column: 'phone', reason: 'phone_invalid' },
-      { line: 7, column: 'language', reason: 'language_invalid' },
-      { line: 7, column: 'time_zone', reason: 'time_zone_invalid' },
-      { line: 7, column: 'birth_year', reason: 'birth_year_invalid' },
+      { line: 7, column: 'email', reason: 'email_invalid', value: 'n•••' },
+      { line: 7, column: 'phone', reason: 'phone_invalid', value: '••' },
+      { line: 7, column: 'language', reason: 'language_invalid', value: '??' },
+      { line: 7, column: 'time_zone', reason: 'time_zone_invalid', value: 'Mars/Olympus' },
+      { line: 7, column: 'birth_year', reason: 'birth_year_invalid', value: '8•••' },
     ]);
     expect(JSON.stringify(result.errors)).not.toContain('not-an-email');
+  });
+
+  it('masks a contact detail but shows enough of it to find the typo', () => {
+    expect(shownValue('email', 'jane.doe@example.com')).toBe('j•••@e•••.com');
+    expect(shownValue('email', 'jane.doe@@example.com')).toBe('j•••@e•••.com');
+    expect(shownValue('phone', '+44 7700 900112')).toBe('+44 •••• ••••12');
+    expect(shownValue('phone', '07700 90011x')).toBe('••••• •••11x');
+    expect(shownValue('name', 'Ada Lovelace')).toBe('A•••');
+    expect(shownValue('postal_address', '12 Harbour Street')).toBe('1•••');
+    // A contact put in the wrong column is masked all the same.
+    expect(shownValue('language', 'ada@example.org')).toBe('a•••@e•••.org');
+    expect(shownValue('segment', '+44 7700 900112')).toBe('+44 •••• ••••12');
+    expect(shownValue('preferred_channel', 'carrier pigeon')).toBe('carrier pigeon');
+    expect(shownValue('exposed_data_types', 'x'.repeat(60))).toBe(`${'x'.repeat(40)}…`);
+    expect(shownValue(null, 'anything')).toBeNull();
   });
 
   it('refuses a row with no way to reach the person', () => {
     expect(validateRow({ name: 'Nobody' }, 3, options)).toEqual({
       ok: false,
-      errors: [{ line: 3, column: null, reason: 'no_contact' }],
+      errors: [{ line: 3, column: null, reason: 'no_contact', value: null }],
     });
   });
 

@@ -125,7 +125,7 @@ export function importRoutes(deps: Deps): ConsoleRoute[] {
         res.set('Content-Type', 'text/csv; charset=utf-8');
         res.set('Content-Disposition', `attachment; filename="import-${record.id}-problems.csv"`);
         res.write(
-          `${[t('console:imports.line'), t('console:imports.column'), t('console:imports.problem'), 'code'].map(csvCell).join(',')}\n`,
+          `${[t('console:imports.line'), t('console:imports.column'), t('imports:value'), t('console:imports.problem'), 'code'].map(csvCell).join(',')}\n`,
         );
         // At most MAX_STORED_ERRORS rows: small enough to send in one piece.
         const rows = await listImportErrors(deps.db, record.id, MAX_STORED_ERRORS);
@@ -135,6 +135,7 @@ export function importRoutes(deps: Deps): ConsoleRoute[] {
               [
                 String(error.line),
                 error.column ?? '',
+                error.value ?? '',
                 t(`console:imports.reasons.${error.reason}`),
                 error.reason,
               ]

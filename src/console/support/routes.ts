@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { Deps } from '../../deps.js';
+import { CALLBACK_HOURS } from '../../support/slots.js';
 import { NotFoundError } from '../../platform/errors.js';
 import { listStaff } from '../../staff/store.js';
 import { can, isStaffRole } from '../../staff/permissions.js';
@@ -68,6 +69,7 @@ export function supportRoutes(deps: Deps): ConsoleRoute[] {
       })),
       staffList: staff,
       statuses: SUPPORT_STATUSES,
+      slotHours: CALLBACK_HOURS,
       errors,
     });
   };
@@ -82,6 +84,7 @@ export function supportRoutes(deps: Deps): ConsoleRoute[] {
         const statuses: SupportStatus[] = show === 'closed' ? ['closed'] : ['open', 'assigned'];
         res.render('console/support/index', {
           show,
+          slotHours: CALLBACK_HOURS,
           requests: await listSupportRequests(deps.db, deps.vault, { statuses, limit: PAGE }),
         });
       },

@@ -16,6 +16,8 @@ export interface SupportRequest {
   kind: SupportRequestKind;
   phone: string | null;
   preferredTime: string | null;
+  /** The person's own zone, when the request came from a signed-in person who has one. */
+  personTimeZone: string | null;
   locale: string;
   message: string | null;
   name: string | null;
@@ -42,6 +44,7 @@ interface Row {
   kind: SupportRequestKind;
   phone_enc: string | null;
   preferred_time: string | null;
+  time_zone: string | null;
   locale: string;
   message_enc: string | null;
   name_enc: string | null;
@@ -55,7 +58,7 @@ interface Row {
   closed_at: Date | null;
 }
 
-const SELECT = `SELECT r.*, i.organisation_name, p.reference_enc, s.display_name
+const SELECT = `SELECT r.*, i.organisation_name, p.reference_enc, p.time_zone, s.display_name
   FROM support_requests r LEFT JOIN incidents i ON i.id = r.incident_id
   LEFT JOIN people p ON p.id = r.person_id LEFT JOIN staff s ON s.id = r.assigned_to`;
 
@@ -70,6 +73,7 @@ function toRequest(vault: Vault, row: Row): SupportRequest {
     kind: row.kind,
     phone: open(row.phone_enc),
     preferredTime: row.preferred_time,
+    personTimeZone: row.time_zone,
     locale: row.locale,
     message: open(row.message_enc),
     name: open(row.name_enc),

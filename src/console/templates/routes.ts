@@ -20,7 +20,7 @@ import { listPools } from '../../codes/store.js';
 import { formatDay, isGoodwill } from '../../codes/rules.js';
 import { deleteNoticeOverride, EVERYONE, listSegments, saveNoticeOverride } from '../../notices/templates.js';
 import { templateKeys } from '../../notices/template-keys.js';
-import { buildLettersPdf } from '../../letters/pdf.js';
+import { buildLettersPdf, letterPrintOptions } from '../../letters/pdf.js';
 import { type ConsoleRoute } from '../routing.js';
 import { noteAudit } from '../../web/audit-trail.js';
 import { loadNoticeContent, overridesFor } from '../../campaigns/notice-content.js';
@@ -210,7 +210,7 @@ export function templateRoutes(deps: Deps): ConsoleRoute[] {
               content: preview,
             },
           ],
-          { envelope: deps.config.letters.envelope, date: deps.clock.now() },
+          letterPrintOptions(deps),
         );
         res.set('Content-Type', 'application/pdf');
         res.set('Content-Disposition', 'inline; filename="letter-preview.pdf"');
