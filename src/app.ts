@@ -40,10 +40,16 @@ export function createApp(deps: Deps): express.Express {
   // Before any other per-request middleware: see registerStatusPageFastPath.
   registerStatusPageFastPath(app, deps);
   // After the fast path, and never over a status document: those are stored compressed in each
-  // encoding they are offered in, with an ETag per encoding, and are written as they are.
+  // encoding they are offered in, with an ETag per encoding, and are written as they are. Only pages
+  // read (GET, HEAD): a form's answer is a redirect or a short error page, often sent before its
+  // body has been read (a refused or oversize post), and a compressed, chunked answer then had the
+  // connection cut under a client still sending (tests/integration/hostile-input.test.ts).
   app.use(
     compression({
-      filter: (req, res) => !res.hasHeader('X-Candor-Cache') && compression.filter(req, res),
+      filter: (req, res) =>
+        (req.method === 'GET' || req.method === 'HEAD') &&
+        !res.hasHeader('X-Candor-Cache') &&
+        compression.filter(req, res),
     }),
   );
   app.use(cspNonce, securityHeaders({ production: deps.config.env === 'production' }));
