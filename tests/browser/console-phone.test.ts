@@ -4,6 +4,7 @@ import { startTestContext, type TestContext } from '../support/context.js';
 import { makeStaffAccount, TEST_PASSWORD, type TestStaff } from '../support/console.js';
 import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
 import { accessibilityViolations, launchChromium } from '../support/browser.js';
+import { createHtmlValidator } from '../support/html-validator.js';
 import { currentTotp } from '../../src/staff/totp.js';
 import { createCampaign, submitCampaign } from '../../src/campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
@@ -18,6 +19,7 @@ describe('the console on a phone, and the pages that warn of missing languages',
   let incident: Incident;
   let campaignId: number;
   const staff: Record<string, TestStaff> = {};
+  const html = createHtmlValidator();
   beforeAll(async () => {
     ctx = await startTestContext();
     browser = await launchChromium();
@@ -69,6 +71,7 @@ describe('the console on a phone, and the pages that warn of missing languages',
       viewport,
       hasTouch: true,
     });
+    html.watch(context);
     const page = await context.newPage();
     await page.goto('/console/sign-in');
     await page.fill('#email', staff.email);
@@ -159,4 +162,9 @@ describe('the console on a phone, and the pages that warn of missing languages',
     expect(await page.locator('.error-summary').textContent()).toContain('Enter a real date');
     expect(await accessibilityViolations(page)).toEqual([]);
   }, 60_000);
+
+  it('sent valid HTML on every console page visited here (Nu HTML Checker)', async () => {
+    expect(html.size).toBeGreaterThan(0);
+    expect(await html.errors()).toEqual([]);
+  }, 180_000);
 });

@@ -3,12 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, type TestContext } from '../support/context.js';
 import { makeStaffAccount, TEST_PASSWORD, type TestStaff } from '../support/console.js';
 import { accessibilityViolations, launchChromium } from '../support/browser.js';
+import { createHtmlValidator } from '../support/html-validator.js';
 import { currentTotp } from '../../src/staff/totp.js';
 
 describe('staff management in a real browser', () => {
   let ctx: TestContext;
   let browser: Browser;
   let admin: TestStaff;
+  const html = createHtmlValidator();
   beforeAll(async () => {
     ctx = await startTestContext();
     browser = await launchChromium();
@@ -20,7 +22,9 @@ describe('staff management in a real browser', () => {
   });
 
   async function newPage(): Promise<Page> {
-    return (await browser.newContext({ baseURL: ctx.baseUrl, locale: 'en-GB' })).newPage();
+    const context = await browser.newContext({ baseURL: ctx.baseUrl, locale: 'en-GB' });
+    html.watch(context);
+    return context.newPage();
   }
 
   async function signIn(staff: TestStaff): Promise<Page> {
@@ -78,4 +82,9 @@ describe('staff management in a real browser', () => {
     await colleague.goto('/console/support');
     expect(new URL(colleague.url()).pathname).toBe('/console/sign-in');
   }, 120_000);
+
+  it('sent valid HTML on every staff page visited here (Nu HTML Checker)', async () => {
+    expect(html.size).toBeGreaterThan(0);
+    expect(await html.errors()).toEqual([]);
+  }, 180_000);
 });

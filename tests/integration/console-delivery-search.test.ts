@@ -119,7 +119,7 @@ describe('delivery search and its CSV export', () => {
     const page = await search(`incident=${incidentId}`);
     expect(shownIds(page.text)).toEqual([ids.nobody, ids.elena, ids.dora, ids.francois, ids.ann]);
     expect(page.text).toContain('Dates are whole days in UTC');
-    expect(page.text).toContain('2026-03-03 23:59 UTC');
+    expect(page.text).toContain('Mar 3, 2026, 11:59 PM UTC');
     // The list shows reference codes, never contact details.
     expect(page.text).not.toContain('example.com');
   });
