@@ -35,6 +35,24 @@ export interface PersonDeliveries {
   deliveries: DeliveryRecord[];
 }
 
+/** A message as the delivery pages show it (messages m joined to campaigns c). */
+interface MessageRow {
+  id: number;
+  campaign_id: number;
+  kind: string;
+  channel: string | null;
+  attempt: number;
+  locale: string;
+  status: string;
+  status_reason: string | null;
+  created_at: Date;
+  sent_at: Date | null;
+  delivered_at: Date | null;
+  failed_at: Date | null;
+}
+const MESSAGE_COLUMNS = `m.id, m.campaign_id, c.kind, m.channel, m.attempt, m.locale, m.status, m.status_reason,
+  m.created_at, m.sent_at, m.delivered_at, m.failed_at`;
+
 export async function findDeliveriesByReference(
   db: Queryable,
   vault: Vault,
@@ -55,22 +73,8 @@ export async function findDeliveriesByReference(
   );
   const person = people[0];
   if (!person) return null;
-  const { rows } = await db.query<{
-    id: number;
-    campaign_id: number;
-    kind: string;
-    channel: string | null;
-    attempt: number;
-    locale: string;
-    status: string;
-    status_reason: string | null;
-    created_at: Date;
-    sent_at: Date | null;
-    delivered_at: Date | null;
-    failed_at: Date | null;
-  }>(
-    `SELECT m.id, m.campaign_id, c.kind, m.channel, m.attempt, m.locale, m.status, m.status_reason,
-            m.created_at, m.sent_at, m.delivered_at, m.failed_at
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS}
      FROM messages m JOIN campaigns c ON c.id = m.campaign_id
      WHERE m.person_id = $1 ORDER BY m.created_at DESC, m.id DESC LIMIT 500`,
     [person.id],
@@ -148,29 +152,18 @@ export async function searchDeliveries(
   const contacts = input.withContacts
     ? 'p.name_enc, p.email_enc, p.phone_enc, p.postal_address_enc'
     : 'NULL AS name_enc, NULL AS email_enc, NULL AS phone_enc, NULL AS postal_address_enc';
-  const { rows } = await db.query<{
-    id: number;
-    campaign_id: number;
-    incident_id: number;
-    person_id: number;
-    reference_enc: string;
-    kind: string;
-    channel: string | null;
-    attempt: number;
-    locale: string;
-    status: string;
-    status_reason: string | null;
-    created_at: Date;
-    sent_at: Date | null;
-    delivered_at: Date | null;
-    failed_at: Date | null;
-    name_enc: string | null;
-    email_enc: string | null;
-    phone_enc: string | null;
-    postal_address_enc: string | null;
-  }>(
-    `SELECT m.id, m.campaign_id, c.incident_id, m.person_id, p.reference_enc, c.kind, m.channel, m.attempt,
-            m.locale, m.status, m.status_reason, m.created_at, m.sent_at, m.delivered_at, m.failed_at, ${contacts}
+  const { rows } = await db.query<
+    MessageRow & {
+      incident_id: number;
+      person_id: number;
+      reference_enc: string;
+      name_enc: string | null;
+      email_enc: string | null;
+      phone_enc: string | null;
+      postal_address_enc: string | null;
+    }
+  >(
+    `SELECT ${MESSAGE_COLUMNS}, c.incident_id, m.person_id, p.reference_enc, ${contacts}
      FROM messages m JOIN campaigns c ON c.id = m.campaign_id JOIN people p ON p.id = m.person_id
      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY m.id DESC LIMIT ${param(input.limit + 1)}`,

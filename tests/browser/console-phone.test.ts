@@ -1,11 +1,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, type TestContext } from '../support/context.js';
-import { makeStaffAccount, TEST_PASSWORD, type TestStaff } from '../support/console.js';
+import { makeStaffAccount, type TestStaff } from '../support/console.js';
 import { makeIncident, makePeople, makePerson, makeStaff } from '../support/factories.js';
-import { accessibilityViolations, launchChromium } from '../support/browser.js';
+import { accessibilityViolations, launchChromium, signInToConsole } from '../support/browser.js';
 import { createHtmlValidator } from '../support/html-validator.js';
-import { currentTotp } from '../../src/staff/totp.js';
 import { createCampaign, submitCampaign } from '../../src/campaigns/service.js';
 import { DEFAULT_CHANNEL_POLICY } from '../../src/campaigns/channel-policy.js';
 import { listIncidentUpdates, type Incident } from '../../src/incidents/store.js';
@@ -73,14 +72,7 @@ describe('the console on a phone, and the pages that warn of missing languages',
     });
     html.watch(context);
     const page = await context.newPage();
-    await page.goto('/console/sign-in');
-    await page.fill('#email', staff.email);
-    await page.fill('#password', TEST_PASSWORD);
-    await page.click('form[action^="/console/sign-in"] button[type="submit"]');
-    await page.waitForURL((url) => url.pathname === '/console/sign-in/code');
-    await page.fill('#code', await currentTotp(staff.totpSecret!, new Date()));
-    await page.click('form[action="/console/sign-in/code"] button[type="submit"]');
-    await page.waitForURL((url) => !url.pathname.startsWith('/console/sign-in'));
+    await signInToConsole(page, staff);
     return page;
   }
 

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestContext, type TestContext } from '../support/context.js';
-import { makeStaffAccount, TEST_PASSWORD, type TestStaff } from '../support/console.js';
-import { accessibilityViolations, launchChromium } from '../support/browser.js';
+import { makeStaffAccount, type TestStaff } from '../support/console.js';
+import { accessibilityViolations, launchChromium, signInToConsole } from '../support/browser.js';
 import { createHtmlValidator } from '../support/html-validator.js';
 import { currentTotp } from '../../src/staff/totp.js';
 
@@ -29,14 +29,7 @@ describe('staff management in a real browser', () => {
 
   async function signIn(staff: TestStaff): Promise<Page> {
     const page = await newPage();
-    await page.goto('/console/sign-in');
-    await page.fill('#email', staff.email);
-    await page.fill('#password', TEST_PASSWORD);
-    await page.click('form[action^="/console/sign-in"] button[type="submit"]');
-    await page.waitForURL((url) => url.pathname === '/console/sign-in/code');
-    await page.fill('#code', await currentTotp(staff.totpSecret!, new Date()));
-    await page.click('form[action="/console/sign-in/code"] button[type="submit"]');
-    await page.waitForURL((url) => !url.pathname.startsWith('/console/sign-in'));
+    await signInToConsole(page, staff);
     return page;
   }
 
