@@ -113,8 +113,8 @@ describe('import row validation', () => {
     expect(validateRow(row, 5, { ...options, simulated: { email: false, phone: false } })).toEqual({
       ok: false,
       errors: [
-        { line: 5, column: 'email', reason: 'email_simulated' },
-        { line: 5, column: 'phone', reason: 'phone_simulated' },
+        { line: 5, column: 'email', reason: 'email_simulated', value: 'b•••@s•••.invalid' },
+        { line: 5, column: 'phone', reason: 'phone_simulated', value: '+44 •••• ••••00' },
       ],
     });
     // Real customers' contacts go through with any provider.
