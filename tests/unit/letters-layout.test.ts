@@ -1,47 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { textBoxes, type TextBox } from '../support/pdf-text.js';
 import { createNoticeI18n } from '../../src/notices/all-locales-i18n.js';
 import { renderNotice, type NoticeFacts } from '../../src/notices/render.js';
 import { buildLettersPdf, type LetterToPrint } from '../../src/letters/pdf.js';
-import { A4 } from '../../src/letters/layout.js';
 import { SUPPORTED_LOCALES, type I18n } from '../../src/platform/i18n.js';
-
-/** A run of text as the PDF places it: top-left origin, points, the em box of its font size. */
-interface TextBox {
-  page: number;
-  text: string;
-  x: number;
-  top: number;
-  width: number;
-  height: number;
-}
-
-async function textBoxes(pdf: Buffer): Promise<TextBox[]> {
-  const document = await getDocument({
-    data: new Uint8Array(pdf),
-    disableFontFace: true,
-    useSystemFonts: false,
-  }).promise;
-  const boxes: TextBox[] = [];
-  for (let number = 1; number <= document.numPages; number++) {
-    const page = await document.getPage(number);
-    const pageHeight = page.view[3] ?? A4.height;
-    for (const item of (await page.getTextContent()).items) {
-      if (!('str' in item) || item.str.trim() === '') continue;
-      const [, , , scaleY = item.height, x = 0, baseline = 0] = item.transform as number[];
-      const height = Math.abs(scaleY);
-      boxes.push({
-        page: number,
-        text: item.str,
-        x,
-        top: pageHeight - baseline - height,
-        width: item.width,
-        height,
-      });
-    }
-  }
-  return boxes;
-}
 
 /** Less than this much shared ink is two runs touching, not overlapping (rounding in the PDF). */
 const TOLERANCE = 0.5;

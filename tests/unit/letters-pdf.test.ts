@@ -1,49 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { textBoxes } from '../support/pdf-text.js';
 import { createNoticeI18n } from '../../src/notices/all-locales-i18n.js';
 import { renderNotice, type NoticeFacts } from '../../src/notices/render.js';
 import { buildLettersPdf, type LetterToPrint } from '../../src/letters/pdf.js';
-import { A4, envelopeWindow, type Envelope } from '../../src/letters/layout.js';
+import { envelopeWindow, type Envelope } from '../../src/letters/layout.js';
 import type { I18n } from '../../src/platform/i18n.js';
-
-interface PlacedText {
-  page: number;
-  text: string;
-  /** Top-left origin, points, like the layout module. */
-  x: number;
-  top: number;
-  width: number;
-  height: number;
-}
-
-async function textOf(pdf: Buffer): Promise<PlacedText[]> {
-  const document = await getDocument({
-    data: new Uint8Array(pdf),
-    disableFontFace: true,
-    useSystemFonts: false,
-  }).promise;
-  const placed: PlacedText[] = [];
-  for (let number = 1; number <= document.numPages; number++) {
-    const page = await document.getPage(number);
-    const [, , , pageHeight] = page.view;
-    const content = await page.getTextContent();
-    for (const item of content.items) {
-      if (!('str' in item) || item.str.trim() === '') continue;
-      const [, , , scaleY, x, baseline] = item.transform as number[];
-      const height = Math.abs(scaleY ?? item.height);
-      placed.push({
-        page: number,
-        text: item.str,
-        x: x ?? 0,
-        // The baseline less the font size is the top of the glyphs' em box.
-        top: (pageHeight ?? A4.height) - (baseline ?? 0) - height,
-        width: item.width,
-        height,
-      });
-    }
-  }
-  return placed;
-}
 
 const facts: NoticeFacts = {
   organisation: 'Acme Bikes',
@@ -75,7 +36,7 @@ describe('printed letters', () => {
   for (const envelope of ['DL', 'C5'] as Envelope[]) {
     it(`puts every line of the address inside the ${envelope} envelope window`, async () => {
       const pdf = await buildLettersPdf([letter()], { envelope, date: new Date('2026-03-02') });
-      const text = await textOf(pdf);
+      const text = await textBoxes(pdf);
       const window = envelopeWindow(envelope);
       for (const line of ['Ada Lovelace', '12 Harbour Street', 'Bristol', 'BS1 4QA']) {
         const found = text.find((t) => t.page === 1 && t.text === line);
@@ -101,7 +62,7 @@ describe('printed letters', () => {
 
   it('prints the reference code, the lookup address and the notice on the first page', async () => {
     const pdf = await buildLettersPdf([letter()], { envelope: 'DL', date: new Date('2026-03-02') });
-    const firstPage = (await textOf(pdf))
+    const firstPage = (await textBoxes(pdf))
       .filter((t) => t.page === 1)
       .map((t) => t.text)
       .join(' ');
@@ -116,7 +77,7 @@ describe('printed letters', () => {
       envelope: 'DL',
       date: new Date('2026-03-02'),
     });
-    const text = await textOf(pdf);
+    const text = await textBoxes(pdf);
     const ada = text.find((t) => t.text === 'Ada Lovelace')!;
     const lea = text.find((t) => t.text === 'Léa Dubois')!;
     expect(lea.page).toBeGreaterThan(ada.page);
@@ -128,10 +89,10 @@ describe('printed letters', () => {
       envelope: 'DL',
       date: new Date('2026-03-02'),
     });
-    const text = await textOf(pdf);
+    const text = await textBoxes(pdf);
     const intro = text.find((t) => t.text.startsWith('We are writing'))!;
     expect(intro.height).toBeGreaterThanOrEqual(16);
-    const regular = await textOf(
+    const regular = await textBoxes(
       await buildLettersPdf([letter()], { envelope: 'DL', date: new Date('2026-03-02') }),
     );
     expect(regular.find((t) => t.text.startsWith('We are writing'))!.height).toBeLessThan(12);
@@ -147,7 +108,7 @@ describe('printed letters', () => {
         envelope: 'DL',
         date: new Date('2026-03-02'),
       });
-      const text = (await textOf(pdf)).map((t) => t.text).join(' ');
+      const text = (await textBoxes(pdf)).map((t) => t.text).join(' ');
       expect(text, locale).toMatch(script);
       expect(text, locale).toContain('K7QM-4XW2-9HRT-B3ZD');
     }
