@@ -53,6 +53,23 @@ interface MessageRow {
 const MESSAGE_COLUMNS = `m.id, m.campaign_id, c.kind, m.channel, m.attempt, m.locale, m.status, m.status_reason,
   m.created_at, m.sent_at, m.delivered_at, m.failed_at`;
 
+function toDeliveryRecord(row: MessageRow): DeliveryRecord {
+  return {
+    messageId: row.id,
+    campaignId: row.campaign_id,
+    kind: row.kind,
+    channel: row.channel,
+    attempt: row.attempt,
+    locale: row.locale,
+    status: row.status,
+    statusReason: row.status_reason,
+    createdAt: row.created_at,
+    sentAt: row.sent_at,
+    deliveredAt: row.delivered_at,
+    failedAt: row.failed_at,
+  };
+}
+
 export async function findDeliveriesByReference(
   db: Queryable,
   vault: Vault,
@@ -86,20 +103,7 @@ export async function findDeliveriesByReference(
     locale: person.locale,
     country: person.country,
     affected: person.affected,
-    deliveries: rows.map((row) => ({
-      messageId: row.id,
-      campaignId: row.campaign_id,
-      kind: row.kind,
-      channel: row.channel,
-      attempt: row.attempt,
-      locale: row.locale,
-      status: row.status,
-      statusReason: row.status_reason,
-      createdAt: row.created_at,
-      sentAt: row.sent_at,
-      deliveredAt: row.delivered_at,
-      failedAt: row.failed_at,
-    })),
+    deliveries: rows.map(toDeliveryRecord),
   };
 }
 
@@ -173,21 +177,10 @@ export async function searchDeliveries(
   const page = rows.slice(0, input.limit);
   return {
     deliveries: page.map((row) => ({
-      messageId: Number(row.id),
-      campaignId: Number(row.campaign_id),
-      incidentId: Number(row.incident_id),
-      personId: Number(row.person_id),
+      ...toDeliveryRecord(row),
+      incidentId: row.incident_id,
+      personId: row.person_id,
       referenceCode: vault.open(row.reference_enc),
-      kind: row.kind,
-      channel: row.channel,
-      attempt: row.attempt,
-      locale: row.locale,
-      status: row.status,
-      statusReason: row.status_reason,
-      createdAt: row.created_at,
-      sentAt: row.sent_at,
-      deliveredAt: row.delivered_at,
-      failedAt: row.failed_at,
       ...(input.withContacts
         ? {
             contact: {
