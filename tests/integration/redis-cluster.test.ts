@@ -3,7 +3,15 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrlForSchema, eventually, TEST_DATABASE_URL, uniqueName } from '../support/context.js';
-import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../support/factories.js';
+import {
+  makeApprovedCampaign,
+  makeIncident,
+  makePeople,
+  makePerson,
+  makeStaff,
+} from '../support/factories.js';
+import { signedInStaff } from '../support/sessions.js';
+import { createRateLimit } from '../../src/platform/rate-limit.js';
 import { startProviders } from '../support/providers.js';
 import {
   hasRedisServer,
@@ -178,4 +186,29 @@ describe.skipIf(!REDIS_SERVER)(TITLE, () => {
     const nodesUsed = new Set([...nodesByQueue.values()].flatMap((nodes) => [...nodes]));
     expect(nodesUsed.size).toBeGreaterThan(1);
   }, 180_000);
+
+  it('keeps sessions, rate limits and the status page copies on the cluster, under one tag', async () => {
+    if (!deps || !cluster) throw new Error('set-up did not finish');
+    const d = deps;
+    // A session written through Candor's store is read back by the console.
+    const staff = await makeStaff(d, 'editor');
+    const cookie = await signedInStaff(d, { id: staff.id, role: 'editor' });
+    const address = web?.address() as AddressInfo;
+    const page = await fetch(`http://127.0.0.1:${address.port}/console`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
+    expect(page.status).toBe(200);
+    // A limit counts across calls, in the cluster.
+    const limit = createRateLimit(d, { name: 'cluster-test', points: 2, durationSeconds: 60 });
+    const answers = [await limit.consume('k'), await limit.consume('k'), await limit.consume('k')];
+    expect(answers.map((answer) => answer.allowed)).toEqual([true, true, false]);
+
+    const ownKeys = (await Promise.all(cluster.admins.map((admin) => admin.keys(`{${prefix}}:*`)))).flat();
+    const kinds = new Set(ownKeys.map((key) => key.split(':')[1]));
+    expect([...kinds]).toEqual(expect.arrayContaining(['session', 'ratelimit', 'status']));
+    const slots = new Set<number>();
+    for (const key of ownKeys) slots.add(await cluster.admins[0]!.cluster('KEYSLOT', key));
+    expect(slots.size).toBe(1);
+  }, 60_000);
 });
