@@ -120,6 +120,10 @@ const schema = z.object({
           const at = node.lastIndexOf(':');
           return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
         }),
+    )
+    .refine(
+      (nodes) => nodes.every((node) => node.port >= 1 && node.port <= 65_535),
+      'REDIS_CLUSTER_NODES: every port must be between 1 and 65535',
     ),
   QUEUE_PREFIX: z
     .string()

@@ -1,7 +1,6 @@
 import type { Job } from 'bullmq';
-import type { RedisConnection } from '../platform/redis.js';
 import { isDatabaseUnavailable, isTransactionConflict, withTransaction } from '../platform/db.js';
-import { redisIsReady } from '../platform/redis.js';
+import { redisIsReady, type RedisConnection } from '../platform/redis.js';
 import { UnavailableError } from '../platform/errors.js';
 import type { Vault } from '../platform/vault.js';
 import type { ProviderEvent } from '../channels/channel.js';

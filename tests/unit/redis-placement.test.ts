@@ -41,6 +41,7 @@ describe('where Candor keeps its keys in Redis', () => {
     expect(() => parseConfig({ REDIS_CLUSTER_NODES: '10.0.0.11' })).toThrow(
       /REDIS_CLUSTER_NODES must list host:port/,
     );
+    expect(() => parseConfig({ REDIS_CLUSTER_NODES: '10.0.0.11:70000' })).toThrow(/between 1 and 65535/);
     expect(() => parseConfig({ REDIS_CLUSTER_NODES: '10.0.0.11:6379', QUEUE_PREFIX: '{candor}' })).toThrow(
       /set QUEUE_PREFIX without \{ \}/,
     );
