@@ -1,7 +1,6 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { isDatabaseUnavailable, isTransactionConflict, withTransaction } from '../platform/db.js';
-import { redisIsReady } from '../platform/redis.js';
+import { redisIsReady, type RedisConnection } from '../platform/redis.js';
 import { UnavailableError } from '../platform/errors.js';
 import type { Vault } from '../platform/vault.js';
 import type { ProviderEvent } from '../channels/channel.js';
@@ -16,7 +15,7 @@ export interface ReceiptDeps extends NextAttemptDeps {
    * The connection the queues use, to see whether Redis has been ready since start: BullMQ would
    * wait for that however long it takes, and a provider's request must not hang.
    */
-  redis: Pick<Redis, 'status'>;
+  redis: Pick<RedisConnection, 'status'>;
 }
 
 /**
