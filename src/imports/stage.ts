@@ -119,7 +119,7 @@ const birthYearHashes = new WeakMap<Vault, Map<number, string>>();
 function birthYearHash(vault: Vault, year: number | null): string {
   if (year === null) return NULL;
   let known = birthYearHashes.get(vault);
-  if (!known) birthYearHashes.set(vault, (known = new Map()));
+  if (!known) birthYearHashes.set(vault, (known = new Map<number, string>()));
   let text = known.get(year);
   if (text === undefined) known.set(year, (text = bytea(vault.hash('birth_year', String(year)))));
   return text;
