@@ -51,8 +51,8 @@ export const MAX_STORED_ERRORS = 5_000;
 const PROGRESS_EVERY = 10_000;
 /** Rows per batch handed to the stager; PROGRESS_EVERY is a multiple, so progress lands on round counts. */
 const BATCH_ROWS = 500;
-/** Batches being staged at once: enough to keep every thread busy, few enough to bound memory. */
-const BATCHES_IN_FLIGHT = 8;
+/** Batches being staged at once: two a thread keeps two threads busy, and bounds memory. */
+const BATCHES_IN_FLIGHT = 4;
 
 export class ImportFileError extends Error {
   override name = 'ImportFileError';
