@@ -1,15 +1,34 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestContext, type TestContext } from '../support/context.js';
+import { eventually, startTestContext, type TestContext } from '../support/context.js';
 import { makeIncident } from '../support/factories.js';
 import { commitImport, csvRecords, runImport } from '../../src/imports/run.js';
-import { upsertPeople } from '../../src/people/store.js';
+import { upsertPeople, type PersonInput } from '../../src/people/store.js';
+import { withTransaction } from '../../src/platform/db.js';
 
 /**
  * The first import into an incident with nobody yet inserts its rows without a merge (unsorted when
  * the file's contacts are distinct); a later import merges. Both keep all-or-nothing and de-duplication.
  */
 const HEADER = 'name,email,phone,country';
+
+const apiPerson = (email: string): PersonInput => ({
+  name: 'Ada (by the API)',
+  email,
+  phone: null,
+  postalAddress: null,
+  postalCode: null,
+  birthYear: null,
+  locale: 'en',
+  preferredChannel: null,
+  accessibilityNeeds: [],
+  country: null,
+  region: null,
+  timeZone: null,
+  segment: null,
+  exposedDataTypes: [],
+  affected: true,
+});
 
 describe('the first import into an empty incident, and later ones', () => {
   let ctx: TestContext;
@@ -143,23 +162,7 @@ describe('the first import into an empty incident, and later ones', () => {
     expect(review.status).toBe('needs_review');
     expect(await distinctFlag(review.id)).toBe(true);
     const [added] = await upsertPeople(ctx.deps.db, ctx.deps.vault, incident.id, [
-      {
-        name: 'Ada (by the API)',
-        email: 'ada@example.org',
-        phone: null,
-        postalAddress: null,
-        postalCode: null,
-        birthYear: null,
-        locale: 'en',
-        preferredChannel: null,
-        accessibilityNeeds: [],
-        country: null,
-        region: null,
-        timeZone: null,
-        segment: null,
-        exposedDataTypes: [],
-        affected: true,
-      },
+      apiPerson('ada@example.org'),
     ]);
     const accepted = await commitImport(ctx.deps, review.id);
     expect(accepted).toMatchObject({ status: 'completed', peopleCreated: 1, peopleMerged: 1 });
@@ -168,5 +171,45 @@ describe('the first import into an empty incident, and later ones', () => {
     const ada = people.find((person) => person.email === 'ada@example.org')!;
     expect(ada.name).toBe('Ada Martin');
     expect(ada.reference).toBe(added!.referenceCode);
+  });
+
+  it('falls back to the merge when someone is added while the rows are being inserted', async () => {
+    const incident = await makeIncident(ctx.deps);
+    const review = await importCsv(incident.id, [
+      HEADER,
+      'Ada Martin,ada@example.org,,GB',
+      'Wrong,not-an-email,,GB',
+      'Bruno,bruno@example.org,,GB',
+    ]);
+    expect(review.status).toBe('needs_review');
+    // The API adds Ada in a transaction still open when the import starts: the import sees an empty
+    // incident, its insert waits on Ada's unique key, and fails once the API commits.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let addedInside!: (pid: number) => void;
+    const added = new Promise<number>((resolve) => (addedInside = resolve));
+    const api = withTransaction(ctx.deps.db, async (tx) => {
+      await upsertPeople(tx, ctx.deps.vault, incident.id, [apiPerson('ada@example.org')]);
+      const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      addedInside(rows[0]!.pid);
+      await released;
+    });
+    const apiPid = await added;
+    const accepting = commitImport(ctx.deps, review.id);
+    await eventually('the import waiting on the API transaction', async () => {
+      const { rows } = await ctx.deps.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE $1 = ANY (pg_blocking_pids(pid)) AND query LIKE 'INSERT INTO people%'`,
+        [apiPid],
+      );
+      return rows[0]!.n > 0;
+    });
+    release();
+    await api;
+    const accepted = await accepting;
+    expect(accepted).toMatchObject({ status: 'completed', peopleCreated: 1, peopleMerged: 1 });
+    const people = await peopleOf(incident.id);
+    expect(people).toHaveLength(2);
+    expect(people.find((person) => person.email === 'ada@example.org')!.name).toBe('Ada Martin');
   });
 });
