@@ -50,24 +50,40 @@ async function recordReceipts(
   }
 }
 
+/** Follow-ups of one request's failures run this many at a time (each is its own short transaction). */
+const FOLLOW_UP_CONCURRENCY = 4;
+
 /**
  * A permanent failure (a bounce, an undelivered SMS, a call nobody answered) is followed up on the
  * person's next channel. By now the receipt is recorded, so a follow-up that fails (PostgreSQL or
  * Redis going away between the two) must not turn into an error for the provider: the reconciler
- * follows up every failure that has not been (fallback IS NULL).
+ * follows up every failure that has not been (fallback IS NULL). A batch's failures are followed up
+ * a few at a time, not one after another (a batch of 1,000 SendGrid events holds dozens of bounces);
+ * two of them losing a deadlock over their campaign's row are simply run again (followUpFailure is
+ * safe to repeat).
  */
 async function followUp(deps: ReceiptDeps, changes: readonly StatusChange[]): Promise<void> {
-  for (const change of changes) {
-    if (!isFailure(change.to)) continue;
-    try {
-      await followUpFailure(deps, change.messageId);
-    } catch (error) {
-      deps.logger.warn(
-        { err: error, messageId: change.messageId },
-        'receipt recorded; its fallback is left to the reconciler',
-      );
+  const failed = changes.filter((change) => isFailure(change.to)).map((change) => change.messageId);
+  let next = 0;
+  const lane = async () => {
+    while (next < failed.length) {
+      const messageId = failed[next++]!;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await followUpFailure(deps, messageId);
+          break;
+        } catch (error) {
+          if (isTransactionConflict(error) && attempt < CONFLICT_ATTEMPTS) continue;
+          deps.logger.warn(
+            { err: error, messageId },
+            'receipt recorded; its fallback is left to the reconciler',
+          );
+          break;
+        }
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(FOLLOW_UP_CONCURRENCY, failed.length) }, lane));
 }
 
 /**
