@@ -141,7 +141,11 @@ function postOnce(agent: http.Agent, port: number, post: Post): Promise<{ status
 
 /** CONNECTIONS clients on keep-alive connections, each taking the next POST as soon as its last one is answered. */
 async function drive(port: number, posts: Post[], connections: number): Promise<LoadFigures> {
-  return withTimeout(`${posts.length} POSTs to be answered`, driveUntimed(port, posts, connections), DRIVE_TIMEOUT_MS);
+  return withTimeout(
+    `${posts.length} POSTs to be answered`,
+    driveUntimed(port, posts, connections),
+    DRIVE_TIMEOUT_MS,
+  );
 }
 
 async function driveUntimed(port: number, posts: Post[], connections: number): Promise<LoadFigures> {
