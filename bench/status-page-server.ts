@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { parseConfig } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
-import { createApp } from '../src/app.js';
+import { createWebListener } from '../src/app.js';
 import { createLogger } from '../src/platform/logger.js';
 
 // One server under load for bench/status-page.bench.ts, in a process of its own so the load generator
@@ -19,7 +19,7 @@ if (mode === 'hello') {
   handler = app;
 } else {
   const deps = await createDeps(parseConfig(process.env), { logger: createLogger({ level: 'silent' }) });
-  handler = createApp(deps);
+  handler = createWebListener(deps, { statusPageFastPath: process.env.STATUS_PAGE_FAST_PATH !== 'off' });
   close = () => deps.close();
 }
 const server = http.createServer(handler);
