@@ -138,8 +138,8 @@ try {
   const targets = [
     { name: 'bare Express "hello"', url: `${hello.url}/hello`, headers: {}, status: 200 },
     { name: 'status page (en)', url: page, headers: {}, status: 200 },
-    { name: 'bare node:http "hello"', url: raw.url, headers: {}, status: 200 },
     { name: 'status page (br)', url: page, headers: browser, status: 200 },
+    { name: 'bare node:http "hello"', url: raw.url, headers: {}, status: 200 },
     { name: 'status page 304', url: page, headers: { ...browser, 'If-None-Match': etag }, status: 304 },
     {
       name: 'status page via Express',
