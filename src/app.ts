@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import compression from 'compression';
@@ -12,7 +13,8 @@ import { registerFonts } from './web/fonts.js';
 import { measureRequests, registerMetrics } from './web/metrics.js';
 import { registerWebhooks } from './deliveries/webhooks.js';
 import { registerInbound } from './inbound/routes.js';
-import { registerStatusPage, registerStatusPageFastPath } from './status-page/routes.js';
+import { registerStatusPage } from './status-page/routes.js';
+import { withStatusPageFastPath } from './status-page/fast-path.js';
 import { registerSandboxOutbox } from './sandbox-outbox/routes.js';
 import { registerVoiceRoutes } from './voice/routes.js';
 import { registerUnsubscribe } from './subscriptions/unsubscribe-routes.js';
@@ -37,12 +39,10 @@ export function createApp(deps: Deps): express.Express {
 
   app.use(measureRequests(deps.metrics));
   app.use(rejectMalformedInput);
-  // Before any other per-request middleware: see registerStatusPageFastPath.
-  registerStatusPageFastPath(app, deps);
   // Provider webhooks (delivery receipts) are machine-to-machine posts answered with a status and no
   // page: they need no compression, CSP nonce, security headers or locale, which cost every request.
   registerWebhooks(app, deps);
-  // After the fast path, and never over a status document: those are stored compressed in each
+  // Never over a status document: those are stored compressed in each
   // encoding they are offered in, with an ETag per encoding, and are written as they are. Only pages
   // read (GET, HEAD): a form's answer is a redirect or a short error page, often sent before its
   // body has been read (a refused or oversize post), and a compressed, chunked answer then had the
@@ -82,6 +82,19 @@ export function createApp(deps: Deps): express.Express {
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/**
+ * What the web port listens with: the status page's fast path (src/status-page/fast-path.ts) in front
+ * of the Express app, so a published page held in memory is answered before any middleware. With
+ * `statusPageFastPath: false`, Express answers everything (the tests compare the two).
+ */
+export function createWebListener(
+  deps: Deps,
+  options: { statusPageFastPath: boolean } = { statusPageFastPath: true },
+): RequestListener {
+  const app = createApp(deps);
+  return options.statusPageFastPath ? withStatusPageFastPath(deps, app) : app;
 }
 
 /**

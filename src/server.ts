@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from './deps.js';
-import { createApp, createOpsApp } from './app.js';
+import { createOpsApp, createWebListener } from './app.js';
 import { prepareFonts } from './web/fonts.js';
 import { createWorkers, type Workers } from '../workers/index.js';
 
@@ -29,7 +29,7 @@ export async function run(
   };
   let server: http.Server | null = null;
   if (role !== 'worker') {
-    const port = await listen(createApp(deps), deps.config.port, deps.config.listenHost);
+    const port = await listen(createWebListener(deps), deps.config.port, deps.config.listenHost);
     server = servers[0] ?? null;
     deps.logger.info(
       { port, host: deps.config.listenHost ?? 'all interfaces', url: deps.config.publicBaseUrl },

@@ -1,7 +1,7 @@
-import type { Express, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Express, Request, RequestHandler } from 'express';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../platform/errors.js';
-import { detectLocale } from '../web/locale.js';
 import { staticSecurityHeaders } from '../web/security.js';
 import {
   cacheControl,
@@ -15,25 +15,33 @@ import {
   type Encoding,
   type StatusDocument,
 } from './documents.js';
-import { findDocument, peekDocument, type CopySource } from './copies.js';
+import { findDocument, type CopySource } from './copies.js';
 import { publishMissingSnapshot, type SnapshotDeps } from './snapshot.js';
 
 type StatusPageDeps = SnapshotDeps;
 
 /** The public pages that are published snapshots rather than rendered per request. */
-const ROUTES = ['/', '/incidents/:slug', '/incidents/:slug/feed.atom'];
+export const ROUTES = {
+  index: '/',
+  page: '/incidents/:slug',
+  feed: '/incidents/:slug/feed.atom',
+} as const;
+
+export type StatusRoute = (typeof ROUTES)[keyof typeof ROUTES];
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
-/** The published document a request is for, or null for an address that cannot be one. */
-function documentPathOf(req: Request): { path: string; slug: string | null } | null {
-  const slug = req.params.slug;
-  if (typeof slug !== 'string') return { path: INDEX_PATH, slug: null };
-  if (!SLUG.test(slug)) return null;
-  return {
-    path: req.path.endsWith('/feed.atom') ? incidentFeedPath(slug) : incidentPagePath(slug),
-    slug,
-  };
+/**
+ * The published document a route and slug are for, or null for an address that cannot be one. Both
+ * ways in use it: the Express routes with their parameters, the fast path with what it read off the URL.
+ */
+export function documentTarget(
+  route: StatusRoute,
+  slug: string | undefined,
+): { path: string; slug: string | null } | null {
+  if (route === ROUTES.index) return { path: INDEX_PATH, slug: null };
+  if (slug === undefined || !SLUG.test(slug)) return null;
+  return { path: route === ROUTES.feed ? incidentFeedPath(slug) : incidentPagePath(slug), slug };
 }
 
 /**
@@ -45,7 +53,16 @@ function bodyOf(document: StatusDocument, encoding: Encoding): Buffer {
   return encoding === 'br' ? document.br : encoding === 'gzip' ? document.gzip : document.body;
 }
 
-function documentWriter(deps: Pick<Deps, 'config'>) {
+export type DocumentWriter = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  document: StatusDocument,
+  source: CopySource,
+  options: { cacheable: boolean },
+) => void;
+
+/** One writer per app (its headers are worked out once), used by the fast path and the routes alike. */
+export function documentWriter(deps: Pick<Deps, 'config'>): DocumentWriter {
   const shared = {
     ...staticSecurityHeaders({ production: deps.config.env === 'production' }),
     Vary: VARY,
@@ -70,59 +87,41 @@ function documentWriter(deps: Pick<Deps, 'config'>) {
     headers['Content-Length'] = String(bodyOf(document, encoding).length);
     return headers;
   };
+  // A 304 describes the representation the client has, but carries no body of its own.
+  const notModifiedHeaders = (headers: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(headers).filter(([name]) => name !== 'Content-Type' && name !== 'Content-Length'),
+    );
+  type Answers = Record<Encoding, { ok: Record<string, string>; notModified: Record<string, string> }>;
   // The surge is served from memory with public caching: its headers are worked out once per document.
-  const prepared = new WeakMap<StatusDocument, Record<Encoding, Record<string, string>>>();
+  const prepared = new WeakMap<StatusDocument, Answers>();
   const memoryHeaders = (document: StatusDocument) => {
-    let headers = prepared.get(document);
-    if (!headers) {
-      headers = {
-        br: headersFor(document, 'br', 'memory', true),
-        gzip: headersFor(document, 'gzip', 'memory', true),
-        identity: headersFor(document, 'identity', 'memory', true),
+    let answers = prepared.get(document);
+    if (!answers) {
+      const both = (ok: Record<string, string>) => ({ ok, notModified: notModifiedHeaders(ok) });
+      answers = {
+        br: both(headersFor(document, 'br', 'memory', true)),
+        gzip: both(headersFor(document, 'gzip', 'memory', true)),
+        identity: both(headersFor(document, 'identity', 'memory', true)),
       };
-      prepared.set(document, headers);
+      prepared.set(document, answers);
     }
-    return headers;
+    return answers;
   };
-  return (
-    req: Request,
-    res: Response,
-    document: StatusDocument,
-    source: CopySource,
-    options: { cacheable: boolean },
-  ): void => {
+  return (req, res, document, source, options) => {
     const encoding = chooseEncoding(req.headers['accept-encoding']);
-    const headers =
-      source === 'memory' && options.cacheable
-        ? memoryHeaders(document)[encoding]
-        : headersFor(document, encoding, source, options.cacheable);
+    const memory = source === 'memory' && options.cacheable;
+    const headers = memory
+      ? memoryHeaders(document)[encoding].ok
+      : headersFor(document, encoding, source, options.cacheable);
     if (matchesEtag(req.headers['if-none-match'], headers.ETag!)) {
-      // A 304 describes the representation the client has, but carries no body of its own.
-      const notModified = Object.entries(headers).filter(
-        ([name]) => name !== 'Content-Type' && name !== 'Content-Length',
-      );
-      res.writeHead(304, Object.fromEntries(notModified)).end();
+      res
+        .writeHead(304, memory ? memoryHeaders(document)[encoding].notModified : notModifiedHeaders(headers))
+        .end();
       return;
     }
     res.writeHead(document.status, headers).end(bodyOf(document, encoding));
   };
-}
-
-/**
- * The hot path when everyone arrives at once: a plain request (no query) for a page this process holds
- * is answered from memory before any per-request middleware. Anything else goes the ordinary way.
- */
-export function registerStatusPageFastPath(app: Express, deps: StatusPageDeps): void {
-  const write = documentWriter(deps);
-  const handler: RequestHandler = (req, res, next) => {
-    if (req.url.includes('?')) return next();
-    const target = documentPathOf(req);
-    const document = target && peekDocument(deps, target.path, detectLocale(req));
-    if (!document) return next();
-    write(req, res, document, 'memory', { cacheable: true });
-  };
-  // One route each, so metrics label requests by their own template.
-  for (const route of ROUTES) app.get(route, handler);
 }
 
 /**
@@ -132,18 +131,21 @@ export function registerStatusPageFastPath(app: Express, deps: StatusPageDeps): 
  */
 export function registerStatusPage(app: Express, deps: StatusPageDeps): void {
   const write = documentWriter(deps);
-  const handler: RequestHandler = async (req, res) => {
-    const target = documentPathOf(req);
-    if (!target) throw new NotFoundError('no such incident');
-    const lang = res.locals.lang;
-    let found = await findDocument(deps, target.path, lang);
-    if (!found && (await publishMissingSnapshot(deps, target.slug))) {
-      found = await findDocument(deps, target.path, lang);
-    }
-    if (!found) throw new NotFoundError('no such incident');
-    // A ?lang= choice sets the language cookie; a shared cache must not hand that answer to others.
-    const cacheable = res.getHeader('Set-Cookie') === undefined;
-    write(req, res, found.document, found.source, { cacheable });
-  };
-  for (const route of ROUTES) app.get(route, handler);
+  const handlerFor =
+    (route: StatusRoute): RequestHandler =>
+    async (req: Request, res) => {
+      const slug = req.params.slug;
+      const target = documentTarget(route, typeof slug === 'string' ? slug : undefined);
+      if (!target) throw new NotFoundError('no such incident');
+      const lang = res.locals.lang;
+      let found = await findDocument(deps, target.path, lang);
+      if (!found && (await publishMissingSnapshot(deps, target.slug))) {
+        found = await findDocument(deps, target.path, lang);
+      }
+      if (!found) throw new NotFoundError('no such incident');
+      // A ?lang= choice sets the language cookie; a shared cache must not hand that answer to others.
+      const cacheable = res.getHeader('Set-Cookie') === undefined;
+      write(req, res, found.document, found.source, { cacheable });
+    };
+  for (const route of Object.values(ROUTES)) app.get(route, handlerFor(route));
 }

@@ -20,7 +20,13 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const [key, ...value] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(value.join('='));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      // A cookie that is not valid percent-encoding chooses nothing, rather than failing the page.
+      return undefined;
+    }
   }
   return undefined;
 }
@@ -28,6 +34,17 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 /** The best supported locale for an Accept-Language header, by the browser's own order of preference. */
 export function fromAcceptLanguage(header: string | undefined): SupportedLocale | null {
   if (!header) return null;
+  const known = fromHeader.get(header);
+  if (known !== undefined) return known;
+  const locale = parseAcceptLanguage(header);
+  // Browsers send a handful of distinct headers; a bound keeps odd clients from growing the map.
+  if (fromHeader.size < 256) fromHeader.set(header, locale);
+  return locale;
+}
+
+const fromHeader = new Map<string, SupportedLocale | null>();
+
+function parseAcceptLanguage(header: string): SupportedLocale | null {
   const ranked = header
     .split(',')
     .map((entry, index) => {
@@ -45,15 +62,31 @@ export function fromAcceptLanguage(header: string | undefined): SupportedLocale 
   return null;
 }
 
-/** ?lang= (a choice on the page), then the cookie that choice left, then the browser's languages. */
-export function detectLocale(req: Request): SupportedLocale {
-  const query = typeof req.query.lang === 'string' ? req.query.lang : undefined;
+/**
+ * The one decision of a page's language: ?lang= (a choice on the page), then the cookie that choice
+ * left, then the browser's languages, then English. Express routes reach it through detectLocale; the
+ * status page's fast path (src/status-page/fast-path.ts), which answers before Express, calls it
+ * directly with the raw headers.
+ */
+export function chooseLocale(asked: {
+  query: string | undefined;
+  cookie: string | undefined;
+  acceptLanguage: string | undefined;
+}): SupportedLocale {
   return (
-    supported(query) ??
-    supported(cookieValue(req.headers.cookie, LANGUAGE_COOKIE)) ??
-    fromAcceptLanguage(req.headers['accept-language']) ??
+    supported(asked.query) ??
+    supported(cookieValue(asked.cookie, LANGUAGE_COOKIE)) ??
+    fromAcceptLanguage(asked.acceptLanguage) ??
     'en'
   );
+}
+
+export function detectLocale(req: Request): SupportedLocale {
+  return chooseLocale({
+    query: typeof req.query.lang === 'string' ? req.query.lang : undefined,
+    cookie: req.headers.cookie,
+    acceptLanguage: req.headers['accept-language'],
+  });
 }
 
 /**

@@ -2,26 +2,47 @@ import crypto from 'node:crypto';
 import type { Express, RequestHandler } from 'express';
 import type { Metrics } from '../platform/metrics.js';
 
+/** Records one answered request under its route template; one per Metrics, shared by every path. */
+export type RequestRecorder = (method: string, route: string, status: number, seconds: number) => void;
+
+const recorders = new WeakMap<Metrics, RequestRecorder>();
+
+/**
+ * The recorder of a Metrics: a labelled child per series kept here rather than looked up by
+ * prom-client's label hashing on every request, so the cached status page can afford it.
+ */
+export function requestRecorder(metrics: Metrics): RequestRecorder {
+  let recorder = recorders.get(metrics);
+  if (!recorder) {
+    const series = new Map<string, { observe(seconds: number): void }>();
+    recorder = (method, route, status, seconds) => {
+      const key = `${method} ${route} ${status}`;
+      let child = series.get(key);
+      if (!child) {
+        child = metrics.httpRequests.labels(method, route, String(status));
+        series.set(key, child);
+      }
+      child.observe(seconds);
+    };
+    recorders.set(metrics, recorder);
+  }
+  return recorder;
+}
+
 /**
  * Times every request under its route template (never its path: ids and slugs would explode the
- * labels). Cheap enough for the cached status page: one listener, and a labelled child per series
- * kept here rather than looked up by prom-client's label hashing on every request.
+ * labels). The status page's fast path, which answers before Express, records through the same
+ * recorder under the same templates.
  */
 export function measureRequests(metrics: Metrics): RequestHandler {
-  const series = new Map<string, { observe(seconds: number): void }>();
+  const record = requestRecorder(metrics);
   return (req, res, next) => {
     const started = performance.now();
     res.once('finish', () => {
       const route = req.route
         ? `${req.baseUrl}${String((req.route as { path: unknown }).path)}`
         : 'unmatched';
-      const key = `${req.method} ${route} ${res.statusCode}`;
-      let child = series.get(key);
-      if (!child) {
-        child = metrics.httpRequests.labels(req.method, route, String(res.statusCode));
-        series.set(key, child);
-      }
-      child.observe((performance.now() - started) / 1000);
+      record(req.method, route, res.statusCode, (performance.now() - started) / 1000);
     });
     next();
   };

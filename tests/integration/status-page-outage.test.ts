@@ -11,7 +11,7 @@ import {
 } from '../support/processes.js';
 import { parseConfig } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
-import { createApp } from '../../src/app.js';
+import { createWebListener } from '../../src/app.js';
 import { migrate } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { SUPPORTED_LOCALES } from '../../src/platform/i18n.js';
@@ -38,7 +38,7 @@ interface Web {
 /** A web process of its own (its own memory of the pages), as a second replica would be. */
 async function startWeb(env: Record<string, string>): Promise<Web> {
   const deps = await createDeps(parseConfig({ NODE_ENV: 'test', ...env }), { logger });
-  const server = http.createServer(createApp(deps));
+  const server = http.createServer(createWebListener(deps));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     deps,

@@ -13,7 +13,7 @@ import {
 } from '../../src/incidents/service.js';
 import { SUPPORTED_LOCALES } from '../../src/platform/i18n.js';
 import { createDeps, type Deps } from '../../src/deps.js';
-import { createApp } from '../../src/app.js';
+import { createWebListener } from '../../src/app.js';
 import { makeStaffAccount, postForm, signedInAgent } from '../support/console.js';
 
 /** A GET as a CDN or browser sends it, with the bytes as they came (no decoding), for header tests. */
@@ -203,7 +203,7 @@ describe('the public status page', () => {
 
   it('shows another process’s publish within its refresh interval', async () => {
     const elsewhere: Deps = await createDeps(ctx.config, { logger: ctx.deps.logger });
-    const server = http.createServer(createApp(elsewhere));
+    const server = http.createServer(createWebListener(elsewhere));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const seen = await request(server).get(`/incidents/${slug}?lang=es`).expect(200);

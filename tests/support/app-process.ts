@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
-import { createApp } from '../../src/app.js';
+import { createWebListener } from '../../src/app.js';
 import { createLogger } from '../../src/platform/logger.js';
 
 /**
@@ -14,7 +14,7 @@ const config = parseConfig(process.env);
 const deps = await createDeps(config, {
   logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
 });
-const server = http.createServer(createApp(deps));
+const server = http.createServer(createWebListener(deps));
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
 });

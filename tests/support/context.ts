@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
-import { createApp } from '../../src/app.js';
+import { createWebListener } from '../../src/app.js';
 import { migrate } from '../../src/platform/db.js';
 import { createLogger, type Logger } from '../../src/platform/logger.js';
 import type { Clock } from '../../src/platform/clock.js';
@@ -78,7 +78,7 @@ export async function startTestContext(options: TestContextOptions = {}): Promis
     ...options.env,
   });
   const deps = await createDeps(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
-  server.on('request', createApp(deps));
+  server.on('request', createWebListener(deps));
   const workers = options.workers ? createWorkers(deps) : null;
 
   return {
