@@ -3,7 +3,16 @@ import { withTransaction, type Db } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
-import { jobIds, JOB_NAMES, SEND_JOB_OPTIONS, type FanoutJob, type Queues } from '../queues.js';
+import {
+  jobIds,
+  JOB_NAMES,
+  SEND_BATCH_JOB_OPTIONS,
+  SEND_JOB_OPTIONS,
+  type FanoutJob,
+  type Queues,
+} from '../queues.js';
+import type { ChannelAdapters } from '../channels/channel.js';
+import { isCodeMessageKind } from '../notices/render.js';
 import { CHANNELS, type Channel } from '../channels/kinds.js';
 import {
   claimNotices,
@@ -26,6 +35,8 @@ export interface FanoutDeps {
   clock: Clock;
   config: { sending: SendingConfig };
   audienceNarrowings: readonly AudienceNarrowing[];
+  /** Where the email adapter sends batches (`sendBatch`), each page's emails go as one batch job. */
+  channels?: ChannelAdapters;
 }
 
 export const FANOUT_PAGE_SIZE = 1_000;
@@ -49,6 +60,8 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
     if (isWaitingForSchedule(campaign, deps.clock.now())) return { people: 0, skipped: 0 };
     const scope = await findClaimScope(deps.db, campaign);
     let cursor = campaign.fanoutCursor;
+    // Code offers say something of each person's own (their code): those go one by one.
+    const batchEmail = deps.channels?.email.sendBatch !== undefined && !isCodeMessageKind(campaign.kind);
     let people = 0;
     let skipped = 0;
     for (;;) {
@@ -103,7 +116,20 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
         campaign.id,
         page.messages.map((m) => m.personId),
       );
-      await enqueueSends(deps.queues, queued, now);
+      if (batchEmail) {
+        const batched = queued.filter(
+          (m) => m.channel === 'email' && !(m.send_after && m.send_after > now),
+        );
+        await enqueueSendBatch(deps.db, deps.queues, campaign.id, cursor, batched.map((m) => m.id));
+        const inBatch = new Set(batched);
+        await enqueueSends(
+          deps.queues,
+          queued.filter((m) => !inBatch.has(m)),
+          now,
+        );
+      } else {
+        await enqueueSends(deps.queues, queued, now);
+      }
       cursor = page.lastId;
       people += page.messages.length + page.skipped.length - pageSkipped;
       skipped += pageSkipped;
@@ -137,4 +163,30 @@ export async function enqueueSends(
       });
     if (jobs.length > 0) await queues.send[channel].addBulk(jobs);
   }
+}
+
+/**
+ * Queues a page's emails as one batch job (src/campaigns/send-batch.ts), named by where the page
+ * starts, so a repeated page adds nothing. Each message first records the job that holds it: the
+ * reconciler tells by it a message a live batch holds from one Redis lost.
+ */
+export async function enqueueSendBatch(
+  db: Db,
+  queues: Queues,
+  campaignId: number,
+  pageAfter: number,
+  messageIds: number[],
+): Promise<void> {
+  if (messageIds.length === 0) return;
+  const jobId = jobIds.sendBatch(campaignId, pageAfter);
+  const sorted = [...messageIds].sort((a, b) => a - b);
+  await db.query(`UPDATE messages SET batch_job = $1 WHERE id = ANY($2::bigint[]) AND status = 'queued'`, [
+    jobId,
+    sorted,
+  ]);
+  await queues.sendBatch.add(
+    JOB_NAMES.sendBatch,
+    { v: 1, campaignId, messageIds: sorted },
+    { ...SEND_BATCH_JOB_OPTIONS, jobId },
+  );
 }
