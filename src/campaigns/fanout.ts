@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { withTransaction, type Db } from '../platform/db.js';
+import { withTransaction, type Db, type Queryable } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
@@ -98,6 +98,8 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
           planned = planned.filter((m) => m.channel === null || claimed.has(m.personId));
         }
         const inserted = await insertFirstMessages(tx, campaign.id, planned, now);
+        // In the same transaction: no reconciler can see these emails without the batch that holds them.
+        if (batchEmail) await assignSendBatch(tx, campaign.id, cursor, planned, now);
         const lost = page.skipped.length + page.messages.length - planned.length;
         await recordFanoutPage(tx, campaign.id, {
           inserted: inserted.length,
@@ -117,10 +119,13 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
         page.messages.map((m) => m.personId),
       );
       if (batchEmail) {
-        const batched = queued.filter(
-          (m) => m.channel === 'email' && !(m.send_after && m.send_after > now),
+        const batched = queued.filter((m) => m.channel === 'email' && !(m.send_after && m.send_after > now));
+        await enqueueSendBatch(
+          deps.queues,
+          campaign.id,
+          cursor,
+          batched.map((m) => m.id),
         );
-        await enqueueSendBatch(deps.db, deps.queues, campaign.id, cursor, batched.map((m) => m.id));
         const inBatch = new Set(batched);
         await enqueueSends(
           deps.queues,
@@ -165,13 +170,30 @@ export async function enqueueSends(
   }
 }
 
+/** Marks a page's new emails with the batch job that will hold them (see enqueueSendBatch). */
+async function assignSendBatch(
+  tx: Queryable,
+  campaignId: number,
+  pageAfter: number,
+  planned: { personId: number; channel: Channel | null }[],
+  now: Date,
+): Promise<void> {
+  const people = planned.filter((m) => m.channel === 'email').map((m) => m.personId);
+  if (people.length === 0) return;
+  await tx.query(
+    `UPDATE messages SET batch_job = $1
+     WHERE campaign_id = $2 AND attempt = 1 AND person_id = ANY($3::bigint[]) AND status = 'queued'
+       AND channel = 'email' AND batch_job IS NULL AND (send_after IS NULL OR send_after <= $4)`,
+    [jobIds.sendBatch(campaignId, pageAfter), campaignId, people, now],
+  );
+}
+
 /**
  * Queues a page's emails as one batch job (src/campaigns/send-batch.ts), named by where the page
- * starts, so a repeated page adds nothing. Each message first records the job that holds it: the
- * reconciler tells by it a message a live batch holds from one Redis lost.
+ * starts, so a repeated page adds nothing. The messages already name that job (assignSendBatch):
+ * the reconciler tells by it a message a live batch holds from one Redis lost.
  */
 export async function enqueueSendBatch(
-  db: Db,
   queues: Queues,
   campaignId: number,
   pageAfter: number,
@@ -179,14 +201,9 @@ export async function enqueueSendBatch(
 ): Promise<void> {
   if (messageIds.length === 0) return;
   const jobId = jobIds.sendBatch(campaignId, pageAfter);
-  const sorted = [...messageIds].sort((a, b) => a - b);
-  await db.query(`UPDATE messages SET batch_job = $1 WHERE id = ANY($2::bigint[]) AND status = 'queued'`, [
-    jobId,
-    sorted,
-  ]);
   await queues.sendBatch.add(
     JOB_NAMES.sendBatch,
-    { v: 1, campaignId, messageIds: sorted },
+    { v: 1, campaignId, messageIds: [...messageIds].sort((a, b) => a - b) },
     { ...SEND_BATCH_JOB_OPTIONS, jobId },
   );
 }

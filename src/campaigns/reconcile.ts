@@ -174,7 +174,12 @@ async function requeueLostSends(deps: ReconcileDeps, channel: Channel): Promise<
     }
     for (const [batchJob, messages] of lostBatches) {
       if (batchStates.get(batchJob) !== 'unknown') await deps.queues.sendBatch.remove(batchJob);
-      await enqueueBatchAgain(deps, batchJob, messages[0]!.campaign_id, messages.map((m) => m.id));
+      await enqueueBatchAgain(
+        deps,
+        batchJob,
+        messages[0]!.campaign_id,
+        messages.map((m) => m.id),
+      );
     }
     await enqueueSends(
       deps.queues,

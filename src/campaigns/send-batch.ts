@@ -332,7 +332,10 @@ export function makeSendBatchProcessor(deps: SendDeps) {
       let epoch = -1;
       try {
         let content = await contentCache.get(first.recipient.incidentId, first.message.content_version);
-        if (first.message.update_id !== null && !content?.updates.some((u) => u.id === first.message.update_id))
+        if (
+          first.message.update_id !== null &&
+          !content?.updates.some((u) => u.id === first.message.update_id)
+        )
           content = await contentCache.reload(first.recipient.incidentId, first.message.content_version);
         if (!content) throw new Error(`incident ${first.recipient.incidentId} is gone`);
         const template = await composeBatchTemplate(
@@ -381,8 +384,15 @@ export function makeSendBatchProcessor(deps: SendDeps) {
         if (error instanceof RejectedRecipientsError) {
           // Nothing of it went: the refused fail for good, the rest go again without them.
           const refused = new Set(error.indexes.map((i) => people[i]?.message.message_id));
-          deps.logger.warn({ batch: job.id, refused: refused.size, ms }, 'provider refused recipients of a batch');
-          await failPermanently(deps, [...refused].filter((id) => id !== undefined), error.message);
+          deps.logger.warn(
+            { batch: job.id, refused: refused.size, ms },
+            'provider refused recipients of a batch',
+          );
+          await failPermanently(
+            deps,
+            [...refused].filter((id) => id !== undefined),
+            error.message,
+          );
           report.failed += refused.size;
           requests[0] = people.filter((p) => !refused.has(p.message.message_id));
           if (requests[0].length === 0) requests.shift();
@@ -409,7 +419,12 @@ export function makeSendBatchProcessor(deps: SendDeps) {
         return handleBatchFailure(deps, job, unsent(), error, ms, epoch);
       }
       deps.logger.info(
-        { batch: job.id, messages: people.length, provider: result.provider, ms: Math.round(performance.now() - started) },
+        {
+          batch: job.id,
+          messages: people.length,
+          provider: result.provider,
+          ms: Math.round(performance.now() - started),
+        },
         'provider accepted batch',
       );
       const ids = people.map((p) => p.message.message_id);

@@ -168,12 +168,7 @@ export async function recordAccepted(db: Db, records: AcceptedRecord[]): Promise
 }
 
 /** Puts the job back to sleep until `until` (by the injected clock) without spending an attempt. */
-export async function deferJob(
-  job: Job,
-  token: string | undefined,
-  until: Date,
-  now: Date,
-): Promise<never> {
+export async function deferJob(job: Job, token: string | undefined, until: Date, now: Date): Promise<never> {
   await job.moveToDelayed(Date.now() + Math.max(0, until.getTime() - now.getTime()), token);
   throw new DelayedError();
 }

@@ -34,6 +34,8 @@ export interface SendgridSettings {
   timeoutMs: number;
   /** How long Email Activity may take to list a message it accepted (its "not found" is unreliable until then). */
   activityLagMs?: number;
+  /** Emails per request for campaigns (`sendBatch`); 1 or absent: each email on its own. */
+  batchSize?: number;
   /** The Reply-To for a message, when replies come back to Candor (INBOUND_EMAIL_DOMAIN). */
   replyTo?: (messageId: number) => string | null;
 }
@@ -51,15 +53,18 @@ export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter 
   const from = new helpers.classes.EmailAddress(settings.from).toJSON();
   // A Reply-To per message (replies come back to Candor) cannot ride in a personalization: SendGrid
   // reserves that header. Then every email goes on its own. No inbound domain: null for every id.
-  const batchable = !settings.replyTo?.(1);
+  const batchSize = Math.min(SENDGRID_MAX_PERSONALIZATIONS, settings.batchSize ?? 1);
+  const batchable = batchSize > 1 && !settings.replyTo?.(1);
 
   async function sendBatch(batch: OutgoingBatch) {
-    if (batch.recipients.length > SENDGRID_MAX_PERSONALIZATIONS)
-      throw new ValidationError(`a batch holds at most ${SENDGRID_MAX_PERSONALIZATIONS} recipients`);
+    if (batch.recipients.length > batchSize)
+      throw new ValidationError(`a batch holds at most ${batchSize} recipients`);
     const body = {
       personalizations: batch.recipients.map((recipient) => ({
         to: [
-          recipient.to.name ? { email: recipient.to.email, name: recipient.to.name } : { email: recipient.to.email },
+          recipient.to.name
+            ? { email: recipient.to.email, name: recipient.to.name }
+            : { email: recipient.to.email },
         ],
         substitutions: recipient.substitutions,
         ...(Object.keys(recipient.headers).length > 0 ? { headers: recipient.headers } : {}),
@@ -97,7 +102,7 @@ export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter 
     provider: 'sendgrid',
     // The Email Activity index often lags by minutes: a message it has not listed yet may well be out.
     lookupLagMs: settings.activityLagMs ?? SENDGRID_ACTIVITY_LAG_MS,
-    ...(batchable ? { sendBatch, maxBatch: SENDGRID_MAX_PERSONALIZATIONS } : {}),
+    ...(batchable ? { sendBatch, maxBatch: batchSize } : {}),
     async send(message) {
       const { email } = message.to;
       if (!email) throw new ValidationError(`message ${message.messageId} has no email address`);

@@ -626,7 +626,8 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     if (problem !== undefined) return sendgridError(res, problem.status, problem.message, problem.field);
     if (invalid.length > 0) {
       // SendGrid's answer: one error per refused address, each naming its field; nothing is sent.
-      const help = 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to';
+      const help =
+        'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to';
       return sendJson(res, 400, {
         errors: invalid.map((field) => ({ message: 'Does not contain a valid address.', field, help })),
       });
@@ -673,7 +674,9 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
         from: null,
         customArgs,
       });
-      const substitutions = stringRecord(isRecord(personalization) ? personalization.substitutions : undefined);
+      const substitutions = stringRecord(
+        isRecord(personalization) ? personalization.substitutions : undefined,
+      );
       const subject =
         isRecord(personalization) && typeof personalization.subject === 'string'
           ? personalization.subject

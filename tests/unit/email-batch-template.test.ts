@@ -22,7 +22,7 @@ const content: NoticeContent = {
     id: 7,
     slug: 'acme-2026',
     organisationName: 'Acme <Bikes> & "Co"',
-    state: 'published',
+    state: 'notifying',
     defaultLocale: 'en',
     dataTypes: ['email_addresses', 'payment_cards'],
     texts: {},
@@ -45,8 +45,18 @@ const content: NoticeContent = {
 const people: Pick<Recipient, 'id' | 'name' | 'referenceCode' | 'email'>[] = [
   { id: 11, name: 'Léa Dubois', referenceCode: 'AB12-CD34-EF56-GH78', email: 'lea@example.com' },
   { id: 12, name: '<b>&', referenceCode: 'ZZ99-YY88-XX77-WW66', email: 'b@example.com' },
-  { id: 13, name: `"O'Brien" <script>alert(1)</script> &amp;`, referenceCode: 'QQ11-RR22-SS33-TT44', email: 'o@example.com' },
-  { id: 14, name: '$& $1 $$ {{name}} -cn-name-', referenceCode: 'MM00-NN11-PP22-QQ33', email: 'd@example.com' },
+  {
+    id: 13,
+    name: `"O'Brien" <script>alert(1)</script> &amp;`,
+    referenceCode: 'QQ11-RR22-SS33-TT44',
+    email: 'o@example.com',
+  },
+  {
+    id: 14,
+    name: '$& $1 $$ {{name}} -cn-name-',
+    referenceCode: 'MM00-NN11-PP22-QQ33',
+    email: 'd@example.com',
+  },
 ];
 
 function recipient(person: (typeof people)[number]): Recipient {
@@ -71,7 +81,9 @@ describe('an email batch template', () => {
   beforeAll(async () => {
     const i18n: I18n = await createI18n();
     deps = {
-      db: { query: () => Promise.reject(new Error('no database in this test')) } as unknown as ComposeDeps['db'],
+      db: {
+        query: () => Promise.reject(new Error('no database in this test')),
+      } as unknown as ComposeDeps['db'],
       vault: {} as Vault,
       i18n,
       publicBaseUrl: 'https://notice.acme.example',
@@ -132,7 +144,14 @@ describe('an email batch template', () => {
     expect(template.tokens.name).toBeUndefined();
     const alone = await composeMessage(
       deps,
-      { messageId: 1, campaignId: 1, kind: 'initial_notice', channel: 'email', recipient: nameless, updateId: null },
+      {
+        messageId: 1,
+        campaignId: 1,
+        kind: 'initial_notice',
+        channel: 'email',
+        recipient: nameless,
+        updateId: null,
+      },
       content,
     );
     const substitutions = substitutionsFor(deps, template, {
