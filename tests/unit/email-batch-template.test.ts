@@ -83,7 +83,7 @@ describe('an email batch template', () => {
     deps = {
       db: {
         query: () => Promise.reject(new Error('no database in this test')),
-      } as unknown as ComposeDeps['db'],
+      },
       vault: {} as Vault,
       i18n,
       publicBaseUrl: 'https://notice.acme.example',
