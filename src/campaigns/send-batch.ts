@@ -381,18 +381,16 @@ export function makeSendBatchProcessor(deps: SendDeps) {
       } catch (error) {
         const ids = people.map((p) => p.message.message_id);
         const ms = Math.round(performance.now() - started);
-        if (error instanceof RejectedRecipientsError) {
+        const named =
+          error instanceof RejectedRecipientsError ? error.indexes.filter((i) => i < people.length) : [];
+        if (error instanceof RejectedRecipientsError && named.length > 0) {
           // Nothing of it went: the refused fail for good, the rest go again without them.
-          const refused = new Set(error.indexes.map((i) => people[i]?.message.message_id));
+          const refused = new Set(named.map((i) => people[i]!.message.message_id));
           deps.logger.warn(
             { batch: job.id, refused: refused.size, ms },
             'provider refused recipients of a batch',
           );
-          await failPermanently(
-            deps,
-            [...refused].filter((id) => id !== undefined),
-            error.message,
-          );
+          await failPermanently(deps, [...refused], error.message);
           report.failed += refused.size;
           requests[0] = people.filter((p) => !refused.has(p.message.message_id));
           if (requests[0].length === 0) requests.shift();
