@@ -6,6 +6,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/processes.js'
 import type { FakeProviders, RecordedRequest, SendgridMessage } from '../fakes/provider-server.js';
 import { campaignProgress, startCampaign } from '../../src/campaigns/service.js';
 import { MESSAGE_ID_ARG } from '../../src/channels/sendgrid.js';
+import { reconcile } from '../../src/campaigns/reconcile.js';
 
 /**
  * Email in batches (SENDGRID_BATCH_SIZE): a page's emails go to SendGrid in one request of up to
@@ -154,6 +155,50 @@ describe('email in batches (real workers, the SendGrid SDK against the fake)', (
     expect(reached).toHaveLength(40);
     expect(new Set(reached.map((m) => m.to)).size).toBe(40);
   }, 90_000);
+
+  it('puts back a batch job Redis lost, as a batch, and never queues its messages twice', async () => {
+    fake.setBehaviour(() => ({ reply: 'accept', receipt: null }));
+    const incident = await makeIncident(ctx.deps);
+    const label = 'lostbatch';
+    await makePeople(
+      ctx.deps,
+      incident.id,
+      Array.from({ length: 30 }, (_, i) => makePerson({ email: `${label}${i}@example.com` })),
+    );
+    await ctx.deps.queues.sendBatch.pause();
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id);
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    await eventually('the fan-out to queue everyone in one batch', async () => {
+      const p = await campaignProgress(ctx.deps, { campaignId: campaign.id });
+      return p.fanoutComplete && p.totals.queued === 30;
+    });
+    // The reconciler, while the batch job lives, queues nothing: no job of their own for its messages.
+    expect((await reconcile(ctx.deps)).requeued).toBe(0);
+    const { rows } = await ctx.deps.db.query<{ id: number }>(
+      'SELECT id FROM messages WHERE campaign_id = $1',
+      [campaign.id],
+    );
+    const singles = await Promise.all(rows.map((row) => ctx.deps.queues.send.email.getJob(`send-${row.id}`)));
+    expect(singles.filter(Boolean)).toHaveLength(0);
+
+    // Redis loses the batch queue; the reconciler rebuilds it from PostgreSQL, as one batch.
+    await ctx.deps.queues.sendBatch.obliterate({ force: true });
+    expect((await reconcile(ctx.deps)).requeued).toBe(30);
+    await ctx.deps.queues.sendBatch.resume();
+    await eventually(
+      'everyone sent from the rebuilt batch',
+      async () => {
+        const p = await campaignProgress(ctx.deps, { campaignId: campaign.id });
+        return p.totals.sent === 30 ? p : undefined;
+      },
+      30_000,
+    );
+    const requests = fake.requests.filter((r) =>
+      personalizationsOf(r).some((p) => p.to[0]?.email.startsWith(label)),
+    );
+    expect(requests.map((r) => personalizationsOf(r).length)).toEqual([30]);
+    expect(fake.sendgridMessages.filter((m) => m.to.startsWith(label))).toHaveLength(30);
+  }, 60_000);
 });
 
 describe('a worker killed while SendGrid holds its batch request open', () => {
