@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import os from 'node:os';
 import type { Job } from 'bullmq';
 import pg from 'pg';
 import { parseConfig } from '../src/config.js';
@@ -10,6 +11,7 @@ import { planCampaign } from '../src/campaigns/service.js';
 import type { FanoutJob } from '../src/queues.js';
 import type { MessageKind } from '../src/notices/render.js';
 import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../tests/support/factories.js';
+import { withTimeout } from './support/wait.js';
 
 /**
  * What "each person hears once" costs the fan-out: the same audience fanned out as a reminder (no
@@ -19,12 +21,17 @@ import { makeApprovedCampaign, makeIncident, makePeople, makePerson } from '../t
  * on the same database; no send workers, so only the fan-out is timed (its send jobs go to Redis
  * under a prefix of their own, removed afterwards).
  *
+ * The last line is the first notice's rate against the reminders' (goal: claiming each person costs
+ * the fan-out at most half its speed, ≥ 0.5×).
+ *
  *   npm run bench fanout                 (BENCH_FANOUT_PEOPLE=20000 by default)
  */
 const DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PEOPLE = Number(process.env.BENCH_FANOUT_PEOPLE ?? 20_000);
+/** One fan-out or plan of PEOPLE: seconds here; far longer means it has stalled. */
+const STEP_TIMEOUT_MS = Number(process.env.BENCH_STEP_TIMEOUT_MS ?? Math.max(120_000, PEOPLE * 10));
 
 const schema = `bench_fanout_${crypto.randomBytes(4).toString('hex')}`;
 const url = new URL(DATABASE_URL);
@@ -59,13 +66,21 @@ try {
     await deps.db.query("UPDATE campaigns SET status = 'sending' WHERE id = $1", [campaign.id]);
     const job = { data: { v: 1, campaignId: campaign.id }, updateProgress: () => Promise.resolve() };
     const started = performance.now();
-    const result = await fanout(job as unknown as Job<FanoutJob>);
+    const result = await withTimeout(
+      `the ${kind} fan-out of ${PEOPLE} people`,
+      fanout(job as unknown as Job<FanoutJob>),
+      STEP_TIMEOUT_MS,
+    );
     return { seconds: (performance.now() - started) / 1000, ...result };
   }
 
   const planned = await makeApprovedCampaign(deps, incident.id);
   const planStarted = performance.now();
-  const plan = await planCampaign(deps, { campaignId: planned.id });
+  const plan = await withTimeout(
+    'the approval plan',
+    planCampaign(deps, { campaignId: planned.id }),
+    STEP_TIMEOUT_MS,
+  );
   const planSeconds = (performance.now() - planStarted) / 1000;
 
   const runs: [string, Awaited<ReturnType<typeof timeFanout>>][] = [];
@@ -83,6 +98,17 @@ try {
         `written ${run.people}, skipped ${run.skipped}  (${(baseline / run.seconds).toFixed(2)}× the reminders' mean rate)`,
     );
   }
+  const first = runs[1]![1];
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `fanout: ${Math.round(PEOPLE / first.seconds)} people/s for a first notice (${(baseline / first.seconds).toFixed(2)} × ` +
+      `the reminders' ${Math.round(PEOPLE / baseline)} people/s, goal ≥ 0.5×)`,
+  );
 } finally {
   await Promise.all(
     deps.queues.all().map((queue) => queue.obliterate({ force: true }).catch(() => undefined)),

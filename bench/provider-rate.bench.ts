@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import os from 'node:os';
 import pg from 'pg';
 import { parseConfig } from '../src/config.js';
 import { createDeps, type Deps } from '../src/deps.js';
@@ -28,6 +29,9 @@ import { waitUntil } from './support/wait.js';
  *  - overload: the provider answers 429 without `Retry-After` to whatever arrives in its first 3 s,
  *    then takes everything: how soon and how fast sending resumes.
  *
+ * The last line is the steady rate against the configured one (goal: exactly the configured rate,
+ * never more in any sliding second), or the first scenario run if `steady` is not.
+ *
  *   npm run bench provider-rate        (BENCH_RATE=50, BENCH_WORKERS=2, BENCH_MESSAGES=500)
  *   BENCH_SCENARIOS=steady npm run bench provider-rate     (any of steady,retry-after,burst)
  */
@@ -41,6 +45,12 @@ const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? '20';
 const BURST = Number(process.env.BENCH_BURST ?? 50);
 const OVERLOAD_MS = 3_000;
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'steady,retry-after,burst').split(',');
+/** One scenario's campaign: MESSAGES at RATE take seconds; far longer means sending has stalled. */
+const CAMPAIGN_TIMEOUT_MS = Number(
+  process.env.BENCH_CAMPAIGN_TIMEOUT_MS ?? Math.max(120_000, (MESSAGES / RATE) * 10_000),
+);
+/** What the last line reports: the steady scenario's rate and busiest sliding second. */
+let summary = `provider-rate: no steady scenario run (scenarios ${SCENARIOS.join(', ')})`;
 
 const suffix = crypto.randomBytes(4).toString('hex');
 const schema = `bench_rate_${suffix}`;
@@ -130,7 +140,7 @@ async function sendCampaign(
   await waitUntil(
     `${people} SMS recorded sent`,
     async () => (await campaignProgress(deps, { campaignId: campaign.id })).byChannel.sms?.sent === people,
-    600_000,
+    CAMPAIGN_TIMEOUT_MS,
   );
   return fake.requests.filter((r) => r.kind === 'twilio-sms');
 }
@@ -150,6 +160,11 @@ try {
       (r) => r.receivedAt,
     );
     const span = shortestSpan(steady, RATE + 1);
+    const achieved = ratePerSecond(steady);
+    const busiest = mostInWindow(steady, 1000);
+    summary =
+      `provider-rate: ${achieved.toFixed(1)} SMS/s steady (${(achieved / RATE).toFixed(2)} × the configured ${RATE}/s, ` +
+      `goal 1.00×; busiest sliding second ${busiest}, goal ≤ ${RATE})`;
     console.table({
       steady: {
         requests: steady.length,
@@ -231,4 +246,11 @@ try {
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await admin.end();
 }
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')}`,
+);
+console.log(summary);
 process.exit(0);

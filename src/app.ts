@@ -39,6 +39,9 @@ export function createApp(deps: Deps): express.Express {
   app.use(rejectMalformedInput);
   // Before any other per-request middleware: see registerStatusPageFastPath.
   registerStatusPageFastPath(app, deps);
+  // Provider webhooks (delivery receipts) are machine-to-machine posts answered with a status and no
+  // page: they need no compression, CSP nonce, security headers or locale, which cost every request.
+  registerWebhooks(app, deps);
   // After the fast path, and never over a status document: those are stored compressed in each
   // encoding they are offered in, with an ETag per encoding, and are written as they are. Only pages
   // read (GET, HEAD): a form's answer is a redirect or a short error page, often sent before its
@@ -63,7 +66,6 @@ export function createApp(deps: Deps): express.Express {
 
   registerHealth(app, deps);
   registerMetrics(app, deps, 'token');
-  registerWebhooks(app, deps);
   registerInbound(app, deps);
   registerVoiceRoutes(app, deps);
   registerStatusPage(app, deps);

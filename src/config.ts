@@ -100,12 +100,34 @@ const schema = z.object({
     .string()
     .startsWith('redis', 'REDIS_URL must be a redis:// URL')
     .default('redis://127.0.0.1:6379'),
-  QUEUE_PREFIX: z
+  /**
+   * A Redis Cluster instead of one server: some of its nodes, `host:port` comma separated (the rest
+   * are found from them). REDIS_URL then only lends its user, password and rediss:// (TLS).
+   */
+  REDIS_CLUSTER_NODES: z
     .string()
     .regex(
-      /^[A-Za-z0-9_{}-]+$/,
-      'QUEUE_PREFIX may hold letters, digits, _ - { } (use {candor} on Redis Cluster)',
+      /^\s*[^\s:,]+:\d{1,5}\s*(,\s*[^\s:,]+:\d{1,5}\s*)*$/,
+      'REDIS_CLUSTER_NODES must list host:port, comma separated (e.g. 10.0.0.1:6379,10.0.0.2:6379)',
     )
+    .optional()
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((node) => node.trim())
+        .filter(Boolean)
+        .map((node) => {
+          const at = node.lastIndexOf(':');
+          return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+        }),
+    )
+    .refine(
+      (nodes) => nodes.every((node) => node.port >= 1 && node.port <= 65_535),
+      'REDIS_CLUSTER_NODES: every port must be between 1 and 65535',
+    ),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}-]+$/, 'QUEUE_PREFIX may hold letters, digits, _ - { }')
     .default('candor'),
   ENCRYPTION_KEY: base64Key('ENCRYPTION_KEY').default(DEV_ENCRYPTION_KEY),
   /** Old encryption keys, comma separated, kept only to read values written before a rotation. */
@@ -312,6 +334,10 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
     problems.push(
       'PROVIDER_TIMEOUT_SECONDS: PROVIDER_TIMEOUT_SECONDS must be shorter than SEND_TIMEOUT_SECONDS (a send must give up before it counts as abandoned)',
     );
+  if (env.REDIS_CLUSTER_NODES && /[{}]/.test(env.QUEUE_PREFIX ?? ''))
+    problems.push(
+      'QUEUE_PREFIX: on a Redis Cluster (REDIS_CLUSTER_NODES) Candor places its keys with hash tags itself; set QUEUE_PREFIX without { }',
+    );
   if (usesDevelopmentSecrets(env) && env.HOST && !LOOPBACK_HOSTS.has(env.HOST))
     problems.push(
       `HOST: the development ENCRYPTION_KEY, LOOKUP_HMAC_KEY or SESSION_SECRET may only be used on a loopback address; set all three to listen on ${env.HOST}`,
@@ -336,7 +362,16 @@ export interface Config {
   trustProxy: string[];
   databaseUrl: string;
   redisUrl: string;
+  /** The seed nodes of a Redis Cluster, or none: one Redis server at redisUrl. */
+  redisClusterNodes: { host: string; port: number }[];
+  /**
+   * The prefix of Candor's own Redis keys (sessions, pacer, rate limits, status page copies). On a
+   * Redis Cluster it is one hash tag, `{candor}`, so keys that are read or written together always
+   * share a slot: a cross-slot error cannot happen. Queues are placed by `queues` instead.
+   */
   queuePrefix: string;
+  /** Where BullMQ keeps the queues: see queueNames in src/queues.ts, the one place that names them. */
+  queues: { prefix: string; tagEachQueue: boolean };
   encryptionKeys: { current: Buffer; previous: Buffer[] };
   lookupHmacKey: Buffer;
   sessionSecret: string;
@@ -451,7 +486,10 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     trustProxy: env.TRUST_PROXY,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
-    queuePrefix: env.QUEUE_PREFIX,
+    redisClusterNodes: env.REDIS_CLUSTER_NODES,
+    // One server: the key names of every earlier release, so an upgrade finds the jobs already queued.
+    queuePrefix: env.REDIS_CLUSTER_NODES.length > 0 ? `{${env.QUEUE_PREFIX}}` : env.QUEUE_PREFIX,
+    queues: { prefix: env.QUEUE_PREFIX, tagEachQueue: env.REDIS_CLUSTER_NODES.length > 0 },
     encryptionKeys: { current: key(env.ENCRYPTION_KEY), previous: env.ENCRYPTION_KEYS_PREVIOUS.map(key) },
     lookupHmacKey: key(env.LOOKUP_HMAC_KEY),
     sessionSecret: env.SESSION_SECRET,

@@ -26,9 +26,9 @@ export async function createDeps(config: Config, options: { clock?: Clock; logge
   const db = createDb(config.databaseUrl, logger);
   const vault = createVault(config.encryptionKeys, config.lookupHmacKey);
   const i18n = await createI18n();
-  const redis = await createWebRedis(config.redisUrl, logger);
-  const queues = createQueues(redis, config.queuePrefix);
-  const portalQueue = createPortalQueue(redis, config.queuePrefix);
+  const redis = await createWebRedis(config, logger);
+  const queues = createQueues(redis, config.queues);
+  const portalQueue = createPortalQueue(redis, config.queues);
   // A queue re-emits its connection's errors; unheard, an 'error' event would end the process.
   for (const queue of [...queues.all(), portalQueue])
     queue.on('error', (error: Error) =>

@@ -24,6 +24,32 @@ export const QUEUE_NAMES = {
   receipts: 'receipts',
 } as const;
 
+type Names<T> = { readonly [K in keyof T]: T[K] extends string ? string : Names<T[K]> };
+export type QueueNames = Names<typeof QUEUE_NAMES>;
+
+/** Where BullMQ keeps the queues (config.queues): its key prefix, and whether each queue has a hash tag. */
+export interface QueuePlacement {
+  prefix: string;
+  tagEachQueue: boolean;
+}
+
+/**
+ * The one place that names the queues in Redis. On a Redis Cluster each name is its own hash tag
+ * (`{send-email}`): BullMQ's scripts touch several keys of one queue at once, which must share a
+ * slot, and different tags put different queues on different nodes. On one server the names stay
+ * as every earlier release wrote them, so an upgrade finds the jobs already queued.
+ */
+export function queueNames(placement: QueuePlacement): QueueNames {
+  const tag = (names: object): object =>
+    Object.fromEntries(
+      Object.entries(names).map(([key, name]) => [
+        key,
+        typeof name === 'string' ? (placement.tagEachQueue ? `{${name}}` : name) : tag(name as object),
+      ]),
+    );
+  return tag(QUEUE_NAMES) as QueueNames;
+}
+
 export interface FanoutJob {
   v: 1;
   campaignId: number;
@@ -143,6 +169,8 @@ export const RECEIPT_JOB_OPTIONS: JobsOptions = {
 };
 
 export interface Queues {
+  /** The queues' names in Redis (queueNames): workers take jobs from these. */
+  names: QueueNames;
   fanout: Queue<FanoutJob>;
   maintenance: Queue<MaintenanceJob>;
   send: Record<Channel, Queue<SendJob>>;
@@ -152,19 +180,19 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
-  const fanout = new Queue<FanoutJob>(QUEUE_NAMES.fanout, { connection, prefix });
-  const maintenance = new Queue<MaintenanceJob>(QUEUE_NAMES.maintenance, { connection, prefix });
+export function createQueues(connection: ConnectionOptions, placement: QueuePlacement): Queues {
+  const names = queueNames(placement);
+  const { prefix } = placement;
+  const fanout = new Queue<FanoutJob>(names.fanout, { connection, prefix });
+  const maintenance = new Queue<MaintenanceJob>(names.maintenance, { connection, prefix });
   const send = Object.fromEntries(
-    CHANNELS.map((channel) => [
-      channel,
-      new Queue<SendJob>(QUEUE_NAMES.send[channel], { connection, prefix }),
-    ]),
+    CHANNELS.map((channel) => [channel, new Queue<SendJob>(names.send[channel], { connection, prefix })]),
   ) as Record<Channel, Queue<SendJob>>;
-  const sendBatch = new Queue<SendBatchJob>(QUEUE_NAMES.sendBatch, { connection, prefix });
-  const receipts = new Queue<ReceiptJob>(QUEUE_NAMES.receipts, { connection, prefix });
+  const sendBatch = new Queue<SendBatchJob>(names.sendBatch, { connection, prefix });
+  const receipts = new Queue<ReceiptJob>(names.receipts, { connection, prefix });
   const all = () => [fanout, maintenance, ...Object.values(send), sendBatch, receipts] as Queue[];
   return {
+    names,
     fanout,
     maintenance,
     send,

@@ -1,11 +1,9 @@
 import { Worker, type Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Deps } from '../src/deps.js';
 import {
   JOB_NAMES,
   PURGE_EVERY_MS,
   PURGE_SCHEDULER_ID,
-  QUEUE_NAMES,
   RECONCILE_SCHEDULER_ID,
   type MaintenanceJob,
 } from '../src/queues.js';
@@ -15,13 +13,13 @@ import { makeFanoutProcessor } from '../src/campaigns/fanout.js';
 import { makeSendProcessor } from '../src/campaigns/send.js';
 import { makeSendBatchProcessor } from '../src/campaigns/send-batch.js';
 import { composeDepsWithCodes } from '../src/codes/compose.js';
-import { PORTAL_QUEUE_NAME } from '../src/portal-messages/queue.js';
 import { makePortalMessageProcessor } from '../src/portal-messages/processor.js';
 import { makeReconcileProcessor } from '../src/campaigns/reconcile.js';
 import { purgeDue } from '../src/retention/purge.js';
 import { limiterFor } from '../src/campaigns/rate-limit.js';
 import { isDatabaseUnavailable } from '../src/platform/db.js';
 import { makeReceiptProcessor } from '../src/deliveries/receipts.js';
+import { createRedisConnection } from '../src/platform/redis.js';
 
 export interface Workers {
   workers: Worker[];
@@ -63,11 +61,13 @@ function waitingForDatabase<T>(deps: Deps, queue: Queue, processor: Processor<T>
 /** Builds every worker from the shared deps. Processors are plain functions made by factories. */
 export function createWorkers(deps: Deps): Workers {
   // Workers block on Redis and must retry forever rather than fail a command (BullMQ's requirement).
-  const connection = new Redis(deps.config.redisUrl, { maxRetriesPerRequest: null });
+  const connection = createRedisConnection(deps.config, 'worker');
   connection.on('error', (error: Error) =>
     deps.logger.warn({ err: error.message }, 'worker redis connection error'),
   );
-  const prefix = deps.config.queuePrefix;
+  // The queues' names in Redis, hash-tagged on a Redis Cluster: the same names the queues were made with.
+  const QUEUE_NAMES = deps.queues.names;
+  const { prefix } = deps.config.queues;
   const { sending } = deps.config;
   const sendDeps = composeDepsWithCodes(deps);
   const reconcile = makeReconcileProcessor(deps);
@@ -125,7 +125,7 @@ export function createWorkers(deps: Deps): Workers {
       { connection, prefix, concurrency: SEND_BATCH_CONCURRENCY, ...locks },
     ),
     new Worker(
-      PORTAL_QUEUE_NAME,
+      QUEUE_NAMES.portal,
       waitingForDatabase(deps, deps.portalQueue, makePortalMessageProcessor(deps)),
       {
         connection,

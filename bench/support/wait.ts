@@ -37,6 +37,8 @@ export async function withTimeout<T>(what: string, promise: Promise<T>, timeoutM
 /**
  * Starts `node --import tsx script ...args` and resolves with the port once it prints `listening <port>`;
  * fails if it exits first or has not listened within `timeoutMs`. `stop()` sends SIGTERM and waits.
+ * BENCH_SERVER_NODE_ARGS adds Node options to the server alone (Node refuses some in NODE_OPTIONS),
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles` to profile the web process under load.
  */
 export async function startListeningProcess(
   what: string,
@@ -45,7 +47,8 @@ export async function startListeningProcess(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<{ port: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

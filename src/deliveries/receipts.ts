@@ -1,7 +1,6 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { isDatabaseUnavailable, isTransactionConflict, withTransaction } from '../platform/db.js';
-import { redisIsReady } from '../platform/redis.js';
+import { redisIsReady, type RedisConnection } from '../platform/redis.js';
 import { UnavailableError } from '../platform/errors.js';
 import type { Vault } from '../platform/vault.js';
 import type { ProviderEvent } from '../channels/channel.js';
@@ -9,6 +8,7 @@ import { followUpFailure, type NextAttemptDeps } from '../campaigns/next-attempt
 import { JOB_NAMES, RECEIPT_JOB_OPTIONS, jobIds, type ReceiptJob } from '../queues.js';
 import { recordProviderEvents, type StatusChange } from './store.js';
 import { isFailure, isMessageStatus } from './status.js';
+import { createBatcher } from '../platform/batch.js';
 
 export interface ReceiptDeps extends NextAttemptDeps {
   vault: Vault;
@@ -16,7 +16,7 @@ export interface ReceiptDeps extends NextAttemptDeps {
    * The connection the queues use, to see whether Redis has been ready since start: BullMQ would
    * wait for that however long it takes, and a provider's request must not hang.
    */
-  redis: Pick<Redis, 'status'>;
+  redis: Pick<RedisConnection, 'status'>;
 }
 
 /**
@@ -49,24 +49,40 @@ async function recordReceipts(
   }
 }
 
+/** Follow-ups of one request's failures run this many at a time (each is its own short transaction). */
+const FOLLOW_UP_CONCURRENCY = 4;
+
 /**
  * A permanent failure (a bounce, an undelivered SMS, a call nobody answered) is followed up on the
  * person's next channel. By now the receipt is recorded, so a follow-up that fails (PostgreSQL or
  * Redis going away between the two) must not turn into an error for the provider: the reconciler
- * follows up every failure that has not been (fallback IS NULL).
+ * follows up every failure that has not been (fallback IS NULL). A batch's failures are followed up
+ * a few at a time, not one after another (a batch of 1,000 SendGrid events holds dozens of bounces);
+ * two of them losing a deadlock over their campaign's row are simply run again (followUpFailure is
+ * safe to repeat).
  */
 async function followUp(deps: ReceiptDeps, changes: readonly StatusChange[]): Promise<void> {
-  for (const change of changes) {
-    if (!isFailure(change.to)) continue;
-    try {
-      await followUpFailure(deps, change.messageId);
-    } catch (error) {
-      deps.logger.warn(
-        { err: error, messageId: change.messageId },
-        'receipt recorded; its fallback is left to the reconciler',
-      );
+  const failed = changes.filter((change) => isFailure(change.to)).map((change) => change.messageId);
+  let next = 0;
+  const lane = async () => {
+    while (next < failed.length) {
+      const messageId = failed[next++]!;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await followUpFailure(deps, messageId);
+          break;
+        } catch (error) {
+          if (isTransactionConflict(error) && attempt < CONFLICT_ATTEMPTS) continue;
+          deps.logger.warn(
+            { err: error, messageId },
+            'receipt recorded; its fallback is left to the reconciler',
+          );
+          break;
+        }
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(FOLLOW_UP_CONCURRENCY, failed.length) }, lane));
 }
 
 /**
@@ -93,6 +109,67 @@ export async function receiveProviderEvents(
   }
   await followUp(deps, changes);
   return 'applied';
+}
+
+/** At most this many single-receipt requests share one transaction. */
+const GROUP_MAX_SIZE = 200;
+
+type GroupResult = { outcome: ReceiptOutcome } | { error: unknown };
+
+/**
+ * Receipts that come one per request (Twilio status callbacks), applied together: the receipts of
+ * the requests that arrive within one turn of the event loop are stored and applied in one
+ * transaction (the same set-based recordProviderEvents as a SendGrid batch), so a burst of callbacks
+ * costs one commit and one counter update instead of one each. Each request is answered only once
+ * its own receipt is committed (or held, or refused), never before. Ordering across requests does not
+ * matter (a status only moves forward), and replays change nothing, as for one request. If the group
+ * fails for any reason, each receipt is received on its own, exactly as it would have been alone:
+ * one bad receipt, a conflict, or PostgreSQL going away mid-group answers each request as if it had
+ * come by itself (applied, held in the receipts queue, or refused so the provider retries).
+ */
+export function createReceiptGrouper(
+  deps: ReceiptDeps,
+  options: { maxSize?: number } = {},
+): (event: ProviderEvent) => Promise<ReceiptOutcome> {
+  const group = createBatcher<ProviderEvent, GroupResult>({
+    maxSize: options.maxSize ?? GROUP_MAX_SIZE,
+    run: (events) => receiveGroup(deps, events),
+  });
+  return async (event) => {
+    const result = await group(event);
+    if ('error' in result) throw result.error;
+    return result.outcome;
+  };
+}
+
+async function receiveGroup(deps: ReceiptDeps, events: ProviderEvent[]): Promise<GroupResult[]> {
+  if (events.length > 1) {
+    const receivedAt = deps.clock.now();
+    let changes: StatusChange[] | null = null;
+    try {
+      changes = await recordReceipts(deps, events, receivedAt);
+    } catch (error) {
+      // PostgreSQL unreachable: each receipt held on its own, under the job id it would have had alone.
+      if (isDatabaseUnavailable(error))
+        return Promise.all(
+          events.map(async (event) => ({ outcome: await holdReceipts(deps, [event], receivedAt, error) })),
+        );
+      // Otherwise each on its own, below: the error that matters is each receipt's own.
+    }
+    if (changes) {
+      // As for one request carrying them all: recorded first, then the failures followed up.
+      await followUp(deps, changes);
+      return events.map(() => ({ outcome: 'applied' as const }));
+    }
+  }
+  return Promise.all(
+    events.map((event) =>
+      receiveProviderEvents(deps, [event]).then(
+        (outcome) => ({ outcome }),
+        (error: unknown) => ({ error }),
+      ),
+    ),
+  );
 }
 
 async function receiveOneByOne(

@@ -8,7 +8,7 @@ import {
 } from '../channels/sendgrid.js';
 import { parseTwilioStatus } from '../channels/twilio.js';
 import { verifiedTwilioParams } from '../web/twilio-signature.js';
-import { receiveProviderEvents, type ReceiptOutcome } from './receipts.js';
+import { createReceiptGrouper, receiveProviderEvents, type ReceiptOutcome } from './receipts.js';
 import { positiveId } from '../platform/ids.js';
 
 type WebhookDeps = Pick<
@@ -44,6 +44,8 @@ function answer(res: Response, outcome: ReceiptOutcome): void {
  * is unreachable, verified receipts wait in the receipts queue (see receipts.ts).
  */
 export function registerWebhooks(app: Express, deps: WebhookDeps): void {
+  // Twilio posts one status per request: the callbacks that arrive together are applied together.
+  const receiveTwilioStatus = createReceiptGrouper(deps);
   app.post('/webhooks/sendgrid', express.raw({ type: '*/*', limit: '5mb' }), async (req, res) => {
     const sendgrid = deps.config.email.sendgrid;
     if (!sendgrid) throw new NotFoundError('SendGrid is not configured');
@@ -80,7 +82,7 @@ export function registerWebhooks(app: Express, deps: WebhookDeps): void {
     async (req, res) => {
       const params = verifiedTwilioParams(deps, req);
       const event = parseTwilioStatus(positiveId(req.query.message), params);
-      answer(res, await receiveProviderEvents(deps, [event]));
+      answer(res, await receiveTwilioStatus(event));
     },
   );
 }

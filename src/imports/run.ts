@@ -20,11 +20,13 @@ import {
 } from './validate.js';
 import type { SourceRecord, StagedBatch } from './stage.js';
 import type { RowStager } from './stage-pool.js';
+import { DistinctPrefixes } from './distinct-prefixes.js';
 import {
   dropStagedRows,
   findImport,
   insertImport,
   insertImportErrors,
+  markDistinctContacts,
   mergeStagedRows,
   recordProgress,
   setImportStatus,
@@ -49,8 +51,8 @@ export const MAX_STORED_ERRORS = 5_000;
 const PROGRESS_EVERY = 10_000;
 /** Rows per batch handed to the stager; PROGRESS_EVERY is a multiple, so progress lands on round counts. */
 const BATCH_ROWS = 500;
-/** Batches being staged at once: enough to keep every thread busy, few enough to bound memory. */
-const BATCHES_IN_FLIGHT = 8;
+/** Batches being staged at once: two a thread keeps two threads busy, and bounds memory. */
+const BATCHES_IN_FLIGHT = 4;
 
 export class ImportFileError extends Error {
   override name = 'ImportFileError';
@@ -156,6 +158,7 @@ export async function runImport(deps: ImportDeps, options: ImportOptions): Promi
   await discardWaitingImports(deps, options.incidentId);
   const record = await insertImport(deps.db, options);
   const counts = { processed: 0, valid: 0, invalid: 0 };
+  const contacts = new DistinctPrefixes();
   let storedErrors = 0;
   let pendingErrors: RowError[] = [];
   const flushErrors = async () => {
@@ -176,6 +179,7 @@ export async function runImport(deps: ImportDeps, options: ImportOptions): Promi
     counts.processed += staged.valid + staged.invalid;
     counts.valid += staged.valid;
     counts.invalid += staged.invalid;
+    contacts.addAll(staged.dedupePrefixes);
     if (staged.copyText && !copy.write(staged.copyText)) await once(copy, 'drain');
     for (const error of staged.errors) {
       if (storedErrors >= MAX_STORED_ERRORS) break;
@@ -246,6 +250,7 @@ export async function runImport(deps: ImportDeps, options: ImportOptions): Promi
   }
   client.release();
   await flushErrors();
+  if (contacts.distinct) await markDistinctContacts(deps.db, record.id);
   await recordProgress(deps.db, record.id, counts);
   options.onProgress?.(counts);
 
@@ -271,16 +276,22 @@ export async function runImport(deps: ImportDeps, options: ImportOptions): Promi
 /** The editor's "import the valid rows": every staged row goes in, in one transaction, or none does. */
 export async function commitImport(deps: ImportDeps, importId: number): Promise<ImportRecord> {
   await withTransaction(deps.db, async (tx) => {
-    const { rows } = await tx.query<{ status: string; incident_id: number; rows_valid: number }>(
-      'SELECT status, incident_id, rows_valid FROM imports WHERE id = $1 FOR UPDATE',
-      [importId],
-    );
+    const { rows } = await tx.query<{
+      status: string;
+      incident_id: number;
+      rows_valid: number;
+      distinct_contacts: boolean;
+    }>('SELECT status, incident_id, rows_valid, distinct_contacts FROM imports WHERE id = $1 FOR UPDATE', [
+      importId,
+    ]);
     const current = rows[0];
     if (!current) throw new NotFoundError(`There is no import ${importId}.`);
     if (current.status !== 'validating' && current.status !== 'needs_review')
       throw new ConflictError('This import has already been completed or discarded.');
     if (current.rows_valid === 0) throw new ConflictError('This import has no valid rows to import.');
-    const merged = await mergeStagedRows(tx, importId, current.incident_id);
+    const merged = await mergeStagedRows(tx, importId, current.incident_id, {
+      distinctContacts: current.distinct_contacts,
+    });
     await dropStagedRows(tx, importId);
     await setImportStatus(tx, importId, ['validating', 'needs_review'], 'completed', {
       finishedAt: deps.clock.now(),

@@ -43,7 +43,7 @@ export function threadPoolStager(
     idleTimeout: 30_000,
     // Each batch is garbage as soon as it is returned: small heaps collect it early, so threads add
     // little to the process's memory (the import must stay under 256 MB at a million rows).
-    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 },
+    resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 48 },
   });
   return {
     stage: (input) => pool.run(input),

@@ -37,12 +37,19 @@ export interface StagedBatch {
   invalid: number;
   /** Every problem of the invalid rows, in line order; the caller decides how many to keep. */
   errors: RowError[];
+  /**
+   * The first 8 bytes of each valid row's dedupe hash, as two 32-bit halves, in the order of the
+   * rows: enough for the caller to prove a file has no two rows for one contact (distinct prefixes
+   * mean distinct hashes), so the rows can go into an empty incident without sorting them.
+   */
+  dedupePrefixes: Uint32Array;
 }
 
 export function stageBatch(vault: Vault, input: StageBatchInput): StagedBatch {
   const { columns, records } = input;
   const lines: string[] = [];
   const errors: RowError[] = [];
+  const prefixes = new Uint32Array(records.length * 2);
   let invalid = 0;
   // Random bytes for reference codes in one system call per batch, not one per row.
   const random = crypto.randomBytes(REFERENCE_CODE_BYTES * records.length);
@@ -68,17 +75,27 @@ export function stageBatch(vault: Vault, input: StageBatchInput): StagedBatch {
       continue;
     }
     const offset = lines.length * REFERENCE_CODE_BYTES;
+    const dedupe = vault.hash('dedupe', dedupeKey(result.person));
+    prefixes[lines.length * 2] = dedupe.readUInt32BE(0);
+    prefixes[lines.length * 2 + 1] = dedupe.readUInt32BE(4);
     lines.push(
-      stagedLine(
+      rowText(
         vault,
         input.importId,
         source.line,
         result.person,
+        dedupe,
         random.subarray(offset, offset + REFERENCE_CODE_BYTES),
       ),
     );
   }
-  return { copyText: lines.join(''), valid: lines.length, invalid, errors };
+  return {
+    copyText: lines.join(''),
+    valid: lines.length,
+    invalid,
+    errors,
+    dedupePrefixes: prefixes.slice(0, lines.length * 2),
+  };
 }
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
@@ -94,12 +111,37 @@ const textOrNull = (value: string | null) => (value === null ? NULL : copyText(v
 const array = (items: readonly string[]) =>
   copyText(`{${items.map((item) => `"${item.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`);
 
+/**
+ * Birth years have about 120 possible values, so their keyed hashes (as COPY text) are computed once
+ * per vault and thread rather than once per row.
+ */
+const birthYearHashes = new WeakMap<Vault, Map<number, string>>();
+function birthYearHash(vault: Vault, year: number | null): string {
+  if (year === null) return NULL;
+  let known = birthYearHashes.get(vault);
+  if (!known) birthYearHashes.set(vault, (known = new Map<number, string>()));
+  let text = known.get(year);
+  if (text === undefined) known.set(year, (text = bytea(vault.hash('birth_year', String(year)))));
+  return text;
+}
+
 /** One staged row in COPY text format: normalized, hashed and encrypted before it leaves the process. */
 export function stagedLine(
   vault: Vault,
   importId: number,
   line: number,
   person: PersonInput,
+  referenceBytes: Uint8Array,
+): string {
+  return rowText(vault, importId, line, person, vault.hash('dedupe', dedupeKey(person)), referenceBytes);
+}
+
+function rowText(
+  vault: Vault,
+  importId: number,
+  line: number,
+  person: PersonInput,
+  dedupeHash: Buffer,
   referenceBytes: Uint8Array,
 ): string {
   const code = formatReferenceCode(referenceBytes);
@@ -111,13 +153,13 @@ export function stagedLine(
     [
       String(importId),
       String(line),
-      bytea(vault.hash('dedupe', dedupeKey(person))),
+      bytea(dedupeHash),
       bytea(vault.hash('reference', normalizeReferenceCode(code)!)),
       vault.seal(code),
       hash('email', person.email),
       hash('phone', person.phone),
       hash('postal_code', person.postalCode),
-      hash('birth_year', person.birthYear === null ? null : String(person.birthYear)),
+      birthYearHash(vault, person.birthYear),
       seal(person.name),
       seal(person.email),
       seal(person.phone),

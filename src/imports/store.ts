@@ -167,12 +167,42 @@ export const STAGING_COLUMNS = ['import_id', 'line', ...PERSON_COLUMNS] as const
  * Moves an import's staged rows into people in one statement: all of them or none. Two rows for one
  * contact (same keyed hash) collapse to the later line; a contact already on file is updated and keeps
  * the reference code already printed on its notices.
+ *
+ * The first import into an incident with nobody in it (the common case: a breach's list) has no one
+ * to merge with, so its rows are inserted without conflict handling; and when the file's contacts are
+ * known to be distinct they are not sorted either. Should someone be added to the incident meanwhile
+ * (the API, between the check and the insert), the unique index refuses and the full merge runs instead.
+ * Call it inside a transaction: the fast attempt is undone to a savepoint before the merge.
  */
 export async function mergeStagedRows(
   db: Queryable,
   importId: number,
   incidentId: number,
-): Promise<{ created: number; updated: number }> {
+  options: { distinctContacts: boolean } = { distinctContacts: false },
+): Promise<{ created: number; updated: number; path: 'insert' | 'merge' }> {
+  const { rows: empty } = await db.query<{ empty: boolean }>(
+    'SELECT NOT EXISTS (SELECT 1 FROM people WHERE incident_id = $1) AS empty',
+    [incidentId],
+  );
+  if (empty[0]?.empty) {
+    await db.query('SAVEPOINT first_import');
+    try {
+      const { rowCount } = await db.query(
+        options.distinctContacts
+          ? `INSERT INTO people (incident_id, ${PERSON_COLUMNS.join(', ')})
+             SELECT $2::bigint, ${PERSON_COLUMNS.join(', ')} FROM import_rows WHERE import_id = $1`
+          : `INSERT INTO people (incident_id, ${PERSON_COLUMNS.join(', ')})
+             SELECT DISTINCT ON (dedupe_hash) $2::bigint, ${PERSON_COLUMNS.join(', ')}
+             FROM import_rows WHERE import_id = $1 ORDER BY dedupe_hash, line DESC`,
+        [importId, incidentId],
+      );
+      await db.query('RELEASE SAVEPOINT first_import');
+      return { created: rowCount ?? 0, updated: 0, path: 'insert' };
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      await db.query('ROLLBACK TO SAVEPOINT first_import');
+    }
+  }
   const updates = PERSON_COLUMNS.filter(
     (column) => !['dedupe_hash', 'reference_hash', 'reference_enc'].includes(column),
   )
@@ -189,7 +219,14 @@ export async function mergeStagedRows(
      FROM upserted`,
     [importId, incidentId],
   );
-  return rows[0] ?? { created: 0, updated: 0 };
+  return { ...(rows[0] ?? { created: 0, updated: 0 }), path: 'merge' };
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Records that the import's valid rows were read and found to name distinct contacts. */
+export async function markDistinctContacts(db: Queryable, importId: number): Promise<void> {
+  await db.query('UPDATE imports SET distinct_contacts = true WHERE id = $1', [importId]);
 }
 
 export async function dropStagedRows(db: Queryable, importId: number): Promise<void> {

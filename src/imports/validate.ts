@@ -125,6 +125,25 @@ function isKnownTimeZone(zone: string): boolean {
     return false;
   }
 }
+/**
+ * A file holds a handful of languages and zones in a million rows: each distinct text is checked once
+ * (`Intl` is slow to ask), and the memo is dropped if a file is strange enough to fill it.
+ */
+function memo<T>(check: (text: string) => T): (text: string) => T {
+  const known = new Map<string, T>();
+  return (text) => {
+    let answer = known.get(text);
+    if (answer === undefined && !known.has(text)) {
+      if (known.size >= 1_000) known.clear();
+      answer = check(text);
+      known.set(text, answer);
+    }
+    return answer as T;
+  };
+}
+const languageTag = memo(normalizeLanguageTag);
+const knownTimeZone = memo(isKnownTimeZone);
+
 const YES = new Set(['', 'yes', 'y', 'true', '1']);
 const NO = new Set(['no', 'n', 'false', '0']);
 const MAX_CELL = 2_000;
@@ -196,7 +215,7 @@ export function validateRow(
   if (!emailText && !phoneText && !postalAddress) problem(null, 'no_contact');
 
   const languageText = cell('language');
-  const locale = languageText ? normalizeLanguageTag(languageText) : options.defaultLocale;
+  const locale = languageText ? languageTag(languageText) : options.defaultLocale;
   if (!locale) problem('language', 'language_invalid');
 
   const channelText = cell('preferred_channel').toLowerCase();
@@ -208,7 +227,7 @@ export function validateRow(
     problem('accessibility_needs', 'accessibility_invalid');
 
   const timeZoneText = cell('time_zone');
-  if (timeZoneText && !isKnownTimeZone(timeZoneText)) problem('time_zone', 'time_zone_invalid');
+  if (timeZoneText && !knownTimeZone(timeZoneText)) problem('time_zone', 'time_zone_invalid');
 
   const birthYearText = cell('birth_year');
   const birthYear = birthYearText === '' ? null : Number(birthYearText);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.js';
 import { createBatcher } from './batch.js';
 
 /**
@@ -136,7 +136,7 @@ return ms(resume - now)
 const MIN_TTL_MS = 60 * 60 * 1000;
 
 export function createPacer(
-  redis: Redis,
+  redis: RedisConnection,
   options: { keyPrefix: string; ratePerSecond: Record<string, number> },
 ): Pacer {
   const interval = (key: string) => {

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import { createRedisConnection, type RedisSettings } from './redis.js';
 
 /** Checks PostgreSQL and Redis answer, and says exactly how to start whichever does not. */
-export async function checkServices(config: { databaseUrl: string; redisUrl: string }): Promise<string[]> {
+export async function checkServices(config: { databaseUrl: string } & RedisSettings): Promise<string[]> {
   const problems: string[] = [];
   const client = new pg.Client({ connectionString: config.databaseUrl, connectionTimeoutMillis: 3_000 });
   try {
@@ -13,18 +13,18 @@ export async function checkServices(config: { databaseUrl: string; redisUrl: str
   } finally {
     await client.end().catch(() => undefined);
   }
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true,
-    connectTimeout: 3_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+  const redis = createRedisConnection(config, 'check');
   redis.on('error', () => undefined);
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    problems.push(redisProblem(config.redisUrl, (error as Error).message));
+    const message = (error as Error).message;
+    problems.push(
+      config.redisClusterNodes.length > 0
+        ? `Redis Cluster is not reachable at ${config.redisClusterNodes.map((node) => `${node.host}:${node.port}`).join(', ')} (${message}).\n    Check that these nodes run Redis with cluster-enabled yes and that REDIS_CLUSTER_NODES is right.`
+        : redisProblem(config.redisUrl, message),
+    );
   } finally {
     redis.disconnect();
   }

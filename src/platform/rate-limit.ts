@@ -1,5 +1,5 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.js';
 
 export interface RateLimit {
   /** Counts one attempt for `key`; says whether it is allowed and, if not, when to try again. */
@@ -9,7 +9,7 @@ export interface RateLimit {
 
 /** A limit held in Redis, so it holds across every web process. */
 export function createRateLimit(
-  deps: { redis: Redis; config: { queuePrefix: string } },
+  deps: { redis: RedisConnection; config: { queuePrefix: string } },
   options: { name: string; points: number; durationSeconds: number; blockSeconds?: number },
 ): RateLimit {
   const limiter = new RateLimiterRedis({

@@ -1,12 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { QUEUE_NAMES } from '../queues.js';
-
-/**
- * The portal's own messages: a one-time code for someone who asked by email or phone, and the link
- * that confirms an update subscription. Kept apart from the campaign send queues so a mass send never
- * delays the code a person is waiting for. Payloads carry ids only.
- */
-export const PORTAL_QUEUE_NAME = QUEUE_NAMES.portal;
+import { queueNames, type QueuePlacement } from '../queues.js';
 
 export const PORTAL_JOBS = {
   accessCode: 'access-code',
@@ -48,8 +41,14 @@ export const PORTAL_JOB_OPTIONS: JobsOptions = {
 
 export type PortalQueue = Queue<PortalJob>;
 
-export function createPortalQueue(connection: ConnectionOptions, prefix: string): PortalQueue {
-  return new Queue<PortalJob>(PORTAL_QUEUE_NAME, { connection, prefix });
+/**
+ * The portal's own messages: a one-time code for someone who asked by email or phone, and the link
+ * that confirms an update subscription. Kept apart from the campaign send queues so a mass send never
+ * delays the code a person is waiting for. Payloads carry ids only.
+ * Named in Redis by queueNames, like every queue.
+ */
+export function createPortalQueue(connection: ConnectionOptions, placement: QueuePlacement): PortalQueue {
+  return new Queue<PortalJob>(queueNames(placement).portal, { connection, prefix: placement.prefix });
 }
 
 /**

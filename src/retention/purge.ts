@@ -41,8 +41,8 @@ export async function retentionOf(
 
 /**
  * Purges what the retention schedule says is due: the personal data of every incident resolved more
- * than RETENTION_DAYS ago (again, if people were imported after an earlier purge), and expired
- * one-time lookup codes. Each incident in a transaction of its own; safe to run twice at once.
+ * than RETENTION_DAYS ago (again, if people were imported after an earlier purge), expired
+ * one-time lookup codes, and staff invitations closed longer ago than that. Each incident in a transaction of its own; safe to run twice at once.
  */
 export async function purgeDue(
   deps: RetentionDeps,
@@ -78,7 +78,23 @@ export async function purgeDue(
     new Date(now.getTime() - EXPIRED_ACCESS_REQUESTS_AFTER_MS),
   ]);
   if (rowCount) deps.logger.info({ accessRequests: rowCount }, 'expired lookup codes purged');
+  const invitations = await purgeClosedInvitations(deps.db, cutoff);
+  if (invitations) deps.logger.info({ staffInvitations: invitations }, 'closed staff invitations purged');
   return reports;
+}
+
+/**
+ * Staff invitations hold an address (sealed) that has no use once the link is closed: accepted (the
+ * account has the address now), withdrawn or expired. They go RETENTION_DAYS after closing, by
+ * which time the console's list and any question about them are long past; the audit log keeps who
+ * invited whom.
+ */
+async function purgeClosedInvitations(db: Queryable, cutoff: Date): Promise<number> {
+  const { rowCount } = await db.query(
+    'DELETE FROM staff_invitations WHERE COALESCE(accepted_at, withdrawn_at, expires_at) < $1',
+    [cutoff],
+  );
+  return rowCount ?? 0;
 }
 
 /** Support requests matching `where`, with their notes and staff answers: what people and staff wrote. */

@@ -11,6 +11,8 @@ import { purgeDue } from '../../src/retention/purge.js';
 import { rotateKeys } from '../../src/retention/rotate.js';
 import { SEALED_COLUMNS } from '../../src/retention/sealed-columns.js';
 import { createVault, keyId } from '../../src/platform/vault.js';
+import { fixedClock } from '../../src/platform/clock.js';
+import { inviteStaff, withdrawStaffInvitation } from '../../src/staff/invitations.js';
 import type { Incident } from '../../src/incidents/store.js';
 import { makeStaffAccount, signedInAgent } from '../support/console.js';
 
@@ -190,6 +192,29 @@ describe('retention: purging personal data on schedule, and rotating the encrypt
       expect(await personalDataOf(incident.id)).toMatchObject({ people: 2, support: 1, subscriptions: 1 });
     }
     expect(await purgeDue(ctx.deps)).toEqual([]);
+  });
+
+  it('purges staff invitations closed longer ago than the retention, and keeps open and recent ones', async () => {
+    const retention = ctx.deps.config.retentionDays;
+    const at = (daysAgo: number) => ({
+      ...ctx.deps,
+      clock: fixedClock(new Date(Date.now() - daysAgo * DAY)),
+    });
+    const invite = (deps: ReturnType<typeof at>, email: string) =>
+      inviteStaff(deps, { email, displayName: 'Colleague', role: 'viewer', invitedBy: null });
+    const expiredLongAgo = await invite(at(retention + 5), 'expired@staff.example');
+    const withdrawnLongAgo = await invite(at(retention + 2), 'withdrawn@staff.example');
+    await withdrawStaffInvitation(at(retention + 1), { id: withdrawnLongAgo.id });
+    const withdrawnRecently = await invite(at(retention + 2), 'recent@staff.example');
+    await withdrawStaffInvitation(at(1), { id: withdrawnRecently.id });
+    const open = await invite(at(0), 'open@staff.example');
+
+    await purgeDue(ctx.deps);
+    const { rows } = await ctx.deps.db.query<{ id: number }>('SELECT id FROM staff_invitations ORDER BY id');
+    const kept = rows.map((row) => row.id);
+    expect(kept).toEqual(expect.arrayContaining([withdrawnRecently.id, open.id]));
+    expect(kept).not.toContain(expiredLongAgo.id);
+    expect(kept).not.toContain(withdrawnLongAgo.id);
   });
 
   it('purges people imported into an incident after its purge, on the next run', async () => {

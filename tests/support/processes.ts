@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -122,6 +122,129 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
 }
 
+/** Whether redis-server is installed here (the Redis Cluster test needs it; without it, it is skipped). */
+export function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export interface PrivateRedisCluster {
+  nodes: { host: string; port: number }[];
+  /** One plain connection per node, to ask each node what it holds. */
+  admins: Redis[];
+  /** Kills every node and removes the temporary directory. */
+  stop(): Promise<void>;
+}
+
+/** A free port whose cluster bus port (port + 10000) is free too. */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10_000 > 65_535) continue;
+    const busFree = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port + 10_000, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (busFree) return port;
+  }
+}
+
+/**
+ * A throwaway Redis Cluster: `size` cluster-enabled redis-server processes on free loopback ports,
+ * their state in a temporary directory, joined with `redis-cli --cluster create` (masters only, the
+ * slots split evenly). Everything started is killed and removed again, also when start-up fails.
+ */
+export async function startPrivateRedisCluster(size = 3): Promise<PrivateRedisCluster> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'candor-redis-cluster-'));
+  const children: ChildProcess[] = [];
+  const admins: Redis[] = [];
+  const nodes: { host: string; port: number }[] = [];
+  const stop = async () => {
+    for (const admin of admins) admin.disconnect();
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }),
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < size; i += 1) {
+      const port = await freeClusterPort();
+      nodes.push({ host: '127.0.0.1', port });
+      children.push(
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            '--cluster-node-timeout',
+            '5000',
+            '--dir',
+            dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+          ],
+          { stdio: 'ignore' },
+        ),
+      );
+      const admin = new Redis(port, '127.0.0.1', {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        retryStrategy: () => 50,
+      });
+      admin.on('error', () => undefined);
+      admins.push(admin);
+    }
+    await Promise.all(
+      admins.map((admin, i) =>
+        eventually(`cluster node ${i + 1} to answer`, async () => (await admin.ping()) === 'PONG', 10_000),
+      ),
+    );
+    await run(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map((node) => `${node.host}:${node.port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { timeout: 30_000 },
+    );
+    // Every node must see the whole cluster with every slot served before a client may rely on it.
+    await eventually(
+      'the redis cluster to be ok on every node',
+      async () => {
+        const infos = await Promise.all(admins.map((admin) => admin.cluster('INFO')));
+        return infos.every(
+          (info) =>
+            info.includes('cluster_state:ok') &&
+            info.includes(`cluster_known_nodes:${size}`) &&
+            info.includes('cluster_slots_ok:16384'),
+        );
+      },
+      30_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, admins, stop };
+}
+
 export interface PrivatePostgres {
   url: string;
   /** Stops the server (fast: open connections are cut) and starts it again. */
@@ -192,7 +315,8 @@ export async function startWebProcess(config: Config, env: Record<string, string
       NODE_ENV: 'test',
       DATABASE_URL: config.databaseUrl,
       REDIS_URL: config.redisUrl,
-      QUEUE_PREFIX: config.queuePrefix,
+      REDIS_CLUSTER_NODES: config.redisClusterNodes.map((node) => `${node.host}:${node.port}`).join(','),
+      QUEUE_PREFIX: config.queues.prefix,
       PUBLIC_BASE_URL: config.publicBaseUrl,
       ...env,
     },

@@ -54,4 +54,15 @@ describe('vault', () => {
     const expected = crypto.createHmac('sha256', hmacKey).update('email\0a@b.c').digest();
     expect(vault.hash('email', 'a@b.c').equals(expected)).toBe(true);
   });
+
+  it('computes the same HMAC as Node for keys shorter than, equal to and longer than a SHA-256 block', () => {
+    for (const length of [16, 32, 64, 65, 100]) {
+      const hmacKey = crypto.randomBytes(length);
+      const vault = createVault({ current: key(), previous: [] }, hmacKey);
+      for (const value of ['', 'a@b.c', '+447400123456', 'é'.repeat(300)]) {
+        const expected = crypto.createHmac('sha256', hmacKey).update(`phone\0${value}`).digest();
+        expect(vault.hash('phone', value).equals(expected)).toBe(true);
+      }
+    }
+  });
 });
