@@ -155,6 +155,8 @@ const schema = z.object({
   SENDGRID_API_KEY: z.string().optional(),
   SENDGRID_API_BASE_URL: z.url().default('https://api.sendgrid.com'),
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
+  /** Emails per SendGrid request (1,000 at most); 1 sends each on its own. See README, Campaigns. */
+  SENDGRID_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(1),
   /** SendGrid's Email Activity may take this long to list a message: "not found" before then is asked again. */
   SENDGRID_ACTIVITY_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(1_800),
   /** A signed SendGrid event batch older than this is refused (each SendGrid retry is signed afresh). */
@@ -402,6 +404,8 @@ export interface Config {
       webhookPublicKey: string;
       webhookMaxAgeSeconds: number;
       activityLagMs: number;
+      /** Emails per request: above 1, a campaign's emails go in batches (src/campaigns/send-batch.ts). */
+      batchSize: number;
     } | null;
     smtp: { url: string } | null;
   };
@@ -546,6 +550,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
               webhookPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY,
               webhookMaxAgeSeconds: env.SENDGRID_WEBHOOK_MAX_AGE_SECONDS,
               activityLagMs: env.SENDGRID_ACTIVITY_LAG_SECONDS * 1000,
+              batchSize: env.SENDGRID_BATCH_SIZE,
             }
           : null,
       smtp: env.SMTP_URL ? { url: env.SMTP_URL } : null,

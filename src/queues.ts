@@ -16,6 +16,8 @@ export const QUEUE_NAMES = {
     Channel,
     string
   >,
+  /** Email in batches, one job per fan-out page: src/campaigns/send-batch.ts. */
+  sendBatch: 'send-email-batch',
   /** One-time codes and subscription confirmations: src/portal-messages/queue.ts. */
   portal: 'portal-messages',
   /** Verified delivery receipts that arrived while PostgreSQL was unreachable: src/deliveries/receipts.ts. */
@@ -68,6 +70,20 @@ export interface SendJob {
   unknown?: { provider: string };
 }
 
+/** The ids of a fan-out page's emails, sent in as few provider requests as render the same. */
+export interface SendBatchJob {
+  v: 1;
+  campaignId: number;
+  messageIds: number[];
+  /**
+   * Requests the provider accepted that PostgreSQL could not record (restarting): the retry records
+   * these instead of sending them again. Ids only.
+   */
+  accepted?: { provider: string; providerMessageId: string; messageIds: number[] }[];
+  /** Requests that went without an answer, not yet recorded `unknown`: the retry records them. */
+  unknown?: { provider: string; messageIds: number[] }[];
+}
+
 /** The reconciler: re-enqueues what Redis lost, restarts fan-outs, plans fallbacks, completes campaigns. */
 export interface MaintenanceJob {
   v: 1;
@@ -90,6 +106,7 @@ export interface ReceiptJob {
 export const JOB_NAMES = {
   fanout: 'fanout',
   send: 'send',
+  sendBatch: 'send-batch',
   reconcile: 'reconcile',
   purge: 'purge',
   receipt: 'receipt',
@@ -103,6 +120,8 @@ export const PURGE_EVERY_MS = 6 * 60 * 60 * 1000;
 export const jobIds = {
   fanout: (campaignId: number) => `fanout-${campaignId}`,
   send: (messageId: number) => `send-${messageId}`,
+  /** One per fan-out page, named by where the page starts: a repeated page adds nothing. */
+  sendBatch: (campaignId: number, pageAfter: number) => `sendbatch-${campaignId}-${pageAfter}`,
   /**
    * From the provider's own event ids, so a provider retrying the same request (SendGrid does, for
    * 24 h) adds nothing while the first copy waits. Hashed: event ids are the provider's strings and
@@ -125,6 +144,9 @@ export const SEND_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: true,
   removeOnFail: { count: 10_000 },
 };
+
+/** As SEND_JOB_OPTIONS; a batch that keeps failing hands its messages to per-message jobs. */
+export const SEND_BATCH_JOB_OPTIONS: JobsOptions = { ...SEND_JOB_OPTIONS, attempts: 5 };
 
 export const FANOUT_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
@@ -152,6 +174,7 @@ export interface Queues {
   fanout: Queue<FanoutJob>;
   maintenance: Queue<MaintenanceJob>;
   send: Record<Channel, Queue<SendJob>>;
+  sendBatch: Queue<SendBatchJob>;
   receipts: Queue<ReceiptJob>;
   all(): Queue[];
   close(): Promise<void>;
@@ -165,13 +188,15 @@ export function createQueues(connection: ConnectionOptions, placement: QueuePlac
   const send = Object.fromEntries(
     CHANNELS.map((channel) => [channel, new Queue<SendJob>(names.send[channel], { connection, prefix })]),
   ) as Record<Channel, Queue<SendJob>>;
+  const sendBatch = new Queue<SendBatchJob>(names.sendBatch, { connection, prefix });
   const receipts = new Queue<ReceiptJob>(names.receipts, { connection, prefix });
-  const all = () => [fanout, maintenance, ...Object.values(send), receipts] as Queue[];
+  const all = () => [fanout, maintenance, ...Object.values(send), sendBatch, receipts] as Queue[];
   return {
     names,
     fanout,
     maintenance,
     send,
+    sendBatch,
     receipts,
     all,
     async close() {

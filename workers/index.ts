@@ -11,6 +11,7 @@ import type { Job } from 'bullmq';
 import { CHANNELS } from '../src/channels/kinds.js';
 import { makeFanoutProcessor } from '../src/campaigns/fanout.js';
 import { makeSendProcessor } from '../src/campaigns/send.js';
+import { makeSendBatchProcessor } from '../src/campaigns/send-batch.js';
 import { composeDepsWithCodes } from '../src/codes/compose.js';
 import { makePortalMessageProcessor } from '../src/portal-messages/processor.js';
 import { makeReconcileProcessor } from '../src/campaigns/reconcile.js';
@@ -25,6 +26,12 @@ export interface Workers {
   /** Stops taking jobs, lets in-flight ones finish (BullMQ hands back any that cannot), then closes. */
   close(): Promise<void>;
 }
+
+/**
+ * Batch jobs each process at most one request at a time and hold up to a page of messages: a few at
+ * once keep claiming, rendering and the provider call overlapping without holding many claims.
+ */
+export const SEND_BATCH_CONCURRENCY = 4;
 
 /** While PostgreSQL is away, a queue rests this long between tries, without spending any job's attempts. */
 export const DATABASE_WAIT_MS = 2_000;
@@ -106,6 +113,16 @@ export function createWorkers(deps: Deps): Workers {
             ...locks,
           },
         ),
+    ),
+    // Email in batches (only where the email adapter sends batches: SendGrid).
+    new Worker(
+      QUEUE_NAMES.sendBatch,
+      waitingForDatabase(
+        deps,
+        deps.queues.sendBatch,
+        makeSendBatchProcessor({ ...sendDeps, pacer: deps.pacer }),
+      ),
+      { connection, prefix, concurrency: SEND_BATCH_CONCURRENCY, ...locks },
     ),
     new Worker(
       QUEUE_NAMES.portal,

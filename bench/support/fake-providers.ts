@@ -9,6 +9,7 @@ import { TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN } from '../../tests/support/provi
 const fake = await startFakeProviders({
   twilioAccountSid: TWILIO_ACCOUNT_SID,
   twilioAuthToken: TWILIO_AUTH_TOKEN,
+  keepSendgridMessages: false,
 });
 fake.setBehaviour((request) => {
   // Keep nothing but the count: a benchmark of 100,000 sends would otherwise hold every body.

@@ -1,9 +1,18 @@
 import type { Job } from 'bullmq';
-import { withTransaction, type Db } from '../platform/db.js';
+import { withTransaction, type Db, type Queryable } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
-import { jobIds, JOB_NAMES, SEND_JOB_OPTIONS, type FanoutJob, type Queues } from '../queues.js';
+import {
+  jobIds,
+  JOB_NAMES,
+  SEND_BATCH_JOB_OPTIONS,
+  SEND_JOB_OPTIONS,
+  type FanoutJob,
+  type Queues,
+} from '../queues.js';
+import type { ChannelAdapters } from '../channels/channel.js';
+import { isCodeMessageKind } from '../notices/render.js';
 import { CHANNELS, type Channel } from '../channels/kinds.js';
 import {
   claimNotices,
@@ -26,6 +35,8 @@ export interface FanoutDeps {
   clock: Clock;
   config: { sending: SendingConfig };
   audienceNarrowings: readonly AudienceNarrowing[];
+  /** Where the email adapter sends batches (`sendBatch`), each page's emails go as one batch job. */
+  channels?: ChannelAdapters;
 }
 
 export const FANOUT_PAGE_SIZE = 1_000;
@@ -49,6 +60,8 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
     if (isWaitingForSchedule(campaign, deps.clock.now())) return { people: 0, skipped: 0 };
     const scope = await findClaimScope(deps.db, campaign);
     let cursor = campaign.fanoutCursor;
+    // Code offers say something of each person's own (their code): those go one by one.
+    const batchEmail = deps.channels?.email.sendBatch !== undefined && !isCodeMessageKind(campaign.kind);
     let people = 0;
     let skipped = 0;
     for (;;) {
@@ -85,6 +98,8 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
           planned = planned.filter((m) => m.channel === null || claimed.has(m.personId));
         }
         const inserted = await insertFirstMessages(tx, campaign.id, planned, now);
+        // In the same transaction: no reconciler can see these emails without the batch that holds them.
+        if (batchEmail) await assignSendBatch(tx, campaign.id, cursor, planned, now);
         const lost = page.skipped.length + page.messages.length - planned.length;
         await recordFanoutPage(tx, campaign.id, {
           inserted: inserted.length,
@@ -103,7 +118,23 @@ export function makeFanoutProcessor(deps: FanoutDeps) {
         campaign.id,
         page.messages.map((m) => m.personId),
       );
-      await enqueueSends(deps.queues, queued, now);
+      if (batchEmail) {
+        const batched = queued.filter((m) => m.channel === 'email' && !(m.send_after && m.send_after > now));
+        await enqueueSendBatch(
+          deps.queues,
+          campaign.id,
+          cursor,
+          batched.map((m) => m.id),
+        );
+        const inBatch = new Set(batched);
+        await enqueueSends(
+          deps.queues,
+          queued.filter((m) => !inBatch.has(m)),
+          now,
+        );
+      } else {
+        await enqueueSends(deps.queues, queued, now);
+      }
       cursor = page.lastId;
       people += page.messages.length + page.skipped.length - pageSkipped;
       skipped += pageSkipped;
@@ -137,4 +168,42 @@ export async function enqueueSends(
       });
     if (jobs.length > 0) await queues.send[channel].addBulk(jobs);
   }
+}
+
+/** Marks a page's new emails with the batch job that will hold them (see enqueueSendBatch). */
+async function assignSendBatch(
+  tx: Queryable,
+  campaignId: number,
+  pageAfter: number,
+  planned: { personId: number; channel: Channel | null }[],
+  now: Date,
+): Promise<void> {
+  const people = planned.filter((m) => m.channel === 'email').map((m) => m.personId);
+  if (people.length === 0) return;
+  await tx.query(
+    `UPDATE messages SET batch_job = $1
+     WHERE campaign_id = $2 AND attempt = 1 AND person_id = ANY($3::bigint[]) AND status = 'queued'
+       AND channel = 'email' AND batch_job IS NULL AND (send_after IS NULL OR send_after <= $4)`,
+    [jobIds.sendBatch(campaignId, pageAfter), campaignId, people, now],
+  );
+}
+
+/**
+ * Queues a page's emails as one batch job (src/campaigns/send-batch.ts), named by where the page
+ * starts, so a repeated page adds nothing. The messages already name that job (assignSendBatch):
+ * the reconciler tells by it a message a live batch holds from one Redis lost.
+ */
+export async function enqueueSendBatch(
+  queues: Queues,
+  campaignId: number,
+  pageAfter: number,
+  messageIds: number[],
+): Promise<void> {
+  if (messageIds.length === 0) return;
+  const jobId = jobIds.sendBatch(campaignId, pageAfter);
+  await queues.sendBatch.add(
+    JOB_NAMES.sendBatch,
+    { v: 1, campaignId, messageIds: [...messageIds].sort((a, b) => a - b) },
+    { ...SEND_BATCH_JOB_OPTIONS, jobId },
+  );
 }

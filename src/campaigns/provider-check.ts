@@ -49,9 +49,26 @@ export async function checkWithProviders(deps: ProviderCheckDeps): Promise<Provi
   return report;
 }
 
+/**
+ * A batch request's claims gone stale: the worker died between the request and recording its answer,
+ * and the provider may hold every message of it. Never sent again blindly: each becomes `unknown`,
+ * as if the request had timed out, and is asked about below once due.
+ */
+async function settleAbandonedBatchClaims(deps: ProviderCheckDeps, now: Date): Promise<void> {
+  const staleBefore = new Date(now.getTime() - deps.config.sending.staleSendingMs);
+  const { rowCount } = await deps.db.query(
+    `UPDATE messages SET status = 'unknown', unknown_at = $1, provider = $3, updated_at = $1,
+       status_reason = 'the worker stopped during a batch request; the provider is asked before any resend'
+     WHERE status = 'sending' AND claimed_by_batch AND sending_at < $2 AND channel = 'email'`,
+    [now, staleBefore, deps.channels.email.provider],
+  );
+  if (rowCount) deps.logger.warn({ messages: rowCount }, 'abandoned batch claims are now unknown');
+}
+
 async function settleUnknownOutcomes(deps: ProviderCheckDeps, report: ProviderCheckReport) {
   const { sending } = deps.config;
   const now = deps.clock.now();
+  await settleAbandonedBatchClaims(deps, now);
   const due = await listUnknownMessages(
     deps.db,
     new Date(now.getTime() - sending.unknownLookupAfterMs),

@@ -4,9 +4,16 @@ import type { Logger } from '../platform/logger.js';
 import type { Clock } from '../platform/clock.js';
 import type { SendingConfig } from '../config.js';
 import { FAILED_STATUSES, IN_FLIGHT_STATUSES } from '../deliveries/status.js';
-import { FANOUT_JOB_OPTIONS, jobIds, JOB_NAMES, type MaintenanceJob, type Queues } from '../queues.js';
+import {
+  FANOUT_JOB_OPTIONS,
+  jobIds,
+  JOB_NAMES,
+  SEND_BATCH_JOB_OPTIONS,
+  type MaintenanceJob,
+  type Queues,
+} from '../queues.js';
 import { CHANNELS, type Channel } from '../channels/kinds.js';
-import { enqueueSends } from './fanout.js';
+import { enqueueSends, FANOUT_PAGE_SIZE } from './fanout.js';
 import { followUpFailure } from './next-attempt.js';
 import { checkWithProviders, type ProviderCheckDeps, type ProviderCheckReport } from './provider-check.js';
 
@@ -114,7 +121,13 @@ async function followUpOrphanedFailures(deps: ReconcileDeps): Promise<number> {
 async function requeueLostSends(deps: ReconcileDeps, channel: Channel): Promise<number> {
   const queue = deps.queues.send[channel];
   const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-  const live = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  let live = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  if (channel === 'email') {
+    // A live batch job holds up to a page of messages. Counted full, a loss behind live batches may
+    // hide until they finish: found a run later, delayed, never lost.
+    const batches = await deps.queues.sendBatch.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    live += Object.values(batches).reduce((sum, n) => sum + n, 0) * FANOUT_PAGE_SIZE;
+  }
   const { rows } = await deps.db.query<{ n: number }>(
     `SELECT COALESCE(sum(k.n), 0)::int AS n FROM campaign_message_counts k JOIN campaigns c ON c.id = k.campaign_id
      WHERE c.status = 'sending' AND k.channel = $1 AND k.status IN ('queued', 'sending')`,
@@ -125,8 +138,14 @@ async function requeueLostSends(deps: ReconcileDeps, channel: Channel): Promise<
   let requeued = 0;
   let cursor = 0;
   for (;;) {
-    const { rows: page } = await deps.db.query<{ id: number; channel: Channel; send_after: Date | null }>(
-      `SELECT m.id, m.channel, m.send_after FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+    const { rows: page } = await deps.db.query<{
+      id: number;
+      campaign_id: number;
+      channel: Channel;
+      send_after: Date | null;
+      batch_job: string | null;
+    }>(
+      `SELECT m.id, m.campaign_id, m.channel, m.send_after, m.batch_job FROM messages m JOIN campaigns c ON c.id = m.campaign_id
        WHERE m.status IN ('queued', 'sending') AND m.channel = $1 AND c.status = 'sending' AND m.id > $2
        ORDER BY m.id LIMIT $3`,
       [channel, cursor, PAGE],
@@ -134,16 +153,55 @@ async function requeueLostSends(deps: ReconcileDeps, channel: Channel): Promise<
     if (page.length === 0) break;
     cursor = page[page.length - 1]!.id;
     const states = await Promise.all(page.map((m) => queue.getJobState(jobIds.send(m.id))));
-    const missing = page.filter((_, i) => !LIVE_STATES.has(states[i] ?? 'unknown'));
-    // A failed leftover keeps its id and would make the add a no-op: it goes first.
-    const leftovers = page.filter(
-      (_, i) => !LIVE_STATES.has(states[i] ?? 'unknown') && states[i] !== 'unknown',
+    // Held by a live batch job (email): not lost. One look per batch, not per message.
+    const batchIds = [...new Set(page.flatMap((m) => (m.batch_job ? [m.batch_job] : [])))];
+    const batchStates = new Map(
+      await Promise.all(
+        batchIds.map(async (id) => [id, await deps.queues.sendBatch.getJobState(id)] as const),
+      ),
     );
+    const held = (m: (typeof page)[number]) =>
+      m.batch_job !== null && LIVE_STATES.has(batchStates.get(m.batch_job) ?? 'unknown');
+    const missing = page.filter((m, i) => !LIVE_STATES.has(states[i] ?? 'unknown') && !held(m));
+    // A failed leftover keeps its id and would make the add a no-op: it goes first.
+    const leftovers = missing.filter((m) => states[page.indexOf(m)] !== 'unknown');
     await Promise.all(leftovers.map((m) => queue.remove(jobIds.send(m.id))));
-    await enqueueSends(deps.queues, missing, deps.clock.now());
+    // A lost batch goes back as a batch, under its own id (a finished or failed leftover removed first).
+    const lostBatches = new Map<string, typeof missing>();
+    for (const m of missing) {
+      if (m.batch_job === null || m.send_after) continue;
+      lostBatches.set(m.batch_job, [...(lostBatches.get(m.batch_job) ?? []), m]);
+    }
+    for (const [batchJob, messages] of lostBatches) {
+      if (batchStates.get(batchJob) !== 'unknown') await deps.queues.sendBatch.remove(batchJob);
+      await enqueueBatchAgain(
+        deps,
+        batchJob,
+        messages[0]!.campaign_id,
+        messages.map((m) => m.id),
+      );
+    }
+    await enqueueSends(
+      deps.queues,
+      missing.filter((m) => m.batch_job === null || m.send_after),
+      deps.clock.now(),
+    );
     requeued += missing.length;
   }
   return requeued;
+}
+
+async function enqueueBatchAgain(
+  deps: ReconcileDeps,
+  batchJob: string,
+  campaignId: number,
+  messageIds: number[],
+): Promise<void> {
+  await deps.queues.sendBatch.add(
+    JOB_NAMES.sendBatch,
+    { v: 1, campaignId, messageIds: [...messageIds].sort((a, b) => a - b) },
+    { ...SEND_BATCH_JOB_OPTIONS, jobId: batchJob },
+  );
 }
 
 /** Each run first asks the providers what we could not learn at the time, then reconciles. */

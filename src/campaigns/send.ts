@@ -42,7 +42,7 @@ export const PROVIDER_THROTTLE_MS = 250;
  * back (claim released, job delayed) instead: long waits come from a provider's pause, and the
  * claim must stay far from going stale (`staleSendingMs`).
  */
-function maxSlotWaitMs(deps: SendDeps, channel: Channel): number {
+export function maxSlotWaitMs(deps: SendDeps, channel: Channel): number {
   const wanted = Math.max(2_000, 2 * deps.pacer.intervalMs(channel));
   return Math.min(wanted, deps.config.sending.staleSendingMs / 4);
 }
@@ -54,7 +54,7 @@ interface GateRow {
 }
 
 /** The claimed message with what sending it needs: its person (still encrypted) and its content's version. */
-interface ClaimedMessage extends Omit<RecipientRow, 'id'> {
+export interface ClaimedMessage extends Omit<RecipientRow, 'id'> {
   message_id: number;
   campaign_id: number;
   person_id: number;
@@ -80,7 +80,7 @@ async function readGate(db: Db, messageId: number): Promise<GateRow | null> {
   return rows[0] ?? null;
 }
 
-interface ClaimRequest {
+export interface ClaimRequest {
   messageId: number;
   at: Date;
   staleBefore: Date;
@@ -95,22 +95,32 @@ interface ClaimRequest {
  * Claims made by this process's jobs at the same moment go in one statement (one commit, one run
  * of the progress counters' trigger): the gate is per row, so each is claimed or not exactly as it
  * would be alone. Rows are locked in id order, as every batch here does.
+ *
+ * A stale claim made for a batch request (`byBatch`, src/campaigns/send-batch.ts) is never taken
+ * again here: that request may have reached the provider, so the message is looked up first (the
+ * reconciler makes it `unknown`, src/campaigns/provider-check.ts).
  */
-async function claimMessages(db: Db, requests: ClaimRequest[]): Promise<(ClaimedMessage | null)[]> {
+export async function claimMessages(
+  db: Db,
+  requests: ClaimRequest[],
+  byBatch = false,
+): Promise<(ClaimedMessage | null)[]> {
   const unique = [...new Map(requests.map((r) => [r.messageId, r])).values()].sort(
     (a, b) => a.messageId - b.messageId,
   );
   const { rows } = await db.query<ClaimedMessage>(
-    `UPDATE messages m SET status = 'sending', sending_at = v.at, tries = m.tries + 1, updated_at = v.at
+    `UPDATE messages m SET status = 'sending', sending_at = v.at, tries = m.tries + 1, updated_at = v.at,
+       claimed_by_batch = $4
      FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS v(id, at, stale_before),
        campaigns c, people p, incidents i
      WHERE m.id = v.id AND c.id = m.campaign_id AND p.id = m.person_id AND i.id = p.incident_id
        AND c.status = 'sending' AND m.channel IS NOT NULL
-       AND (m.status = 'queued' OR (m.status = 'sending' AND m.sending_at < v.stale_before))
+       AND (m.status = 'queued'
+         OR (m.status = 'sending' AND m.sending_at < v.stale_before AND NOT m.claimed_by_batch))
      RETURNING m.id AS message_id, m.campaign_id, m.person_id, m.channel, c.kind, c.update_id, m.send_after,
        ${CLAIM_PERSON_COLUMNS}, ${noticeContentVersionSql('i')} AS content_version,
        ${smsOptedOutSql('p')} AS sms_opted_out`,
-    [unique.map((r) => r.messageId), unique.map((r) => r.at), unique.map((r) => r.staleBefore)],
+    [unique.map((r) => r.messageId), unique.map((r) => r.at), unique.map((r) => r.staleBefore), byBatch],
   );
   const byId = new Map(rows.map((row) => [row.message_id, row]));
   // Two jobs for one message in one batch: only the first may send it.
@@ -128,7 +138,7 @@ async function releaseClaim(db: Db, messageId: number, at: Date): Promise<void> 
   );
 }
 
-interface AcceptedRecord {
+export interface AcceptedRecord {
   messageId: number;
   provider: string;
   providerMessageId: string;
@@ -136,7 +146,7 @@ interface AcceptedRecord {
 }
 
 /** Records what providers accepted, many messages in one statement (see claimMessages). */
-async function recordAccepted(db: Db, records: AcceptedRecord[]): Promise<void[]> {
+export async function recordAccepted(db: Db, records: AcceptedRecord[]): Promise<void[]> {
   const unique = [...new Map(records.map((r) => [r.messageId, r])).values()].sort(
     (a, b) => a.messageId - b.messageId,
   );
@@ -158,18 +168,13 @@ async function recordAccepted(db: Db, records: AcceptedRecord[]): Promise<void[]
 }
 
 /** Puts the job back to sleep until `until` (by the injected clock) without spending an attempt. */
-async function deferJob(
-  job: Job<SendJob>,
-  token: string | undefined,
-  until: Date,
-  now: Date,
-): Promise<never> {
+export async function deferJob(job: Job, token: string | undefined, until: Date, now: Date): Promise<never> {
   await job.moveToDelayed(Date.now() + Math.max(0, until.getTime() - now.getTime()), token);
   throw new DelayedError();
 }
 
 /** Failures about this message that trying again will not fix; anything else (PostgreSQL away, a 5xx) may pass. */
-function isPermanent(error: unknown): boolean {
+export function isPermanent(error: unknown): boolean {
   return (error instanceof ProviderError && !error.retryable) || error instanceof ValidationError;
 }
 

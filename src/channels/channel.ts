@@ -1,6 +1,7 @@
 import type { Channel } from './kinds.js';
 import type { MessageStatus } from '../deliveries/status.js';
 import type { RenderedNotice } from '../notices/render.js';
+import { ProviderError } from '../platform/errors.js';
 
 /** One message on its way out: our id, where it goes, and what it says. */
 export interface OutgoingMessage {
@@ -16,6 +17,44 @@ export interface OutgoingMessage {
 export interface SendResult {
   provider: string;
   providerMessageId: string;
+}
+
+/**
+ * Many emails that render the same, in one provider request: the content once, with substitution
+ * tokens where each person's own parts go, and per person the values for them. A token stands for
+ * a value in the text part and subject (raw) or in the HTML part (escaped): each has its own token.
+ */
+export interface OutgoingBatch {
+  channel: 'email';
+  subject: string;
+  text: string;
+  html: string;
+  recipients: BatchRecipient[];
+}
+
+export interface BatchRecipient {
+  messageId: number;
+  to: { name: string | null; email: string };
+  /** Token → this person's value, for every token the content holds. */
+  substitutions: Record<string, string>;
+  /** This person's own headers (List-Unsubscribe). */
+  headers: Record<string, string>;
+}
+
+/**
+ * A batch the provider refused because of some of its recipients (SendGrid: a 400 naming
+ * `personalizations.N.to…`): nothing of it was sent. `indexes` are the refused recipients'
+ * positions in the batch; the rest may go again without them.
+ */
+export class RejectedRecipientsError extends ProviderError {
+  override name = 'RejectedRecipientsError';
+  constructor(
+    message: string,
+    provider: string,
+    readonly indexes: number[],
+  ) {
+    super(message, { provider, retryable: false, status: 400 });
+  }
 }
 
 /** A message to look up at its provider: one whose outcome is unknown, or whose receipt never came. */
@@ -47,6 +86,13 @@ export interface ChannelAdapter {
   readonly channel: Channel;
   readonly provider: string;
   send(message: OutgoingMessage): Promise<SendResult>;
+  /**
+   * Sends a batch in one request (the same `SendResult` for every recipient), where the provider
+   * takes many recipients per request. Throws as `send` does, or RejectedRecipientsError.
+   */
+  sendBatch?(batch: OutgoingBatch): Promise<SendResult>;
+  /** The most recipients one `sendBatch` request may carry. */
+  readonly maxBatch?: number;
   lookup?(queries: LookupQuery[]): Promise<LookupAnswer[]>;
   /**
    * How long after the request a "not found" from `lookup` may still be the provider's index lagging

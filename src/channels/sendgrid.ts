@@ -2,15 +2,29 @@ import crypto from 'node:crypto';
 import { Client } from '@sendgrid/client';
 import type { ClientRequest } from '@sendgrid/client/src/request.js';
 import { MailService } from '@sendgrid/mail';
+import helpers from '@sendgrid/helpers';
 import { providerErrorFromStatus, ValidationError } from '../platform/errors.js';
 import { retryAfterMs } from '../platform/retry-after.js';
 import type { MessageStatus } from '../deliveries/status.js';
 import { renderEmailHtml, unsubscribeHeaders } from '../notices/email.js';
-import type { ChannelAdapter, LookupAnswer, LookupQuery, ProviderEvent } from './channel.js';
+import {
+  RejectedRecipientsError,
+  type ChannelAdapter,
+  type LookupAnswer,
+  type LookupQuery,
+  type OutgoingBatch,
+  type ProviderEvent,
+} from './channel.js';
 import { classifyCallFailure } from './outcome.js';
 
 /** Our message id travels in SendGrid's custom args: the only thing we put there, never personal data. */
 export const MESSAGE_ID_ARG = 'candor_message_id';
+
+/** SendGrid's mail/send takes at most this many personalizations per request. */
+export const SENDGRID_MAX_PERSONALIZATIONS = 1_000;
+
+/** Where a 400 names one personalization: `personalizations.3.to.0.email`. */
+const PERSONALIZATION_FIELD = /^personalizations\.(\d+)\./;
 
 export interface SendgridSettings {
   apiKey: string;
@@ -20,6 +34,8 @@ export interface SendgridSettings {
   timeoutMs: number;
   /** How long Email Activity may take to list a message it accepted (its "not found" is unreliable until then). */
   activityLagMs?: number;
+  /** Emails per request for campaigns (`sendBatch`); 1 or absent: each email on its own. */
+  batchSize?: number;
   /** The Reply-To for a message, when replies come back to Candor (INBOUND_EMAIL_DOMAIN). */
   replyTo?: (messageId: number) => string | null;
 }
@@ -34,12 +50,59 @@ export function createSendgridEmail(settings: SendgridSettings): ChannelAdapter 
   client.setDefaultRequest(timeout);
   const mail = new MailService();
   mail.setClient(client);
+  const from = new helpers.classes.EmailAddress(settings.from).toJSON();
+  // A Reply-To per message (replies come back to Candor) cannot ride in a personalization: SendGrid
+  // reserves that header. Then every email goes on its own. No inbound domain: null for every id.
+  const batchSize = Math.min(SENDGRID_MAX_PERSONALIZATIONS, settings.batchSize ?? 1);
+  const batchable = batchSize > 1 && !settings.replyTo?.(1);
+
+  async function sendBatch(batch: OutgoingBatch) {
+    if (batch.recipients.length > batchSize)
+      throw new ValidationError(`a batch holds at most ${batchSize} recipients`);
+    const body = {
+      personalizations: batch.recipients.map((recipient) => ({
+        to: [
+          recipient.to.name
+            ? { email: recipient.to.email, name: recipient.to.name }
+            : { email: recipient.to.email },
+        ],
+        substitutions: recipient.substitutions,
+        ...(Object.keys(recipient.headers).length > 0 ? { headers: recipient.headers } : {}),
+        custom_args: { [MESSAGE_ID_ARG]: String(recipient.messageId) },
+      })),
+      from,
+      subject: batch.subject,
+      content: [
+        { type: 'text/plain', value: batch.text },
+        { type: 'text/html', value: batch.html },
+      ],
+      tracking_settings: {
+        click_tracking: { enable: false, enable_text: false },
+        open_tracking: { enable: false },
+      },
+    };
+    try {
+      const [response] = await client.request({ method: 'POST', url: '/v3/mail/send', body });
+      const headers = response.headers as Record<string, string | undefined>;
+      return { provider: 'sendgrid', providerMessageId: headers['x-message-id'] ?? '' };
+    } catch (error) {
+      const rejected = responseStatus(error) === 400 ? rejectedPersonalizations(error) : [];
+      if (rejected.length > 0)
+        throw new RejectedRecipientsError(
+          `SendGrid refused ${rejected.length} recipient(s) of the batch`,
+          'sendgrid',
+          rejected,
+        );
+      throw toProviderError(error);
+    }
+  }
 
   return {
     channel: 'email',
     provider: 'sendgrid',
     // The Email Activity index often lags by minutes: a message it has not listed yet may well be out.
     lookupLagMs: settings.activityLagMs ?? SENDGRID_ACTIVITY_LAG_MS,
+    ...(batchable ? { sendBatch, maxBatch: batchSize } : {}),
     async send(message) {
       const { email } = message.to;
       if (!email) throw new ValidationError(`message ${message.messageId} has no email address`);
@@ -96,6 +159,24 @@ function responseStatus(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'number'
     ? error.code
     : undefined;
+}
+
+/** The personalizations a 400 names (`errors[].field`), each once, in order. */
+function rejectedPersonalizations(error: unknown): number[] {
+  const response =
+    typeof error === 'object' && error !== null && 'response' in error ? error.response : undefined;
+  const body =
+    typeof response === 'object' && response !== null && 'body' in response ? response.body : undefined;
+  const errors =
+    typeof body === 'object' && body !== null && 'errors' in body && Array.isArray(body.errors)
+      ? (body.errors as unknown[])
+      : [];
+  const indexes = errors.flatMap((item) => {
+    const field = typeof item === 'object' && item !== null && 'field' in item ? item.field : undefined;
+    const match = typeof field === 'string' ? PERSONALIZATION_FIELD.exec(field) : null;
+    return match ? [Number(match[1])] : [];
+  });
+  return [...new Set(indexes)].sort((a, b) => a - b);
 }
 
 function toProviderError(error: unknown) {

@@ -29,3 +29,8 @@ export function unsubscribeHeaders(notice: RenderedNotice): Record<string, strin
     'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
   };
 }
+
+/** A value as renderEmailHtml writes it into the HTML part (EJS's own escaping). */
+export function escapeEmailHtml(value: string): string {
+  return ejs.escapeXML(value);
+}

@@ -54,8 +54,12 @@ export interface Admission {
 export interface Pacer {
   /** Ms between two requests on `key` (its rate with the margin). */
   intervalMs(key: string): number;
-  /** Waits for a slot on `key` up to `maxWaitMs`; see Admission. */
-  admit(key: string, maxWaitMs: number): Promise<Admission>;
+  /**
+   * Waits for a slot on `key` up to `maxWaitMs`; see Admission. `weight` (default 1): a request that
+   * carries that many messages (an email batch) takes that many consecutive slots and goes at the
+   * last of them, so a rate in messages per second holds for batches too.
+   */
+  admit(key: string, maxWaitMs: number, weight?: number): Promise<Admission>;
   /**
    * Pauses `key` for `ms` (the provider's Retry-After), or — `ms` null — for `defaultMs` unless a
    * pause already began since `epoch` (that 429 answered a request sent before the pause, and says
@@ -79,16 +83,16 @@ local function ms(value) return string.format('%.3f', value) end
 `;
 
 /*
- * ARGV: interval ms, ttl ms, then each caller's max wait ms. Returns the epoch, then for each caller
- * `a<wait ms>` (a slot taken, `next` moved on by one interval) or `r<wait ms>` (none within its max
- * wait; nothing taken).
+ * ARGV: interval ms, ttl ms, then each caller's max wait ms and weight. Returns the epoch, then for
+ * each caller `a<wait ms>` (its `weight` slots taken, `next` moved on by as many intervals, the wait
+ * being to the last of them) or `r<wait ms>` (not within its max wait; nothing taken).
  */
 const ADMIT = `${NOW}
 local interval = tonumber(ARGV[1])
 local out = {epoch}
 local taken = false
-for i = 3, #ARGV do
-  local slot = math.max(next, now)
+for i = 3, #ARGV, 2 do
+  local slot = math.max(next, now) + (tonumber(ARGV[i + 1]) - 1) * interval
   if slot - now > tonumber(ARGV[i]) then
     table.insert(out, 'r' .. ms(slot - now))
   else
@@ -149,19 +153,19 @@ export function createPacer(
     admitted: boolean;
   }
   // The slots asked for on one key within one turn of the event loop go in one script call.
-  const takers = new Map<string, (maxWaitMs: number) => Promise<Slot>>();
-  const take = (key: string, maxWaitMs: number) => {
+  const takers = new Map<string, (ask: { maxWaitMs: number; weight: number }) => Promise<Slot>>();
+  const take = (key: string, maxWaitMs: number, weight: number) => {
     let taker = takers.get(key);
     if (!taker) {
       taker = createBatcher({
-        run: async (maxWaits: number[]) => {
+        run: async (asks: { maxWaitMs: number; weight: number }[]) => {
           const [epoch, ...slots] = (await redis.eval(
             ADMIT,
             1,
             redisKey(key),
             String(interval(key)),
             ttl(key),
-            ...maxWaits.map(String),
+            ...asks.flatMap((ask) => [String(ask.maxWaitMs), String(ask.weight)]),
           )) as [number | string, ...string[]];
           return slots.map((slot) => ({
             waitMs: Number(slot.slice(1)),
@@ -172,16 +176,16 @@ export function createPacer(
       });
       takers.set(key, taker);
     }
-    return taker(maxWaitMs);
+    return taker({ maxWaitMs, weight });
   };
 
   return {
     intervalMs: interval,
-    async admit(key, maxWaitMs) {
+    async admit(key, maxWaitMs, weight = 1) {
       const deadline = Date.now() + maxWaitMs;
       let gaveUpOne = false;
       for (;;) {
-        const slot = await take(key, Math.max(0, deadline - Date.now()));
+        const slot = await take(key, Math.max(0, deadline - Date.now()), Math.max(1, Math.floor(weight)));
         // Measured from the answer, not the question: the round trip to Redis (and the batching
         // before it) is not lateness, and counting it made every slot look late on a busy machine.
         const answered = performance.now();

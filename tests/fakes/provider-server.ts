@@ -49,6 +49,23 @@ export interface RecordedRequest {
   providerMessageId: string;
 }
 
+/**
+ * One email the fake SendGrid accepted: one per personalization, with its `substitutions` applied to
+ * the subject, text and HTML (one pass, as SendGrid does), its own headers and custom args.
+ */
+export interface SendgridMessage {
+  xMessageId: string;
+  /** The personalization's position in its request. */
+  index: number;
+  to: string;
+  toName: string | null;
+  subject: string;
+  text: string;
+  html: string;
+  headers: Record<string, string>;
+  customArgs: Record<string, string>;
+}
+
 /** What the fake does with one request. Default: accept, then report success as the provider would ('delivered'; a call 'completed', answered by a human). */
 export type FakeOutcome =
   | {
@@ -78,6 +95,8 @@ export interface FakeProviderOptions {
   twilioAuthToken: string;
   /** Where SendGrid's Event Webhook posts (in real SendGrid this is account configuration). Optional; may also be set later with setSendgridWebhookUrl. */
   sendgridWebhookUrl?: string;
+  /** false: keep no SendgridMessage (a benchmark of 100,000 emails would hold every body). Default true. */
+  keepSendgridMessages?: boolean;
 }
 
 export interface FakeProviders {
@@ -86,6 +105,10 @@ export interface FakeProviders {
   /** base64 DER SPKI of the P-256 public key (the format SendGrid shows in its settings) */
   sendgridWebhookPublicKey: string;
   requests: RecordedRequest[];
+  /** Every email SendGrid accepted, one per personalization (see SendgridMessage). */
+  sendgridMessages: SendgridMessage[];
+  /** The next `count` mail/send requests that pass validation fail with `status` (default 503). */
+  failNextSendgrid(count: number, status?: number): void;
   setBehaviour(fn: (req: RecordedRequest) => FakeOutcome): void;
   setSendgridWebhookUrl(url: string): void;
   /** resolves when predicate(requests) is true; rejects with a clear message after timeoutMs (default 10000) */
@@ -112,6 +135,8 @@ export interface FakeProviders {
 interface StoredMessage {
   kind: FakeProviderKind;
   id: string;
+  /** SendGrid: the request's X-Message-Id (one request stores one message per personalization). */
+  xMessageId?: string;
   status: string;
   dateCreated: Date;
   /** Twilio: the resource body returned on create (its status kept current); SendGrid: null. */
@@ -253,6 +278,31 @@ const SENDGRID_ERROR_MESSAGES: Record<number, string> = {
   500: 'internal server error',
   503: 'service unavailable',
 };
+
+/** What SendGrid checks of an address before accepting a request: one @, no spaces, something either side. */
+const SENDGRID_ADDRESS = /^[^\s@]+@[^\s@]+$/;
+
+/** The `personalizations.N.to.M.email` fields holding an address SendGrid would refuse. */
+function invalidSendgridAddresses(personalizations: unknown[]): string[] {
+  const fields: string[] = [];
+  personalizations.forEach((personalization, n) => {
+    const to = isRecord(personalization) && Array.isArray(personalization.to) ? personalization.to : [];
+    (to as unknown[]).forEach((recipient, m) => {
+      const email = isRecord(recipient) ? recipient.email : undefined;
+      if (typeof email !== 'string' || !SENDGRID_ADDRESS.test(email))
+        fields.push(`personalizations.${n}.to.${m}.email`);
+    });
+  });
+  return fields;
+}
+
+/** SendGrid's substitutions: every key replaced by its value, in one pass (a value is not searched again). */
+function substitute(value: string, substitutions: Record<string, string>): string {
+  const keys = Object.keys(substitutions).sort((a, b) => b.length - a.length);
+  if (keys.length === 0) return value;
+  const pattern = new RegExp(keys.map((key) => key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return value.replace(pattern, (key) => substitutions[key] ?? key);
+}
 
 function sendgridError(
   res: ServerResponse,
@@ -412,6 +462,8 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
   const sendgridWebhookPublicKey = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
 
   const requests: RecordedRequest[] = [];
+  const sendgridMessages: SendgridMessage[] = [];
+  let sendgridFailures = { count: 0, status: 503 };
   const stored = new Map<string, StoredMessage>();
   const lookups: { kind: FakeProviderKind; path: string; query: string }[] = [];
   let sendgridActivity = true;
@@ -566,8 +618,23 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
         };
       }
     }
-    const outcome = decide(record, problem !== undefined);
+    const invalid =
+      problem === undefined && isRecord(body) && Array.isArray(body.personalizations)
+        ? invalidSendgridAddresses(body.personalizations as unknown[])
+        : [];
+    const failing = problem === undefined && invalid.length === 0 && sendgridFailures.count > 0;
+    if (failing) sendgridFailures = { ...sendgridFailures, count: sendgridFailures.count - 1 };
+    const outcome = decide(record, problem !== undefined || invalid.length > 0 || failing);
     if (problem !== undefined) return sendgridError(res, problem.status, problem.message, problem.field);
+    if (invalid.length > 0) {
+      // SendGrid's answer: one error per refused address, each naming its field; nothing is sent.
+      const help =
+        'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.personalizations.to';
+      return sendJson(res, 400, {
+        errors: invalid.map((field) => ({ message: 'Does not contain a valid address.', field, help })),
+      });
+    }
+    if (failing) return sendgridError(res, sendgridFailures.status);
     if (outcome?.reply === 'drop') return drop(req, outcome);
     if (outcome === undefined || outcome.reply === 'error') {
       return sendgridError(res, outcome?.status ?? 500, outcome?.message, null, outcome?.headers);
@@ -580,25 +647,63 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     const receipt = outcome.receipt === undefined ? DEFAULT_RECEIPT : outcome.receipt;
     const personalizations: unknown[] =
       isRecord(body) && Array.isArray(body.personalizations) ? body.personalizations : [];
-    const personalization = personalizations[0];
-    const recipients: unknown[] =
-      isRecord(personalization) && Array.isArray(personalization.to) ? personalization.to : [];
-    const firstTo = recipients[0];
-    store({
-      kind: 'sendgrid',
-      id: xMessageId,
-      status: 'processed',
-      dateCreated: new Date(),
-      resource: null,
-      to: isRecord(firstTo) && typeof firstTo.email === 'string' ? firstTo.email : '',
-      from: null,
-      customArgs: {
+    const content = isRecord(body) && Array.isArray(body.content) ? (body.content as unknown[]) : [];
+    const part = (type: string) => {
+      const found = content.find((c) => isRecord(c) && c.type === type);
+      return isRecord(found) && typeof found.value === 'string' ? found.value : '';
+    };
+    // One stored message per personalization: the first under the request's id, as before.
+    const storedIds: string[] = [];
+    personalizations.forEach((personalization, index) => {
+      const recipients: unknown[] =
+        isRecord(personalization) && Array.isArray(personalization.to) ? personalization.to : [];
+      const firstTo = recipients[0];
+      const customArgs = {
         ...stringRecord(isRecord(body) ? body.custom_args : undefined),
         ...stringRecord(isRecord(personalization) ? personalization.custom_args : undefined),
-      },
+      };
+      const to = isRecord(firstTo) && typeof firstTo.email === 'string' ? firstTo.email : '';
+      const id = index === 0 ? xMessageId : `${xMessageId}.${index}`;
+      storedIds.push(id);
+      store({
+        kind: 'sendgrid',
+        id,
+        xMessageId,
+        status: 'processed',
+        dateCreated: new Date(),
+        resource: null,
+        to,
+        from: null,
+        customArgs,
+      });
+      const substitutions = stringRecord(
+        isRecord(personalization) ? personalization.substitutions : undefined,
+      );
+      const subject =
+        isRecord(personalization) && typeof personalization.subject === 'string'
+          ? personalization.subject
+          : isRecord(body) && typeof body.subject === 'string'
+            ? body.subject
+            : '';
+      if (options.keepSendgridMessages === false) return;
+      sendgridMessages.push({
+        xMessageId,
+        index,
+        to,
+        toName: isRecord(firstTo) && typeof firstTo.name === 'string' ? firstTo.name : null,
+        subject: substitute(subject, substitutions),
+        text: substitute(part('text/plain'), substitutions),
+        html: substitute(part('text/html'), substitutions),
+        headers: {
+          ...stringRecord(isRecord(body) ? body.headers : undefined),
+          ...stringRecord(isRecord(personalization) ? personalization.headers : undefined),
+        },
+        customArgs,
+      });
     });
+    notifyWaiters();
     if (receipt === null) return;
-    settleStatus(xMessageId, receipt.status, outcome.receiptDelayMs ?? 0);
+    for (const id of storedIds) settleStatus(id, receipt.status, outcome.receiptDelayMs ?? 0);
     if (outcome.postReceipt === false) return;
     const events = buildSendgridEvents(body, xMessageId, receipt.status);
     scheduleReceipt(outcome.receiptDelayMs ?? 0, () => postSendgridEvents(events));
@@ -842,7 +947,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
       .slice(0, limit)
       .map((m) => ({
         from_email: 'notices@acme.example',
-        msg_id: `${m.id}.filterdrecv-fake-0.0`,
+        msg_id: `${m.xMessageId ?? m.id}.filterdrecv-fake-${m.id === m.xMessageId ? 0 : m.id.split('.')[1]}.0`,
         subject: '',
         to_email: m.to,
         status:
@@ -904,6 +1009,10 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
     baseUrl: `http://127.0.0.1:${port}`,
     sendgridWebhookPublicKey,
     requests,
+    sendgridMessages,
+    failNextSendgrid(count, status = 503) {
+      sendgridFailures = { count, status };
+    },
     receiptsPosted,
     lookups,
     setSendgridActivity(available) {

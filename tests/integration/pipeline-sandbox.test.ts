@@ -18,6 +18,7 @@ describe('the walking skeleton on the sandbox provider', () => {
       QUEUE_NAMES.fanout,
       QUEUE_NAMES.maintenance,
       ...Object.values(QUEUE_NAMES.send),
+      QUEUE_NAMES.sendBatch,
       QUEUE_NAMES.receipts,
     ].sort();
     expect(
