@@ -193,7 +193,12 @@ async function measureCampaign(people: number): Promise<CampaignResult> {
 
     const rssBefore = process.memoryUsage.rss();
     let peak = rssBefore;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+    const before = process.memoryUsage();
+    let atPeak = before;
+    const sampler = setInterval(() => {
+      const now = process.memoryUsage();
+      if (now.rss > peak) [peak, atPeak] = [now.rss, now];
+    }, 100);
     const started = performance.now();
     await startCampaign(deps, { campaignId: campaign.id });
     await waitUntil(
@@ -206,6 +211,10 @@ async function measureCampaign(people: number): Promise<CampaignResult> {
     );
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
+    // Where the memory is: V8's heap (used/reserved) and what lives outside it, before and at the peak.
+    console.log(
+      `before: heap ${mb(before.heapUsed)}/${mb(before.heapTotal)} MB, external ${mb(before.external)} MB; at peak: heap ${mb(atPeak.heapUsed)}/${mb(atPeak.heapTotal)} MB, external ${mb(atPeak.external)} MB, array buffers ${mb(atPeak.arrayBuffers)} MB`,
+    );
     await workers.close();
     return { people, seconds, perSecond: people / seconds, rssBeforeMb: mb(rssBefore), peakRssMb: mb(peak) };
   } finally {
