@@ -156,7 +156,7 @@ const schema = z.object({
   SENDGRID_API_BASE_URL: z.url().default('https://api.sendgrid.com'),
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().optional(),
   /** Emails per SendGrid request (1,000 at most); 1 sends each on its own. See README, Campaigns. */
-  SENDGRID_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(1),
+  SENDGRID_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(1_000),
   /** SendGrid's Email Activity may take this long to list a message: "not found" before then is asked again. */
   SENDGRID_ACTIVITY_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(1_800),
   /** A signed SendGrid event batch older than this is refused (each SendGrid retry is signed afresh). */

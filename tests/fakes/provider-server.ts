@@ -71,6 +71,12 @@ export type FakeOutcome =
   | {
       reply: 'accept';
       receipt?: FakeReceipt | null;
+      /**
+       * SendGrid only: each recipient's own receipt (SendGrid reports every personalization on its
+       * own), in place of `receipt`; null = none for that recipient. For a behaviour about one
+       * person that must hold whether or not their email shares a request (SENDGRID_BATCH_SIZE).
+       */
+      receiptFor?: (to: string) => FakeReceipt | null;
       receiptDelayMs?: number;
       /** Hold the reply this long before accepting (the client may time out first; the message is kept). */
       delayMs?: number;
@@ -392,11 +398,14 @@ function sendgridEventDetails(status: string): Record<string, string> {
   }
 }
 
-/** SendGrid's events for one accepted mail/send body (one per `to` recipient), as the Event Webhook reports them. */
+/**
+ * SendGrid's events for one accepted mail/send body (one per `to` recipient), as the Event Webhook
+ * reports them. `status` may be per recipient (null: no event for that one).
+ */
 export function buildSendgridEvents(
   body: unknown,
   xMessageId: string,
-  status: string,
+  status: string | ((to: string) => string | null),
 ): Record<string, unknown>[] {
   if (!isRecord(body) || !Array.isArray(body.personalizations)) return [];
   const mailArgs = stringRecord(body.custom_args);
@@ -411,14 +420,19 @@ export function buildSendgridEvents(
     for (const recipient of recipients) {
       const email = isRecord(recipient) && typeof recipient.email === 'string' ? recipient.email : undefined;
       if (email === undefined) continue;
+      const event = typeof status === 'string' ? status : status(email);
+      if (event === null) {
+        index += 1;
+        continue;
+      }
       events.push({
         ...args,
         email,
         timestamp,
         'smtp-id': `<${xMessageId}@ismtpd0001p1fake.sendgrid.net>`,
-        event: status,
+        event,
         ...(categories.length > 0 ? { category: categories } : {}),
-        ...sendgridEventDetails(status),
+        ...sendgridEventDetails(event),
         sg_event_id: randomBytes(24).toString('base64url'),
         sg_message_id: `${xMessageId}.filterdrecv-fake-${hex(4)}-${index}.0`,
       });
@@ -644,7 +658,8 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
       res.writeHead(202, { 'X-Message-Id': xMessageId, 'Content-Length': 0 });
       res.end();
     }
-    const receipt = outcome.receipt === undefined ? DEFAULT_RECEIPT : outcome.receipt;
+    const common = outcome.receipt === undefined ? DEFAULT_RECEIPT : outcome.receipt;
+    const receiptOf = (to: string) => (outcome.receiptFor ? outcome.receiptFor(to) : common);
     const personalizations: unknown[] =
       isRecord(body) && Array.isArray(body.personalizations) ? body.personalizations : [];
     const content = isRecord(body) && Array.isArray(body.content) ? (body.content as unknown[]) : [];
@@ -653,7 +668,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
       return isRecord(found) && typeof found.value === 'string' ? found.value : '';
     };
     // One stored message per personalization: the first under the request's id, as before.
-    const storedIds: string[] = [];
+    const storedIds: { id: string; to: string }[] = [];
     personalizations.forEach((personalization, index) => {
       const recipients: unknown[] =
         isRecord(personalization) && Array.isArray(personalization.to) ? personalization.to : [];
@@ -664,7 +679,7 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
       };
       const to = isRecord(firstTo) && typeof firstTo.email === 'string' ? firstTo.email : '';
       const id = index === 0 ? xMessageId : `${xMessageId}.${index}`;
-      storedIds.push(id);
+      storedIds.push({ id, to });
       store({
         kind: 'sendgrid',
         id,
@@ -702,10 +717,12 @@ export async function startFakeProviders(options: FakeProviderOptions): Promise<
       });
     });
     notifyWaiters();
-    if (receipt === null) return;
-    for (const id of storedIds) settleStatus(id, receipt.status, outcome.receiptDelayMs ?? 0);
+    for (const { id, to } of storedIds) {
+      const receipt = receiptOf(to);
+      if (receipt !== null) settleStatus(id, receipt.status, outcome.receiptDelayMs ?? 0);
+    }
     if (outcome.postReceipt === false) return;
-    const events = buildSendgridEvents(body, xMessageId, receipt.status);
+    const events = buildSendgridEvents(body, xMessageId, (to) => receiptOf(to)?.status ?? null);
     scheduleReceipt(outcome.receiptDelayMs ?? 0, () => postSendgridEvents(events));
   }
 

@@ -91,11 +91,10 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
     return rows;
   }
 
-  const toOf = (request: RecordedRequest): string | undefined =>
-    request.kind === 'sendgrid'
-      ? (request.body as { personalizations: { to: { email: string }[] }[] }).personalizations[0]?.to[0]
-          ?.email
-      : (request.body as Record<string, string>).To;
+  const phoneOf = (request: RecordedRequest): string | undefined =>
+    request.kind === 'sendgrid' ? undefined : (request.body as Record<string, string>).To;
+  /** Everyone SendGrid accepted an email for, one per personalization, batched or not. */
+  const emailedTo = () => fake.sendgridMessages.map((m) => m.to);
 
   it('refuses approval by the editor who created the campaign', async () => {
     const editor = await makeStaff(ctx.deps, 'editor');
@@ -149,11 +148,11 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
       makePerson({ email: null, phone: null, postalAddress: null }),
       makePerson({ email: 'fine@example.com' }),
     ]);
-    fake.setBehaviour((request) =>
-      toOf(request) === 'nobody@example.com'
-        ? { reply: 'accept', receipt: { status: 'bounce' } }
-        : { reply: 'accept' },
-    );
+    // Per recipient: nobody@ may share a request with fine@ (SENDGRID_BATCH_SIZE).
+    fake.setBehaviour(() => ({
+      reply: 'accept',
+      receiptFor: (to) => ({ status: to === 'nobody@example.com' ? 'bounce' : 'delivered' }),
+    }));
     const campaign = await approvedCampaign();
     await startCampaign(ctx.deps, { campaignId: campaign.id });
 
@@ -183,11 +182,10 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
         }),
       ),
     );
-    fake.setBehaviour((request) =>
-      request.kind === 'sendgrid' && Number(/count(\d+)/.exec(toOf(request) ?? '')?.[1]) % 3 === 0
-        ? { reply: 'accept', receipt: { status: 'bounce' } }
-        : { reply: 'accept' },
-    );
+    fake.setBehaviour(() => ({
+      reply: 'accept',
+      receiptFor: (to) => ({ status: Number(/count(\d+)/.exec(to)?.[1]) % 3 === 0 ? 'bounce' : 'delivered' }),
+    }));
     const campaign = await approvedCampaign();
     await startCampaign(ctx.deps, { campaignId: campaign.id });
     await eventually('the campaign to complete and every receipt to arrive', async () => {
@@ -225,11 +223,11 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
       return (await found?.isDelayed()) ? found : undefined;
     });
     expect(job.delay).toBe(9 * 3600_000);
-    expect(fake.requests.some((request) => toOf(request) === '+61400555001')).toBe(false);
+    expect(fake.requests.some((request) => phoneOf(request) === '+61400555001')).toBe(false);
 
     clock.set(new Date('2026-01-15T21:00:00Z'));
     await job.promote();
-    await fake.waitFor((requests) => requests.some((request) => toOf(request) === '+61400555001'));
+    await fake.waitFor((requests) => requests.some((request) => phoneOf(request) === '+61400555001'));
     const [sent] = await eventually('the SMS to be delivered', async () => {
       const rows = await messages(campaign.id);
       return rows[0]?.status === 'delivered' ? rows : undefined;
@@ -338,7 +336,8 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
       const [row] = await messages(campaign.id);
       return row?.status === 'sent' ? row : undefined;
     });
-    const request = fake.requests.find((r) => toOf(r) === 'halfway@example.com')!;
+    const email = fake.sendgridMessages.find((m) => m.to === 'halfway@example.com')!;
+    const request = fake.requests.find((r) => r.providerMessageId === email.xMessageId)!;
     const { body, headers } = fake.signSendgridEvents(
       buildSendgridEvents(request.body, request.providerMessageId, 'delivered'),
     );
@@ -369,8 +368,9 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
   });
 
   /**
-   * Starts a campaign with the email queue held (BullMQ's own pause), so the test decides when
-   * workers may take its jobs: nothing is sent before `release`.
+   * Starts a campaign with the email queues held (BullMQ's own pause): the per-message queue and the
+   * batch queue (SENDGRID_BATCH_SIZE above 1), so the test decides when workers may take its jobs:
+   * nothing is sent before `release`.
    */
   async function startHeld(people: number, prefix: string) {
     await makePeople(
@@ -378,7 +378,8 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
       incident.id,
       Array.from({ length: people }, (_, i) => makePerson({ email: `${prefix}${i}@example.com` })),
     );
-    await ctx.deps.queues.send.email.pause();
+    const queues = [ctx.deps.queues.send.email, ctx.deps.queues.sendBatch];
+    await Promise.all(queues.map((queue) => queue.pause()));
     const campaign = await approvedCampaign();
     await startCampaign(ctx.deps, { campaignId: campaign.id });
     await eventually('the fan-out to queue everyone', async () => {
@@ -387,11 +388,15 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
     });
     return {
       campaign,
-      release: () => ctx.deps.queues.send.email.resume(),
-      received: () => fake.requests.map(toOf).filter((to) => to?.startsWith(prefix)),
+      queues,
+      release: () => Promise.all(queues.map((queue) => queue.resume())),
+      received: () => emailedTo().filter((to) => to.startsWith(prefix)),
       queueEmpty: async () => {
-        const counts = await ctx.deps.queues.send.email.getJobCounts('waiting', 'active', 'delayed');
-        return (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0;
+        for (const queue of queues) {
+          const counts = await queue.getJobCounts('waiting', 'active', 'delayed');
+          if ((counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) > 0) return false;
+        }
+        return true;
       },
     };
   }
@@ -431,7 +436,7 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
   it('puts back the send jobs Redis lost, and each person still hears once', async () => {
     const held = await startHeld(25, 'lost');
     // Every queued job vanishes, as after a flush: only PostgreSQL still knows what is owed.
-    await ctx.deps.queues.send.email.drain(true);
+    await Promise.all(held.queues.map((queue) => queue.drain(true)));
     await held.release();
     await eventually(
       'the reconciler to finish the campaign',
@@ -474,24 +479,20 @@ describe('campaigns that reach everyone (real PostgreSQL, Redis, workers, SDKs a
       const p = await campaignProgress(ctx.deps, { campaignId: campaign!.id });
       return p.status === 'completed' && p.reached === 2;
     });
-    const emails = fake.requests.filter((r) =>
+    const emails = fake.sendgridMessages.filter((m) =>
       [
         'affected@example.com',
         'subscriber@example.com',
         'bystander@example.com',
         'unsubscribed@example.com',
-      ].includes(toOf(r) ?? ''),
+      ].includes(m.to),
     );
-    expect(emails.map(toOf).sort()).toEqual(['affected@example.com', 'subscriber@example.com']);
-    expect(JSON.stringify(emails[0]!.body)).toContain('Passwords reset');
+    expect(emails.map((m) => m.to).sort()).toEqual(['affected@example.com', 'subscriber@example.com']);
+    for (const email of emails) expect(email.subject + email.text).toContain('Passwords reset');
   });
 
   it('sends wording staff changed after the workers last read the incident, with the clock standing still', async () => {
-    const subjectOf = (email: string) =>
-      (
-        fake.requests.find((r) => r.kind === 'sendgrid' && toOf(r) === email)?.body as
-          { subject?: string } | undefined
-      )?.subject;
+    const subjectOf = (email: string) => fake.sendgridMessages.find((m) => m.to === email)?.subject;
     await makePeople(ctx.deps, incident.id, [makePerson({ email: 'first-read@example.com' })]);
     const first = await approvedCampaign();
     await startCampaign(ctx.deps, { campaignId: first.id });

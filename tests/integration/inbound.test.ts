@@ -282,10 +282,13 @@ describe('conversations: texts and emails back, and staff answers', () => {
         : undefined;
     });
     const notice = messages.find((row) => row.person_id === byReplyTo!.id)!;
+    // Each email is a request of its own here, batches or not: a Reply-To per person is a header
+    // SendGrid takes only per request (README, "Email in batches").
     const sent = fake.requests
       .filter((r) => r.kind === 'sendgrid')
       .map((r) => r.body as { personalizations: { to: { email: string }[] }[]; reply_to?: { email: string } })
       .find((body) => body.personalizations[0]!.to[0]!.email === 'ines.reply@example.pt')!;
+    expect(sent.personalizations).toHaveLength(1);
     const address = replyAddress(ctx.config.lookupHmacKey, DOMAIN, notice.id);
     expect(sent.reply_to?.email).toBe(address);
 

@@ -9,7 +9,7 @@ import {
   makeStaff,
 } from '../support/factories.js';
 import { startProviders } from '../support/providers.js';
-import type { FakeOutcome, FakeProviders, RecordedRequest } from '../fakes/provider-server.js';
+import type { FakeOutcome, FakeProviders } from '../fakes/provider-server.js';
 import { fixedClock } from '../../src/platform/clock.js';
 import {
   approveCampaign,
@@ -40,12 +40,6 @@ describe('each person hears once (real PostgreSQL, Redis, workers, SDKs against 
   let fake: FakeProviders;
   let incident: Incident;
   const clock = fixedClock(NIGHT);
-
-  const toOf = (request: RecordedRequest): string | undefined =>
-    request.kind === 'sendgrid'
-      ? (request.body as { personalizations: { to: { email: string }[] }[] }).personalizations[0]?.to[0]
-          ?.email
-      : (request.body as Record<string, string>).To;
 
   beforeAll(async () => {
     const providers = await startProviders();
@@ -96,11 +90,11 @@ describe('each person hears once (real PostgreSQL, Redis, workers, SDKs against 
       makePerson({ email: 'bounces@example.com' }),
     ]);
     const [reached, heldOne, heldTwo, bounced] = people.map((person) => person.id);
-    fake.setBehaviour((request): FakeOutcome =>
-      toOf(request) === 'bounces@example.com'
-        ? { reply: 'accept', receipt: { status: 'bounce' } }
-        : { reply: 'accept', receipt: { status: 'delivered' } },
-    );
+    // Per recipient: the bounced email may share a request with others (SENDGRID_BATCH_SIZE).
+    fake.setBehaviour((): FakeOutcome => ({
+      reply: 'accept',
+      receiptFor: (to) => ({ status: to === 'bounces@example.com' ? 'bounce' : 'delivered' }),
+    }));
     const first = await makeApprovedCampaign(ctx.deps, incident.id);
     await startCampaign(ctx.deps, { campaignId: first.id });
     await fannedOut(first.id);
@@ -374,11 +368,11 @@ describe('each person hears once (real PostgreSQL, Redis, workers, SDKs against 
       makePerson({ email: 'arrives@example.com' }),
       makePerson({ email: null, phone: '+447400600021' }),
     ]);
-    fake.setBehaviour((request): FakeOutcome =>
-      toOf(request) === 'bounces-then-texted@example.com'
-        ? { reply: 'accept', receipt: { status: 'bounce' } }
-        : { reply: 'accept', receipt: { status: 'delivered' } },
-    );
+    // Per recipient: the bounced email may share a request with others (SENDGRID_BATCH_SIZE).
+    fake.setBehaviour((): FakeOutcome => ({
+      reply: 'accept',
+      receiptFor: (to) => ({ status: to === 'bounces-then-texted@example.com' ? 'bounce' : 'delivered' }),
+    }));
     const staff = await makeStaffAccount(ctx.deps, 'approver');
     clock.set(new Date());
     const browser = await signedInAgent(ctx.baseUrl, staff);

@@ -17,6 +17,7 @@ describe('provider lookups after a time-out or a lost receipt', () => {
   /** What the fake does with each recipient's requests, by address or number; the n-th request is 0-based. */
   const script = new Map<string, (n: number) => FakeOutcome>();
 
+  /** Each campaign here is one person, so every request, batched or not, has one recipient. */
   function recipientOf(request: RecordedRequest): string {
     if (request.kind === 'sendgrid') {
       const body = request.body as { personalizations: { to: { email: string }[] }[] };

@@ -25,6 +25,7 @@ import { createDeps, type Deps } from '../../src/deps.js';
 import { migrate } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { startCampaign } from '../../src/campaigns/service.js';
+import { MESSAGE_ID_ARG } from '../../src/channels/sendgrid.js';
 
 /** Per provider and per group of receipts (PostgreSQL up; PostgreSQL down; both down). */
 const PER_GROUP = 10;
@@ -134,11 +135,15 @@ describe('no delivery receipt is lost when PostgreSQL is down', () => {
       const request = requestById.get(message.provider_message_id)!;
       const fails = ++nth % FAILS_EVERY === 0;
       if (message.channel === 'email') {
-        const body = request.body as { personalizations: { to: { email: string }[] }[] };
-        const email = body.personalizations[0]!.to[0]!.email;
+        // This message's personalization only: its request may carry others (SENDGRID_BATCH_SIZE).
+        const email = fake.sendgridMessages.find(
+          (m) => m.customArgs[MESSAGE_ID_ARG] === String(message.id),
+        )!.to;
         const group = GROUPS.find((g) => email.startsWith(g))!;
         const events = ['processed', fails ? 'bounce' : 'delivered'].flatMap((status) =>
-          buildSendgridEvents(request.body, message.provider_message_id, status),
+          buildSendgridEvents(request.body, message.provider_message_id, (to) =>
+            to === email ? status : null,
+          ),
         );
         const signed = fake.signSendgridEvents(events);
         add(
