@@ -80,6 +80,8 @@ export function createWorkers(deps: Deps): Workers {
     maxStalledCount: 5,
   };
 
+  /** Aborted on close: long jobs (email batches) stop between provider requests. */
+  const stopping = new AbortController();
   const workers: Worker[] = [
     new Worker(QUEUE_NAMES.fanout, waitingForDatabase(deps, deps.queues.fanout, makeFanoutProcessor(deps)), {
       connection,
@@ -120,7 +122,7 @@ export function createWorkers(deps: Deps): Workers {
       waitingForDatabase(
         deps,
         deps.queues.sendBatch,
-        makeSendBatchProcessor({ ...sendDeps, pacer: deps.pacer }),
+        makeSendBatchProcessor({ ...sendDeps, pacer: deps.pacer }, stopping.signal),
       ),
       { connection, prefix, concurrency: SEND_BATCH_CONCURRENCY, ...locks },
     ),
@@ -192,6 +194,8 @@ export function createWorkers(deps: Deps): Workers {
     workers,
     async close() {
       clearInterval(watchdog);
+      // Batch jobs hand back what they have not yet sent instead of pacing through it (send-batch.ts).
+      stopping.abort();
       await Promise.all(workers.map((worker) => worker.close()));
       connection.disconnect();
     },

@@ -242,7 +242,12 @@ export interface BatchReport {
   requests: number;
 }
 
-export function makeSendBatchProcessor(deps: SendDeps) {
+/**
+ * `stopping` is aborted when the process shuts down: the job then hands back what it has not yet
+ * requested, rather than pacing through up to a thousand emails while a supervisor's SIGKILL
+ * approaches (which would leave them `sending`, then `unknown` until SendGrid could be asked).
+ */
+export function makeSendBatchProcessor(deps: SendDeps, stopping?: AbortSignal) {
   const contentCache = createNoticeContentCache(deps.db);
   return async function processSendBatch(job: Job<SendBatchJob>, token?: string): Promise<BatchReport> {
     const report: BatchReport = { sent: 0, failed: 0, unknown: 0, skipped: 0, requests: 0 };
@@ -325,6 +330,14 @@ export function makeSendBatchProcessor(deps: SendDeps) {
     const unsent = () => requests.flat().map((p) => p.message.message_id);
 
     while (requests.length > 0) {
+      if (stopping?.aborted) {
+        // Shutting down: the rest goes back, and the job with it, at once, for another worker (or
+        // this one restarted) to claim again; what was requested already is recorded.
+        const at = deps.clock.now();
+        await releaseClaims(deps.db, unsent(), at, true);
+        deps.logger.info({ batch: job.id, handedBack: unsent().length }, 'batch handed back on shutdown');
+        return deferJob(job, token, at, at);
+      }
       const people = requests[0]!;
       const first = people[0]!;
       const started = performance.now();

@@ -294,4 +294,53 @@ describe('a worker killed while SendGrid holds its batch request open', () => {
       new Set([requests[0]!.providerMessageId]),
     );
   }, 120_000);
+
+  it('hands back the rest of a batch on SIGTERM instead of pacing through it; the next worker sends it once', async () => {
+    // Only this test's worker sends: the one left by the test before stops first.
+    for (const worker of workers.splice(0)) await worker.stop();
+    fake.setBehaviour(() => ({ reply: 'accept', receipt: null }));
+    const incident = await makeIncident(ctx.deps);
+    const label = 'stopped';
+    const people = 100;
+    await makePeople(
+      ctx.deps,
+      incident.id,
+      Array.from({ length: people }, (_, i) => makePerson({ email: `${label}${i}@example.com` })),
+    );
+    // 20 emails a second, one per request: the page's batch would take five seconds to pace through.
+    const slow = { ...env, EMAIL_RATE_PER_SECOND: '20' };
+    const first = startWorkerProcess(slow);
+    workers.push(first);
+    const campaign = await makeApprovedCampaign(ctx.deps, incident.id);
+    await startCampaign(ctx.deps, { campaignId: campaign.id });
+    await fake.waitFor(
+      (requests) => requests.some((r) => personalizationsOf(r).some((p) => p.to[0]?.email.startsWith(label))),
+      60_000,
+    );
+    await first.stop();
+
+    const statuses = async () => {
+      const { rows } = await ctx.deps.db.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM messages WHERE campaign_id = $1 GROUP BY status',
+        [campaign.id],
+      );
+      return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+    };
+    // Stopped between requests: some sent, the rest queued again, nothing left in doubt.
+    const afterStop = await statuses();
+    expect(afterStop.queued ?? 0).toBeGreaterThan(0);
+    expect(afterStop.sent ?? 0).toBeGreaterThan(0);
+    expect(afterStop.sending ?? 0).toBe(0);
+    expect(afterStop.unknown ?? 0).toBe(0);
+
+    workers.push(startWorkerProcess(slow));
+    await eventually(
+      'everyone sent by the next worker',
+      async () => ((await statuses()).sent === people ? true : undefined),
+      60_000,
+    );
+    const reached = fake.sendgridMessages.filter((m) => m.to.startsWith(label));
+    expect(reached).toHaveLength(people);
+    expect(new Set(reached.map((m) => m.to)).size).toBe(people);
+  }, 120_000);
 });
