@@ -81,9 +81,12 @@ export interface UpsertedPerson {
   referenceCode: string | null;
 }
 
+/** Rows per INSERT in upsertPeople: 21 parameters each, under PostgreSQL's 65,535 a statement. */
+const UPSERT_ROWS_PER_STATEMENT = 2_000;
+
 /**
  * Inserts people, merging any whose contact is already on file for the incident: the later row's
- * details win, the reference code already printed on a notice stays. One statement per batch.
+ * details win, the reference code already printed on a notice stays. One statement per 2,000 people.
  */
 export async function upsertPeople(
   db: Queryable,
@@ -94,6 +97,15 @@ export async function upsertPeople(
   if (people.length === 0) return [];
   // Two rows for one contact in the same batch would make PostgreSQL refuse the statement: the later row wins.
   const unique = [...new Map(people.map((person) => [dedupeKey(person), person])).values()];
+  if (unique.length > UPSERT_ROWS_PER_STATEMENT) {
+    // One statement takes at most 65,535 parameters (21 a row): larger lists go in pages, in order.
+    const upserted: UpsertedPerson[] = [];
+    for (let i = 0; i < unique.length; i += UPSERT_ROWS_PER_STATEMENT)
+      upserted.push(
+        ...(await upsertPeople(db, vault, incidentId, unique.slice(i, i + UPSERT_ROWS_PER_STATEMENT))),
+      );
+    return upserted;
+  }
   const seal = (value: string | null) => (value === null ? null : vault.seal(value));
   const codes: string[] = [];
   const values: unknown[] = [];

@@ -173,6 +173,20 @@ describe('the first import into an empty incident, and later ones', () => {
     expect(ada.reference).toBe(added!.referenceCode);
   });
 
+  it('adds thousands of people in one call, past the parameters one statement can carry', async () => {
+    const incident = await makeIncident(ctx.deps);
+    const many = Array.from({ length: 4_500 }, (_, i) => apiPerson(`many${i}@example.org`));
+    // The last row repeats the first contact: in one call, the later row wins, as in one page.
+    const added = await upsertPeople(ctx.deps.db, ctx.deps.vault, incident.id, [
+      ...many,
+      { ...apiPerson('many0@example.org'), name: 'Later' },
+    ]);
+    expect(added).toHaveLength(4_500);
+    const people = await peopleOf(incident.id);
+    expect(people).toHaveLength(4_500);
+    expect(people.find((person) => person.email === 'many0@example.org')!.name).toBe('Later');
+  });
+
   it('falls back to the merge when someone is added while the rows are being inserted', async () => {
     const incident = await makeIncident(ctx.deps);
     const review = await importCsv(incident.id, [
