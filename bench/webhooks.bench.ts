@@ -46,7 +46,7 @@ import {
   twilioCallbackHeaders,
   twilioMessageCallback,
 } from '../tests/fakes/provider-server.js';
-import { verifySendgridSignature } from '../src/channels/sendgrid.js';
+import { MESSAGE_ID_ARG, verifySendgridSignature } from '../src/channels/sendgrid.js';
 import { startListeningProcess, waitUntil, withTimeout } from './support/wait.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -297,6 +297,16 @@ try {
     `SELECT id, channel, provider_message_id FROM messages WHERE status = 'sent' ORDER BY id`,
   );
   const requestById = new Map(fake.requests.map((request) => [request.providerMessageId, request]));
+  // Email goes in batches: each message's receipts name only its own personalization of the request.
+  const ownEmail = new Map<number, unknown>();
+  for (const request of fake.requests) {
+    if (request.kind !== 'sendgrid') continue;
+    const body = request.body as { personalizations?: { custom_args?: Record<string, string> }[] };
+    for (const personalization of body.personalizations ?? []) {
+      const id = Number(personalization.custom_args?.[MESSAGE_ID_ARG]);
+      if (id) ownEmail.set(id, { ...body, personalizations: [personalization] });
+    }
+  }
   const sendgridPosts: Post[] = [];
   const twilioPosts: Post[] = [];
   let batch: Record<string, unknown>[] = [];
@@ -312,7 +322,7 @@ try {
     const fails = ++nth % FAILURE_EVERY === 0;
     if (message.channel === 'email') {
       for (const status of ['processed', fails ? 'bounce' : 'delivered'])
-        batch.push(...buildSendgridEvents(request.body, message.provider_message_id, status));
+        batch.push(...buildSendgridEvents(ownEmail.get(message.id), message.provider_message_id, status));
       if (batch.length >= BATCH) flush();
     } else {
       const params = request.body as Record<string, string>;
