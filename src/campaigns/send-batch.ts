@@ -6,7 +6,7 @@ import { advanceMessageStatus } from '../deliveries/store.js';
 import { RejectedRecipientsError, type BatchRecipient, type ChannelAdapter } from '../channels/channel.js';
 import { escapeEmailHtml, renderEmailHtml, unsubscribeHeaders } from '../notices/email.js';
 import type { RenderedNotice } from '../notices/render.js';
-import type { Recipient } from '../people/store.js';
+import { toRecipient, type Recipient } from '../people/store.js';
 import { resolveLocale } from '../platform/i18n.js';
 import { MARGIN_MS } from '../platform/pacer.js';
 import type { SendBatchJob } from '../queues.js';
@@ -174,23 +174,7 @@ function groupKey(message: ClaimedMessage, person: Recipient): string {
 
 /** Only what an email needs is decrypted: the reference code, the name, the address. */
 function emailRecipient(deps: SendDeps, row: ClaimedMessage): Recipient {
-  return {
-    id: row.person_id,
-    incidentId: row.incident_id,
-    referenceCode: deps.vault.open(row.reference_enc),
-    name: row.name_enc === null ? null : deps.vault.open(row.name_enc),
-    email: row.email_enc === null ? null : deps.vault.open(row.email_enc),
-    phone: null,
-    postalAddress: null,
-    locale: row.locale,
-    preferredChannel: row.preferred_channel,
-    accessibilityNeeds: row.accessibility_needs,
-    country: row.country,
-    timeZone: row.time_zone,
-    segment: row.segment,
-    exposedDataTypes: row.exposed_data_types,
-    affected: row.affected,
-  };
+  return toRecipient(deps.vault, { ...row, id: row.person_id }, true);
 }
 
 /**

@@ -196,8 +196,11 @@ export interface RecipientRow {
   affected: boolean;
 }
 
-/** Decrypts a person's row into what a send needs. */
-export function toRecipient(vault: Vault, row: RecipientRow): Recipient {
+/**
+ * Decrypts a person's row into what a send needs. An email needs no phone number or postal address,
+ * and a batch of a thousand is spared opening them (`emailOnly`).
+ */
+export function toRecipient(vault: Vault, row: RecipientRow, emailOnly = false): Recipient {
   const open = (value: string | null) => (value === null ? null : vault.open(value));
   return {
     id: row.id,
@@ -205,8 +208,8 @@ export function toRecipient(vault: Vault, row: RecipientRow): Recipient {
     referenceCode: vault.open(row.reference_enc),
     name: open(row.name_enc),
     email: open(row.email_enc),
-    phone: open(row.phone_enc),
-    postalAddress: open(row.postal_address_enc),
+    phone: emailOnly ? null : open(row.phone_enc),
+    postalAddress: emailOnly ? null : open(row.postal_address_enc),
     locale: row.locale,
     preferredChannel: row.preferred_channel,
     accessibilityNeeds: row.accessibility_needs,
