@@ -14,7 +14,24 @@ import { eventually } from './context.js';
  * operators start them, and private Redis and PostgreSQL servers, so a test may flush or restart
  * them without touching the shared ones other test files use.
  */
-const run = promisify(execFile);
+/**
+ * The environment for the servers tests start (Redis, PostgreSQL, their tools): without libfaketime.
+ * The night-time check runs the tests under `faketime -f '+12h'` to move Candor's clock; a server
+ * under it hangs (redis-server never answers), and the servers' clocks are not what is tested.
+ */
+const SERVER_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => name !== 'LD_PRELOAD' && !name.startsWith('FAKETIME')),
+);
+/** The same variables, for Candor's own processes: they must keep the clock the test runs on. */
+const CLOCK_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(
+    (entry): entry is [string, string] =>
+      (entry[0] === 'LD_PRELOAD' || entry[0].startsWith('FAKETIME')) && entry[1] !== undefined,
+  ),
+);
+const execFileAsync = promisify(execFile);
+const run = (command: string, args: string[], options: { timeout?: number } = {}) =>
+  execFileAsync(command, args, { ...options, env: SERVER_ENV });
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export async function freePort(): Promise<number> {
@@ -47,6 +64,7 @@ export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
     cwd: ROOT,
     // Any hour is calling hours unless the test says otherwise: the suite must pass at night too.
     env: {
+      ...CLOCK_ENV,
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
@@ -93,9 +111,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     child = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
+      { stdio: 'ignore', env: SERVER_ENV },
     );
     await eventually('private redis to answer', async () => (await admin.ping()) === 'PONG', 10_000);
   };
@@ -196,7 +212,7 @@ export async function startPrivateRedisCluster(size = 3): Promise<PrivateRedisCl
             '--appendonly',
             'no',
           ],
-          { stdio: 'ignore' },
+          { stdio: 'ignore', env: SERVER_ENV },
         ),
       );
       const admin = new Redis(port, '127.0.0.1', {
@@ -368,7 +384,14 @@ export interface CandorProcess {
 export async function startCandorWeb(env: Record<string, string>): Promise<CandorProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'web'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', ...env },
+    env: {
+      ...CLOCK_ENV,
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
