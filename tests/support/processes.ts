@@ -140,7 +140,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 
 /** Whether redis-server is installed here (the Redis Cluster test needs it; without it, it is skipped). */
 export function hasRedisServer(): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore', env: SERVER_ENV }).status === 0;
 }
 
 export interface PrivateRedisCluster {
