@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestContext, type TestContext } from '../support/context.js';
-import { makeIncident } from '../support/factories.js';
+import { makeIncident, makePerson } from '../support/factories.js';
 import { commitImport, csvRecords, runImport } from '../../src/imports/run.js';
 import { upsertPeople, type PersonInput } from '../../src/people/store.js';
 import { withTransaction } from '../../src/platform/db.js';
@@ -12,23 +12,8 @@ import { withTransaction } from '../../src/platform/db.js';
  */
 const HEADER = 'name,email,phone,country';
 
-const apiPerson = (email: string): PersonInput => ({
-  name: 'Ada (by the API)',
-  email,
-  phone: null,
-  postalAddress: null,
-  postalCode: null,
-  birthYear: null,
-  locale: 'en',
-  preferredChannel: null,
-  accessibilityNeeds: [],
-  country: null,
-  region: null,
-  timeZone: null,
-  segment: null,
-  exposedDataTypes: [],
-  affected: true,
-});
+/** Someone added through the API (or the console) rather than a file. */
+const apiPerson = (email: string): PersonInput => makePerson({ name: 'Ada (by the API)', email });
 
 describe('the first import into an empty incident, and later ones', () => {
   let ctx: TestContext;
